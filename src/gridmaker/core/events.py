@@ -1,0 +1,116 @@
+"""What the core is told (facts) and what it asks for (commands), as frozen dataclasses.
+
+Times are ``ts_event``: epoch milliseconds as the venue or feed stated them. Prices are ticks,
+sizes steps, quote amounts atoms (see ``units``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gridmaker.core.units import Atoms, Steps, Ticks
+
+__all__ = [
+    "Action",
+    "CancelOrder",
+    "Event",
+    "Fill",
+    "OrderStatus",
+    "OrderUpdate",
+    "PlaceOrder",
+    "PriceTick",
+    "Side",
+    "Timer",
+]
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderStatus(StrEnum):
+    """What the venue (or the executor, for an ambiguous answer) says about one order."""
+
+    OPEN = "open"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+    NOT_FOUND = "not_found"
+    """A lookup by client id found no such order: it never reached the venue."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceTick:
+    """A trade printed on the market (or a quote mid): the price the grid follows."""
+
+    symbol: str
+    price_ticks: Ticks
+    qty_steps: Steps
+    ts_event: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderUpdate:
+    """The venue's (or executor's) answer about one of our orders.
+
+    ``filled_steps`` is the cumulative filled size the venue reports; fills themselves arrive
+    as ``Fill`` events, which are what moves balances.
+    """
+
+    symbol: str
+    client_order_id: str
+    status: OrderStatus
+    filled_steps: Steps
+    ts_event: int
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fill:
+    """One execution of one of our orders, identified by the venue's trade id."""
+
+    symbol: str
+    trade_id: str
+    client_order_id: str
+    side: Side
+    price_ticks: Ticks
+    qty_steps: Steps
+    fee_atoms: Atoms
+    ts_event: int
+    is_order_complete: bool
+    """True when this fill completes the order (the venue reports it as filled)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timer:
+    """A clock tick from the shell; the core has no clock of its own."""
+
+    symbol: str
+    ts_event: int
+
+
+Event = PriceTick | OrderUpdate | Fill | Timer
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaceOrder:
+    symbol: str
+    client_order_id: str
+    level: int
+    side: Side
+    price_ticks: Ticks
+    qty_steps: Steps
+    post_only: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelOrder:
+    symbol: str
+    client_order_id: str
+    level: int
+
+
+Action = PlaceOrder | CancelOrder

@@ -1,0 +1,109 @@
+"""Grid levels: integer level indices and their prices in ticks.
+
+Level 0 sits at ``anchor_ticks``; level ``n`` is ``anchor + n * spacing`` (arithmetic) or
+``anchor * ratio**n`` rounded half-even to the tick (geometric). A bounded grid allows only the
+levels in ``[min_level, max_level]``; an unbounded one (trailing mode) allows any level whose
+price stays positive and strictly above the level below it.
+"""
+
+from __future__ import annotations
+
+import decimal
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from functools import lru_cache
+from typing import Final
+
+from gridmaker.core.errors import InvalidGrid
+from gridmaker.core.units import Ticks
+
+__all__ = ["GridKind", "GridSpec"]
+
+_CTX: Final = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
+
+
+class GridKind(StrEnum):
+    ARITHMETIC = "arithmetic"
+    GEOMETRIC = "geometric"
+
+
+@lru_cache(maxsize=65536)
+def _geometric_price(anchor: int, ratio: Decimal, level: int) -> int:
+    value = _CTX.multiply(Decimal(anchor), _CTX.power(ratio, level))
+    return int(value.to_integral_value(rounding=decimal.ROUND_HALF_EVEN, context=_CTX))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GridSpec:
+    kind: GridKind
+    anchor_ticks: int
+    spacing_ticks: int = 0
+    ratio: Decimal = Decimal(0)
+    min_level: int | None = None
+    max_level: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.anchor_ticks <= 0:
+            raise InvalidGrid(f"anchor price must be > 0 ticks, was {self.anchor_ticks}")
+        if self.kind is GridKind.ARITHMETIC and self.spacing_ticks < 1:
+            raise InvalidGrid(f"spacing must be >= 1 tick, was {self.spacing_ticks}")
+        if self.kind is GridKind.GEOMETRIC and not self.ratio > 1:
+            raise InvalidGrid(f"geometric ratio must be > 1, was {self.ratio}")
+        if (self.min_level is None) != (self.max_level is None):
+            raise InvalidGrid("a bounded grid needs both min_level and max_level")
+        if self.min_level is not None and self.max_level is not None:
+            if self.min_level > self.max_level:
+                raise InvalidGrid(
+                    f"min_level must be <= max_level, was {self.min_level} > {self.max_level}"
+                )
+            # Validate every level of a bounded grid once, up front.
+            for level in (self.min_level, self.max_level):
+                self.price_ticks(level)
+
+    @property
+    def is_bounded(self) -> bool:
+        return self.min_level is not None
+
+    def has_level(self, level: int) -> bool:
+        """True when ``level`` belongs to the grid (in range and with a valid price)."""
+        if self.min_level is not None and self.max_level is not None:
+            return self.min_level <= level <= self.max_level
+        try:
+            self.price_ticks(level)
+        except InvalidGrid:
+            return False
+        return True
+
+    def price_ticks(self, level: int) -> Ticks:
+        """The price of ``level``; raises ``InvalidGrid`` when the level has no valid price."""
+        if self.kind is GridKind.ARITHMETIC:
+            price = self.anchor_ticks + level * self.spacing_ticks
+            if price <= 0:
+                raise InvalidGrid(f"level {level} has a price of {price} ticks; must be > 0")
+            return Ticks(price)
+        price = _geometric_price(self.anchor_ticks, self.ratio, level)
+        below = _geometric_price(self.anchor_ticks, self.ratio, level - 1)
+        if below <= 0 or price <= below:
+            raise InvalidGrid(
+                f"level {level} is not above level {level - 1} at this tick size "
+                f"({below} -> {price} ticks); widen the ratio or narrow the range"
+            )
+        return Ticks(price)
+
+    def level_at_or_below(self, price_ticks: int) -> int:
+        """The highest level whose price is <= ``price_ticks`` (bounds not applied)."""
+        if self.kind is GridKind.ARITHMETIC:
+            return (price_ticks - self.anchor_ticks) // self.spacing_ticks
+        if price_ticks <= 0:
+            raise InvalidGrid(f"price must be > 0 ticks, was {price_ticks}")
+        estimate = _CTX.divide(
+            _CTX.ln(_CTX.divide(Decimal(price_ticks), Decimal(self.anchor_ticks))),
+            _CTX.ln(self.ratio),
+        )
+        level = int(estimate.to_integral_value(rounding=decimal.ROUND_FLOOR))
+        while _geometric_price(self.anchor_ticks, self.ratio, level + 1) <= price_ticks:
+            level += 1
+        while _geometric_price(self.anchor_ticks, self.ratio, level) > price_ticks:
+            level -= 1
+        return level

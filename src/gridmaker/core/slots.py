@@ -1,0 +1,147 @@
+"""Slots: one per grid level, each a small order/position state machine.
+
+Rules (everything that moves a slot lives here):
+
+1. A slot covers one round trip between its level's price (the buy) and the next level's price
+   (the sell). Its ``phase`` says which leg it is working: BUY (accumulating up to the order
+   size) or SELL (unwinding what it holds).
+2. A slot has at most one live order. Its state moves only through ``ORDER_TRANSITIONS``; any
+   other (state, event) pair raises ``IllegalTransition`` and the slot passed in is untouched.
+3. The ``cycle`` grows by one each time the slot's position returns to zero after a SELL, so a
+   (level, side, cycle) triple — and thus a client order id — is never reused.
+4. Quote amounts are atoms: ``cost_atoms`` is what the current cycle's position cost (fees
+   included), ``proceeds_atoms`` what its sells brought (fees deducted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Final
+
+from gridmaker.core.errors import IllegalTransition
+from gridmaker.core.events import Side
+from gridmaker.core.units import Atoms, Steps, Ticks
+
+__all__ = [
+    "LIVE_ORDER_STATES",
+    "ORDER_TRANSITIONS",
+    "OrderEvent",
+    "OrderState",
+    "Phase",
+    "Slot",
+    "transition",
+]
+
+
+class OrderState(StrEnum):
+    NONE = "none"
+    PLACING = "placing"
+    OPEN = "open"
+    CANCELLING = "cancelling"
+    UNKNOWN = "unknown"
+
+
+class OrderEvent(StrEnum):
+    INTENT_RECORDED = "intent_recorded"
+    ACKED = "acked"
+    REJECTED = "rejected"
+    AMBIGUOUS = "ambiguous"
+    FOUND_OPEN = "found_open"
+    FOUND_GONE = "found_gone"
+    FILLED = "filled"
+    CANCEL_SENT = "cancel_sent"
+    CANCELED = "canceled"
+
+
+class Phase(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+_S = OrderState
+_E = OrderEvent
+
+ORDER_TRANSITIONS: Final[Mapping[tuple[OrderState, OrderEvent], OrderState]] = {
+    (_S.NONE, _E.INTENT_RECORDED): _S.PLACING,
+    (_S.PLACING, _E.ACKED): _S.OPEN,
+    (_S.PLACING, _E.REJECTED): _S.NONE,
+    (_S.PLACING, _E.AMBIGUOUS): _S.UNKNOWN,
+    (_S.PLACING, _E.FILLED): _S.NONE,
+    (_S.PLACING, _E.FOUND_OPEN): _S.OPEN,
+    (_S.PLACING, _E.FOUND_GONE): _S.NONE,
+    (_S.PLACING, _E.CANCELED): _S.NONE,
+    (_S.OPEN, _E.ACKED): _S.OPEN,
+    (_S.OPEN, _E.FOUND_OPEN): _S.OPEN,
+    (_S.OPEN, _E.FILLED): _S.NONE,
+    (_S.OPEN, _E.CANCEL_SENT): _S.CANCELLING,
+    (_S.OPEN, _E.CANCELED): _S.NONE,
+    (_S.OPEN, _E.FOUND_GONE): _S.NONE,
+    (_S.OPEN, _E.AMBIGUOUS): _S.UNKNOWN,
+    (_S.UNKNOWN, _E.FOUND_OPEN): _S.OPEN,
+    (_S.UNKNOWN, _E.ACKED): _S.OPEN,
+    (_S.UNKNOWN, _E.FOUND_GONE): _S.NONE,
+    (_S.UNKNOWN, _E.FILLED): _S.NONE,
+    (_S.UNKNOWN, _E.CANCELED): _S.NONE,
+    (_S.UNKNOWN, _E.REJECTED): _S.NONE,
+    (_S.CANCELLING, _E.CANCELED): _S.NONE,
+    (_S.CANCELLING, _E.FILLED): _S.NONE,
+    (_S.CANCELLING, _E.FOUND_GONE): _S.NONE,
+    (_S.CANCELLING, _E.FOUND_OPEN): _S.OPEN,
+    (_S.CANCELLING, _E.AMBIGUOUS): _S.UNKNOWN,
+    (_S.CANCELLING, _E.ACKED): _S.CANCELLING,
+}
+"""Every allowed (state, event) → next state. Anything else is ``IllegalTransition``."""
+
+LIVE_ORDER_STATES: Final = frozenset({_S.PLACING, _S.OPEN, _S.CANCELLING, _S.UNKNOWN})
+"""States in which an order may exist at the venue."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Slot:
+    level: int
+    buy_ticks: Ticks
+    sell_ticks: Ticks
+    phase: Phase = Phase.BUY
+    position_steps: Steps = Steps(0)
+    cost_atoms: Atoms = Atoms(0)
+    proceeds_atoms: Atoms = Atoms(0)
+    cycle: int = 0
+    order: OrderState = OrderState.NONE
+    order_cid: str = ""
+    order_side: Side | None = None
+    order_price_ticks: Ticks = Ticks(0)
+    order_qty_steps: Steps = Steps(0)
+    order_filled_steps: Steps = Steps(0)
+    is_engaged: bool = True
+    """False once a trailing window left this level: no new orders, existing ones wind down."""
+
+    @property
+    def has_live_order(self) -> bool:
+        return self.order in LIVE_ORDER_STATES
+
+    @property
+    def is_idle(self) -> bool:
+        """Nothing held, nothing working: the slot can be forgotten without losing anything."""
+        return self.order is OrderState.NONE and self.position_steps == 0
+
+
+def transition(slot: Slot, event: OrderEvent, **changes: object) -> Slot:
+    """Apply ``event`` to the slot's order state; ``changes`` update other fields atomically."""
+    target = ORDER_TRANSITIONS.get((slot.order, event))
+    if target is None:
+        raise IllegalTransition(
+            f"slot level={slot.level} cid={slot.order_cid or '-'}: "
+            f"event {event} not allowed in order state {slot.order}"
+        )
+    if target is OrderState.NONE:
+        changes = {
+            "order_cid": "",
+            "order_side": None,
+            "order_price_ticks": Ticks(0),
+            "order_qty_steps": Steps(0),
+            "order_filled_steps": Steps(0),
+            **changes,
+        }
+    return replace(slot, order=target, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,425 @@
+"""The grid strategy: ``decide(state, event) -> Decision(state, actions)``.
+
+Modes:
+
+- ``long``: buys below the price; each completed buy is answered by a take-profit sell one level
+  up; each completed sell by a buy-back one level down (the same slot, next cycle).
+- ``neutral``: as ``long``, plus the slots above the start price begin holding inventory taken
+  from the base balance, so sells rest above the price from the start.
+
+Rules kept by ``decide``:
+
+1. It never performs an action; it returns them with a state that already records the intent
+   (the slot is PLACING or CANCELLING).
+2. A slot is planned only when it has no live order: never two live orders on one level and side.
+3. A buy is planned only below the last price and a sell only above it (post-only never crosses);
+   an order below the instrument's minimum quantity or notional is never planned.
+4. Funds are reserved: the buys planned never need more quote than is free, the sells never more
+   base than the slot holds.
+5. Balances move only on fills: ``base_steps`` and ``quote_atoms`` change by exactly what each
+   fill states, fees included, so base and quote are conserved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from gridmaker.core.events import (
+    Action,
+    CancelOrder,
+    Event,
+    Fill,
+    OrderStatus,
+    OrderUpdate,
+    PlaceOrder,
+    PriceTick,
+    Side,
+)
+from gridmaker.core.grid import GridSpec
+from gridmaker.core.ids import decode_cid, encode_cid
+from gridmaker.core.slots import OrderEvent, OrderState, Phase, Slot, transition
+from gridmaker.core.units import Atoms, Instrument, Steps, Ticks, notional_atoms
+
+__all__ = ["Decision", "GridMode", "GridState", "StrategyParams", "decide", "new_state"]
+
+
+class GridMode(StrEnum):
+    LONG = "long"
+    NEUTRAL = "neutral"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategyParams:
+    strategy_id: str
+    mode: GridMode
+    order_qty_steps: Steps
+    trailing: bool = False
+    buy_levels: int = 0
+    sell_levels: int = 0
+    """With ``trailing``: how many levels below / above the price stay engaged."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GridState:
+    """Everything the strategy knows about one symbol; saved after every decision."""
+
+    symbol: str
+    instrument: Instrument
+    grid: GridSpec
+    params: StrategyParams
+    slots: Mapping[int, Slot]
+    """Keyed by the slot's buy price in ticks."""
+    base_steps: Steps
+    quote_atoms: Atoms
+    is_started: bool = False
+    last_price_ticks: Ticks = Ticks(0)
+    price_level: int = 0
+    realized_pnl_atoms: Atoms = Atoms(0)
+    fees_atoms: Atoms = Atoms(0)
+    buy_fills: int = 0
+    sell_fills: int = 0
+    completed_cycles: int = 0
+    dust_steps: Steps = Steps(0)
+    anomalies: int = 0
+    """Fills or updates that did not match the slot's live order (late or stray): counted, kept."""
+    fill_cursor: str = ""
+    """The venue's cursor after the last fill applied (opaque to the core)."""
+
+    @property
+    def fills(self) -> int:
+        return self.buy_fills + self.sell_fills
+
+    def slot_for_level(self, level: int) -> Slot | None:
+        if not self.grid.has_level(level):
+            return None
+        return self.slots.get(self.grid.price_ticks(level))
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    state: GridState
+    actions: tuple[Action, ...] = ()
+
+
+def new_state(
+    *,
+    symbol: str,
+    instrument: Instrument,
+    grid: GridSpec,
+    params: StrategyParams,
+    base_steps: int,
+    quote_atoms: int,
+) -> GridState:
+    """A book before its first price: no slots yet, balances as the venue reported them."""
+    return GridState(
+        symbol=symbol,
+        instrument=instrument,
+        grid=grid,
+        params=params,
+        slots={},
+        base_steps=Steps(base_steps),
+        quote_atoms=Atoms(quote_atoms),
+    )
+
+
+def decide(state: GridState, event: Event) -> Decision:
+    """The new state and the actions one event calls for. Pure and deterministic."""
+    if isinstance(event, PriceTick):
+        return _on_price(state, event)
+    if isinstance(event, Fill):
+        return _on_fill(state, event)
+    if isinstance(event, OrderUpdate):
+        return _on_update(state, event)
+    return Decision(state)
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+class _Plan:
+    """A decision under construction: a private, mutable copy that ``decide`` freezes again."""
+
+    def __init__(self, state: GridState) -> None:
+        self.state = state
+        self.slots: dict[int, Slot] = dict(state.slots)
+        self.actions: list[Action] = []
+        self.free_quote, self.free_base = _free_funds(state)
+
+    def freeze(self, **changes: object) -> Decision:
+        new = replace(self.state, slots=self.slots, **changes)  # type: ignore[arg-type]
+        return Decision(new, tuple(self.actions))
+
+    def put(self, slot: Slot) -> None:
+        self.slots[slot.buy_ticks] = slot
+
+    def place(self, slot: Slot, side: Side, price_ticks: int, qty_steps: int) -> Slot:
+        st = self.state
+        cid = encode_cid(st.params.strategy_id, slot.level, side, slot.cycle)
+        slot = transition(
+            slot,
+            OrderEvent.INTENT_RECORDED,
+            order_cid=cid,
+            order_side=side,
+            order_price_ticks=Ticks(price_ticks),
+            order_qty_steps=Steps(qty_steps),
+            order_filled_steps=Steps(0),
+        )
+        self.actions.append(
+            PlaceOrder(
+                symbol=st.symbol,
+                client_order_id=cid,
+                level=slot.level,
+                side=side,
+                price_ticks=Ticks(price_ticks),
+                qty_steps=Steps(qty_steps),
+            )
+        )
+        if side is Side.BUY:
+            self.free_quote -= _buy_reserve(st.instrument, price_ticks, qty_steps)
+        return slot
+
+    def cancel(self, slot: Slot) -> Slot:
+        self.actions.append(
+            CancelOrder(symbol=self.state.symbol, client_order_id=slot.order_cid, level=slot.level)
+        )
+        return transition(slot, OrderEvent.CANCEL_SENT)
+
+    def plan(self, slot: Slot) -> Slot:
+        """Give a slot without a live order the order its phase calls for, if any; store it."""
+        if slot.order is OrderState.NONE:
+            if slot.phase is Phase.BUY:
+                slot = self._plan_buy(slot)
+            else:
+                slot = self._plan_sell(slot)
+        self.put(slot)
+        return slot
+
+    def _plan_buy(self, slot: Slot) -> Slot:
+        st = self.state
+        remaining = st.params.order_qty_steps - slot.position_steps
+        price = slot.buy_ticks
+        if remaining <= 0 or not st.instrument.is_tradeable(price, remaining):
+            if slot.position_steps > 0:
+                return self._plan_sell(replace(slot, phase=Phase.SELL))
+            return slot
+        if not slot.is_engaged:
+            if slot.position_steps > 0:
+                return self._plan_sell(replace(slot, phase=Phase.SELL))
+            return slot
+        if price >= st.last_price_ticks:
+            return slot
+        if _buy_reserve(st.instrument, price, remaining) > self.free_quote:
+            return slot
+        return self.place(slot, Side.BUY, price, remaining)
+
+    def _plan_sell(self, slot: Slot) -> Slot:
+        st = self.state
+        qty = slot.position_steps
+        if qty <= 0 or not st.instrument.is_tradeable(slot.sell_ticks, qty):
+            slot = self._complete_cycle(slot)
+            return self._plan_buy(slot) if slot.is_engaged else slot
+        if slot.sell_ticks <= st.last_price_ticks:
+            return slot
+        return self.place(slot, Side.SELL, slot.sell_ticks, qty)
+
+    def _complete_cycle(self, slot: Slot) -> Slot:
+        """The round trip is over: realize its PnL, set aside any unsellable dust, next cycle."""
+        pnl = slot.proceeds_atoms - slot.cost_atoms
+        self.state = replace(
+            self.state,
+            realized_pnl_atoms=Atoms(self.state.realized_pnl_atoms + pnl),
+            completed_cycles=self.state.completed_cycles + 1,
+            dust_steps=Steps(self.state.dust_steps + slot.position_steps),
+        )
+        return replace(
+            slot,
+            phase=Phase.BUY,
+            position_steps=Steps(0),
+            cost_atoms=Atoms(0),
+            proceeds_atoms=Atoms(0),
+            cycle=slot.cycle + 1,
+        )
+
+    def plan_all_idle(self) -> None:
+        for tick in sorted(self.slots):
+            slot = self.slots[tick]
+            if slot.order is OrderState.NONE and (slot.is_engaged or slot.position_steps > 0):
+                self.plan(slot)
+
+
+def _buy_reserve(instrument: Instrument, price_ticks: int, qty_steps: int) -> int:
+    return notional_atoms(price_ticks, qty_steps) + instrument.fee(price_ticks, qty_steps)
+
+
+def _free_funds(state: GridState) -> tuple[int, int]:
+    """Quote not reserved by live buys; base that no slot holds (a slot sells only its own)."""
+    locked_quote = 0
+    held_base = state.dust_steps
+    for slot in state.slots.values():
+        held_base += slot.position_steps
+        if slot.has_live_order and slot.order_side is Side.BUY:
+            remaining = slot.order_qty_steps - slot.order_filled_steps
+            locked_quote += _buy_reserve(state.instrument, slot.order_price_ticks, remaining)
+    free_base = state.base_steps - held_base
+    return state.quote_atoms - locked_quote, free_base
+
+
+# --- prices ---------------------------------------------------------------------------------
+
+
+def _window(state: GridState, level: int) -> tuple[int, int]:
+    """The slot levels engaged at price level ``level`` (inclusive)."""
+    grid, params = state.grid, state.params
+    if params.trailing:
+        low, high = level - params.buy_levels + 1, level + params.sell_levels
+        if grid.is_bounded:
+            assert grid.min_level is not None and grid.max_level is not None
+            low, high = max(low, grid.min_level), min(high, grid.max_level - 1)
+        return low, high
+    assert grid.min_level is not None and grid.max_level is not None
+    return grid.min_level, grid.max_level - 1
+
+
+def _make_slot(grid: GridSpec, level: int) -> Slot | None:
+    if not (grid.has_level(level) and grid.has_level(level + 1)):
+        return None
+    return Slot(level=level, buy_ticks=grid.price_ticks(level), sell_ticks=grid.price_ticks(level + 1))
+
+
+def _on_price(state: GridState, tick: PriceTick) -> Decision:
+    level = state.grid.level_at_or_below(tick.price_ticks)
+    if state.is_started and level == state.price_level:
+        # Inside the same level band nothing becomes placeable or leaves the window.
+        return Decision(replace(state, last_price_ticks=tick.price_ticks))
+    state = replace(state, last_price_ticks=tick.price_ticks, price_level=level)
+    plan = _Plan(state)
+    if not state.is_started:
+        _start(plan, level)
+        return plan.freeze(is_started=True)
+    if state.params.trailing:
+        _move_window(plan, level)
+    plan.plan_all_idle()
+    return plan.freeze()
+
+
+def _start(plan: _Plan, level: int) -> None:
+    """First price: create the slots; in neutral mode hand inventory to the slots above."""
+    state = plan.state
+    low, high = _window(state, level)
+    slots = [s for lv in range(low, high + 1) if (s := _make_slot(state.grid, lv)) is not None]
+    if state.params.mode is GridMode.NEUTRAL:
+        qty = state.params.order_qty_steps
+        for slot in slots:  # ascending: inventory goes to the levels nearest the price first
+            if slot.buy_ticks < state.last_price_ticks or plan.free_base < qty:
+                plan.put(slot)
+                continue
+            plan.free_base -= qty
+            mark = notional_atoms(state.last_price_ticks, qty)
+            plan.put(replace(slot, phase=Phase.SELL, position_steps=qty, cost_atoms=mark))
+    else:
+        for slot in slots:
+            plan.put(slot)
+    plan.plan_all_idle()
+
+
+def _move_window(plan: _Plan, level: int) -> None:
+    low, high = _window(plan.state, level)
+    for tick in list(plan.slots):
+        slot = plan.slots[tick]
+        inside = low <= slot.level <= high
+        if inside == slot.is_engaged:
+            continue
+        slot = replace(slot, is_engaged=inside)
+        if not inside and slot.phase is Phase.BUY and slot.order is OrderState.OPEN:
+            slot = plan.cancel(slot)
+        plan.put(slot)
+    known = {s.level for s in plan.slots.values()}
+    for lv in range(low, high + 1):
+        if lv not in known and (slot := _make_slot(plan.state.grid, lv)) is not None:
+            plan.put(slot)
+
+
+# --- fills and order updates ----------------------------------------------------------------
+
+
+def _slot_of(state: GridState, cid: str) -> Slot | None:
+    decoded = decode_cid(cid)
+    if decoded is None or decoded.strategy != state.params.strategy_id:
+        return None
+    slot = state.slot_for_level(decoded.level)
+    if slot is None:
+        slot = _make_slot(state.grid, decoded.level)
+    return slot
+
+
+def _on_fill(state: GridState, fill: Fill) -> Decision:
+    slot = _slot_of(state, fill.client_order_id)
+    if slot is None:
+        # Not ours (foreign or another strategy): never touched, never counted.
+        return Decision(replace(state, anomalies=state.anomalies + 1))
+    notional = notional_atoms(fill.price_ticks, fill.qty_steps)
+    is_buy = fill.side is Side.BUY
+    state = replace(
+        state,
+        base_steps=Steps(state.base_steps + (fill.qty_steps if is_buy else -fill.qty_steps)),
+        quote_atoms=Atoms(
+            state.quote_atoms - fill.fee_atoms + (-notional if is_buy else notional)
+        ),
+        fees_atoms=Atoms(state.fees_atoms + fill.fee_atoms),
+        buy_fills=state.buy_fills + (1 if is_buy else 0),
+        sell_fills=state.sell_fills + (0 if is_buy else 1),
+    )
+    if is_buy:
+        slot = replace(
+            slot,
+            position_steps=Steps(slot.position_steps + fill.qty_steps),
+            cost_atoms=Atoms(slot.cost_atoms + notional + fill.fee_atoms),
+        )
+    else:
+        slot = replace(
+            slot,
+            position_steps=Steps(max(0, slot.position_steps - fill.qty_steps)),
+            proceeds_atoms=Atoms(slot.proceeds_atoms + notional - fill.fee_atoms),
+        )
+    if slot.order_cid != fill.client_order_id or not slot.has_live_order:
+        state = replace(state, anomalies=state.anomalies + 1)
+    else:
+        slot = replace(slot, order_filled_steps=Steps(slot.order_filled_steps + fill.qty_steps))
+        if fill.is_order_complete:
+            slot = transition(slot, OrderEvent.FILLED, phase=Phase.SELL)
+    plan = _Plan(state)
+    plan.put(slot)
+    plan.plan_all_idle()
+    return plan.freeze()
+
+
+_ENDED_WITHOUT_FILL = {
+    OrderStatus.CANCELED: OrderEvent.CANCELED,
+    OrderStatus.REJECTED: OrderEvent.REJECTED,
+}
+
+
+def _on_update(state: GridState, update: OrderUpdate) -> Decision:
+    slot = _slot_of(state, update.client_order_id)
+    if slot is None or slot.order_cid != update.client_order_id or not slot.has_live_order:
+        return Decision(state)  # stale: about an order this slot no longer works
+    if update.status is OrderStatus.OPEN:
+        slot = transition(slot, OrderEvent.ACKED)
+    elif update.status is OrderStatus.UNKNOWN:
+        slot = transition(slot, OrderEvent.AMBIGUOUS)
+    elif update.status is OrderStatus.NOT_FOUND:
+        # Never reached the venue: the same id may be sent again (lookup-before-resend).
+        was_acked = slot.order in (OrderState.OPEN, OrderState.CANCELLING)
+        slot = transition(slot, OrderEvent.FOUND_GONE)
+        if was_acked:
+            slot = replace(slot, cycle=slot.cycle + 1)
+    elif update.status in _ENDED_WITHOUT_FILL:
+        # The id is spent at the venue; the slot's next order needs a fresh one.
+        slot = transition(slot, _ENDED_WITHOUT_FILL[update.status], cycle=slot.cycle + 1)
+    else:
+        return Decision(state)  # FILLED: the fills themselves move the slot
+    plan = _Plan(state)
+    plan.plan(slot)
+    return plan.freeze()
