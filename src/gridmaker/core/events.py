@@ -80,8 +80,6 @@ class Fill:
     qty_steps: Steps
     fee_atoms: Atoms
     ts_event: int
-    is_order_complete: bool
-    """True when this fill completes the order (the venue reports it as filled)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -73,9 +73,7 @@ def encode_cid(strategy: str, level: int, side: Side, cycle: int) -> ClientOrder
         raise ValueError(f"level {level} or cycle {cycle} too large for a client order id")
     sign = "N" if level < 0 else "P"
     side_letter = "B" if side is Side.BUY else "S"
-    return ClientOrderId(
-        f"{CID_PREFIX}{strategy}{side_letter}{sign}{level_digits}C{cycle_digits}"
-    )
+    return ClientOrderId(f"{CID_PREFIX}{strategy}{side_letter}{sign}{level_digits}C{cycle_digits}")
 
 
 def decode_cid(cid: str) -> DecodedCid | None:

@@ -189,10 +189,7 @@ class _Plan:
     def plan(self, slot: Slot) -> Slot:
         """Give a slot without a live order the order its phase calls for, if any; store it."""
         if slot.order is OrderState.NONE:
-            if slot.phase is Phase.BUY:
-                slot = self._plan_buy(slot)
-            else:
-                slot = self._plan_sell(slot)
+            slot = self._plan_buy(slot) if slot.phase is Phase.BUY else self._plan_sell(slot)
         self.put(slot)
         return slot
 
@@ -256,7 +253,7 @@ def _buy_reserve(instrument: Instrument, price_ticks: int, qty_steps: int) -> in
 def _free_funds(state: GridState) -> tuple[int, int]:
     """Quote not reserved by live buys; base that no slot holds (a slot sells only its own)."""
     locked_quote = 0
-    held_base = state.dust_steps
+    held_base: int = state.dust_steps
     for slot in state.slots.values():
         held_base += slot.position_steps
         if slot.has_live_order and slot.order_side is Side.BUY:
@@ -285,7 +282,9 @@ def _window(state: GridState, level: int) -> tuple[int, int]:
 def _make_slot(grid: GridSpec, level: int) -> Slot | None:
     if not (grid.has_level(level) and grid.has_level(level + 1)):
         return None
-    return Slot(level=level, buy_ticks=grid.price_ticks(level), sell_ticks=grid.price_ticks(level + 1))
+    return Slot(
+        level=level, buy_ticks=grid.price_ticks(level), sell_ticks=grid.price_ticks(level + 1)
+    )
 
 
 def _on_price(state: GridState, tick: PriceTick) -> Decision:
@@ -337,8 +336,9 @@ def _move_window(plan: _Plan, level: int) -> None:
         plan.put(slot)
     known = {s.level for s in plan.slots.values()}
     for lv in range(low, high + 1):
-        if lv not in known and (slot := _make_slot(plan.state.grid, lv)) is not None:
-            plan.put(slot)
+        new_slot = None if lv in known else _make_slot(plan.state.grid, lv)
+        if new_slot is not None:
+            plan.put(new_slot)
 
 
 # --- fills and order updates ----------------------------------------------------------------
@@ -364,9 +364,7 @@ def _on_fill(state: GridState, fill: Fill) -> Decision:
     state = replace(
         state,
         base_steps=Steps(state.base_steps + (fill.qty_steps if is_buy else -fill.qty_steps)),
-        quote_atoms=Atoms(
-            state.quote_atoms - fill.fee_atoms + (-notional if is_buy else notional)
-        ),
+        quote_atoms=Atoms(state.quote_atoms - fill.fee_atoms + (-notional if is_buy else notional)),
         fees_atoms=Atoms(state.fees_atoms + fill.fee_atoms),
         buy_fills=state.buy_fills + (1 if is_buy else 0),
         sell_fills=state.sell_fills + (0 if is_buy else 1),
@@ -387,7 +385,7 @@ def _on_fill(state: GridState, fill: Fill) -> Decision:
         state = replace(state, anomalies=state.anomalies + 1)
     else:
         slot = replace(slot, order_filled_steps=Steps(slot.order_filled_steps + fill.qty_steps))
-        if fill.is_order_complete:
+        if slot.order_filled_steps >= slot.order_qty_steps:
             slot = transition(slot, OrderEvent.FILLED, phase=Phase.SELL)
     plan = _Plan(state)
     plan.put(slot)

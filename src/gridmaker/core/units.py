@@ -79,7 +79,9 @@ class Instrument:
         object.__setattr__(self, "maker_fee_ppm", _ppm(self.maker_fee, "maker_fee"))
         object.__setattr__(self, "taker_fee_ppm", _ppm(self.taker_fee, "taker_fee"))
         object.__setattr__(
-            self, "min_qty_steps", Steps(_exact_multiple(self.min_qty, self.step_size, ROUND_UP, "min_qty"))
+            self,
+            "min_qty_steps",
+            Steps(_exact_multiple(self.min_qty, self.step_size, ROUND_UP, "min_qty")),
         )
         object.__setattr__(
             self,
