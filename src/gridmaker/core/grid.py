@@ -9,7 +9,7 @@ price stays positive and strictly above the level below it.
 from __future__ import annotations
 
 import decimal
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
@@ -18,7 +18,7 @@ from typing import Final
 from gridmaker.core.errors import InvalidGrid
 from gridmaker.core.units import Ticks
 
-__all__ = ["GridKind", "GridSpec"]
+__all__ = ["GridKind", "GridSpec", "GridTemplate"]
 
 _CTX: Final = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
 
@@ -107,3 +107,53 @@ class GridSpec:
         while _geometric_price(self.anchor_ticks, self.ratio, level) > price_ticks:
             level -= 1
         return level
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GridTemplate:
+    """A grid before its anchor is known: built at the first price (``build``).
+
+    Either an explicit range (``lower_ticks``/``upper_ticks``, level 0 at ``lower_ticks``) or
+    ``buy_levels`` below and ``sell_levels`` above the first price (level 0 at that price). With
+    ``trailing`` the grid is unbounded and the strategy keeps a window around the price engaged.
+    """
+
+    kind: GridKind
+    spacing_ticks: int = 0
+    ratio: Decimal = Decimal(0)
+    lower_ticks: int | None = None
+    upper_ticks: int | None = None
+    buy_levels: int = 0
+    sell_levels: int = 0
+    trailing: bool = False
+
+    def build(self, price_ticks: int) -> GridSpec:
+        if self.trailing:
+            return GridSpec(
+                kind=self.kind,
+                anchor_ticks=price_ticks,
+                spacing_ticks=self.spacing_ticks,
+                ratio=self.ratio,
+            )
+        if self.lower_ticks is not None and self.upper_ticks is not None:
+            unbounded = GridSpec(
+                kind=self.kind,
+                anchor_ticks=self.lower_ticks,
+                spacing_ticks=self.spacing_ticks,
+                ratio=self.ratio,
+            )
+            top = unbounded.level_at_or_below(self.upper_ticks)
+            if top < 1:
+                raise InvalidGrid(
+                    f"range {self.lower_ticks}..{self.upper_ticks} ticks holds fewer than two "
+                    "levels at this spacing"
+                )
+            return replace(unbounded, min_level=0, max_level=top)
+        return GridSpec(
+            kind=self.kind,
+            anchor_ticks=price_ticks,
+            spacing_ticks=self.spacing_ticks,
+            ratio=self.ratio,
+            min_level=-self.buy_levels,
+            max_level=self.sell_levels,
+        )

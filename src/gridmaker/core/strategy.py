@@ -42,7 +42,15 @@ from gridmaker.core.ids import decode_cid, encode_cid
 from gridmaker.core.slots import OrderEvent, OrderState, Phase, Slot, transition
 from gridmaker.core.units import Atoms, Instrument, Steps, Ticks, notional_atoms
 
-__all__ = ["Decision", "GridMode", "GridState", "StrategyParams", "decide", "new_state"]
+__all__ = [
+    "Decision",
+    "GridMode",
+    "GridState",
+    "StrategyParams",
+    "decide",
+    "needs_decision",
+    "new_state",
+]
 
 
 class GridMode(StrEnum):
@@ -421,3 +429,14 @@ def _on_update(state: GridState, update: OrderUpdate) -> Decision:
     plan = _Plan(state)
     plan.plan(slot)
     return plan.freeze()
+
+
+def needs_decision(state: GridState | None, price_ticks: int) -> bool:
+    """False for a price that changes nothing: same level band as the last decision.
+
+    The live engines and the backtester both call ``decide`` for a price only when this says so,
+    which keeps the two identical and the common tick at one division and one comparison.
+    """
+    if state is None or not state.is_started:
+        return True
+    return state.grid.level_at_or_below(price_ticks) != state.price_level

@@ -1,0 +1,248 @@
+"""The bot's own SQLite file: books with checksums, applied fills, the intent journal.
+
+One transaction per decision: the book, the fill that caused it and the intents it records are
+written together or not at all, so a crash at any instant leaves either the state before the
+cause or the state after it — never a fill without its counter-order intent.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from gridmaker.core.events import Action, Fill, OrderUpdate, PlaceOrder
+from gridmaker.core.strategy import GridState
+from gridmaker.store.codec import canonical_json, checksum, decode_state, encode_state
+from gridmaker.store.errors import StateCorrupt, StoreError
+
+__all__ = ["SCHEMA_VERSION", "IntentRow", "Store"]
+
+SCHEMA_VERSION: Final = 1
+
+_MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
+    1: (
+        """CREATE TABLE books (
+            symbol TEXT PRIMARY KEY,
+            state_json TEXT NOT NULL,
+            checksum TEXT NOT NULL,
+            revision INTEGER NOT NULL
+        )""",
+        """CREATE TABLE fills (
+            symbol TEXT NOT NULL,
+            trade_id TEXT NOT NULL,
+            client_order_id TEXT NOT NULL,
+            side TEXT NOT NULL,
+            price_ticks INTEGER NOT NULL,
+            qty_steps INTEGER NOT NULL,
+            fee_atoms INTEGER NOT NULL,
+            ts_event INTEGER NOT NULL,
+            revision INTEGER NOT NULL,
+            PRIMARY KEY (symbol, trade_id)
+        )""",
+        """CREATE TABLE intents (
+            symbol TEXT NOT NULL,
+            client_order_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            intent_side TEXT,
+            intent_level INTEGER NOT NULL,
+            intent_price_ticks INTEGER,
+            intent_qty_steps INTEGER,
+            status TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            revision INTEGER NOT NULL,
+            PRIMARY KEY (symbol, client_order_id, kind)
+        )""",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IntentRow:
+    symbol: str
+    client_order_id: str
+    kind: str
+    status: str
+    reason: str
+
+
+def _recovery_hint(path: Path) -> str:
+    return (
+        f"Do not edit {path.name} by hand. Restore it from a backup, or start over with a new "
+        "--data-dir after cancelling this bot's open orders at the venue."
+    )
+
+
+class Store:
+    """One SQLite file in WAL mode; a single writer (the running bot)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise StateCorrupt(f"cannot read {path}: {e}. {_recovery_hint(path)}") from e
+        self._revision = self._max_revision()
+
+    def close(self) -> None:
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
+        current = row[0] or 0
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {current}, newer than this gridmaker "
+                f"({SCHEMA_VERSION}); upgrade gridmaker"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            with self._tx() as db:
+                for statement in _MIGRATIONS[version]:
+                    db.execute(statement)
+                db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+    def _max_revision(self) -> int:
+        row = self._db.execute("SELECT max(revision) FROM books").fetchone()
+        return int(row[0] or 0)
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def symbols(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT symbol FROM books ORDER BY symbol")]
+
+    def load_book(self, symbol: str) -> GridState | None:
+        """The stored book, verified against its checksum; raises ``StateCorrupt``."""
+        row = self._db.execute(
+            "SELECT state_json, checksum FROM books WHERE symbol = ?", (symbol,)
+        ).fetchone()
+        if row is None:
+            return None
+        text, stored = row
+        computed = checksum(text)
+        if computed != stored:
+            raise StateCorrupt(
+                f"the stored state of {symbol} in {self.path} fails its checksum "
+                f"(stored {stored[:12]}…, computed {computed[:12]}…): refusing to use it. "
+                + _recovery_hint(self.path)
+            )
+        try:
+            return decode_state(json.loads(text))
+        except (ValueError, KeyError, TypeError) as e:
+            raise StateCorrupt(
+                f"the stored state of {symbol} in {self.path} cannot be decoded ({e}). "
+                + _recovery_hint(self.path)
+            ) from e
+
+    def has_fill(self, symbol: str, trade_id: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM fills WHERE symbol = ? AND trade_id = ?", (symbol, trade_id)
+        ).fetchone()
+        return row is not None
+
+    def fill_count(self, symbol: str) -> int:
+        row = self._db.execute("SELECT count(*) FROM fills WHERE symbol = ?", (symbol,)).fetchone()
+        return int(row[0])
+
+    def intents(self, symbol: str) -> list[IntentRow]:
+        rows = self._db.execute(
+            "SELECT symbol, client_order_id, kind, status, reason FROM intents "
+            "WHERE symbol = ? ORDER BY revision, client_order_id",
+            (symbol,),
+        )
+        return [IntentRow(*r) for r in rows]
+
+    # --- the one write path ------------------------------------------------------------------
+
+    def commit(
+        self,
+        state: GridState,
+        *,
+        fill: Fill | None = None,
+        update: OrderUpdate | None = None,
+        actions: Sequence[Action] = (),
+    ) -> None:
+        """Save the book with its cause (a fill or an order update) and its new intents."""
+        text = canonical_json(encode_state(state))
+        revision = self._revision + 1
+        try:
+            with self._tx() as db:
+                if fill is not None:
+                    db.execute(
+                        "INSERT INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            fill.symbol,
+                            fill.trade_id,
+                            fill.client_order_id,
+                            fill.side.value,
+                            fill.price_ticks,
+                            fill.qty_steps,
+                            fill.fee_atoms,
+                            fill.ts_event,
+                            revision,
+                        ),
+                    )
+                if update is not None:
+                    db.execute(
+                        "UPDATE intents SET status = ?, reason = ?, revision = ? "
+                        "WHERE symbol = ? AND client_order_id = ?",
+                        (
+                            update.status.value,
+                            update.reason,
+                            revision,
+                            update.symbol,
+                            update.client_order_id,
+                        ),
+                    )
+                for action in actions:
+                    self._record_intent(db, action, revision)
+                db.execute(
+                    "INSERT INTO books VALUES (?, ?, ?, ?) ON CONFLICT (symbol) DO UPDATE SET "
+                    "state_json = excluded.state_json, checksum = excluded.checksum, "
+                    "revision = excluded.revision",
+                    (state.symbol, text, checksum(text), revision),
+                )
+        except sqlite3.IntegrityError as e:
+            raise StoreError(f"refused a second write of the same fill or intent: {e}") from e
+        self._revision = revision
+
+    @staticmethod
+    def _record_intent(db: sqlite3.Connection, action: Action, revision: int) -> None:
+        is_place = isinstance(action, PlaceOrder)
+        db.execute(
+            "INSERT INTO intents VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', '', ?) "
+            "ON CONFLICT (symbol, client_order_id, kind) DO UPDATE SET "
+            "status = 'pending', reason = '', revision = excluded.revision",
+            (
+                action.symbol,
+                action.client_order_id,
+                "place" if is_place else "cancel",
+                action.side.value if isinstance(action, PlaceOrder) else None,
+                action.level,
+                action.price_ticks if isinstance(action, PlaceOrder) else None,
+                action.qty_steps if isinstance(action, PlaceOrder) else None,
+                revision,
+            ),
+        )
