@@ -121,26 +121,34 @@ class GridTemplate:
     kind: GridKind
     spacing_ticks: int = 0
     ratio: Decimal = Decimal(0)
+    spacing_ppm: int = 0
+    """Spacing relative to the anchor (parts per million) when no absolute spacing is given."""
     lower_ticks: int | None = None
     upper_ticks: int | None = None
     buy_levels: int = 0
     sell_levels: int = 0
     trailing: bool = False
 
+    def _spacing(self, anchor_ticks: int) -> tuple[int, Decimal]:
+        if self.kind is GridKind.ARITHMETIC:
+            if self.spacing_ticks:
+                return self.spacing_ticks, Decimal(0)
+            return max(1, anchor_ticks * self.spacing_ppm // 1_000_000), Decimal(0)
+        if self.ratio:
+            return 0, self.ratio
+        return 0, 1 + Decimal(self.spacing_ppm) / 1_000_000
+
     def build(self, price_ticks: int) -> GridSpec:
+        """The grid for a first price of ``price_ticks``; raises ``InvalidGrid``."""
         if self.trailing:
+            spacing, ratio = self._spacing(price_ticks)
             return GridSpec(
-                kind=self.kind,
-                anchor_ticks=price_ticks,
-                spacing_ticks=self.spacing_ticks,
-                ratio=self.ratio,
+                kind=self.kind, anchor_ticks=price_ticks, spacing_ticks=spacing, ratio=ratio
             )
         if self.lower_ticks is not None and self.upper_ticks is not None:
+            spacing, ratio = self._spacing(self.lower_ticks)
             unbounded = GridSpec(
-                kind=self.kind,
-                anchor_ticks=self.lower_ticks,
-                spacing_ticks=self.spacing_ticks,
-                ratio=self.ratio,
+                kind=self.kind, anchor_ticks=self.lower_ticks, spacing_ticks=spacing, ratio=ratio
             )
             top = unbounded.level_at_or_below(self.upper_ticks)
             if top < 1:
@@ -149,11 +157,12 @@ class GridTemplate:
                     "levels at this spacing"
                 )
             return replace(unbounded, min_level=0, max_level=top)
+        spacing, ratio = self._spacing(price_ticks)
         return GridSpec(
             kind=self.kind,
             anchor_ticks=price_ticks,
-            spacing_ticks=self.spacing_ticks,
-            ratio=self.ratio,
+            spacing_ticks=spacing,
+            ratio=ratio,
             min_level=-self.buy_levels,
             max_level=self.sell_levels,
         )

@@ -422,8 +422,11 @@ def _on_update(state: GridState, update: OrderUpdate) -> Decision:
         if was_acked:
             slot = replace(slot, cycle=slot.cycle + 1)
     elif update.status in _ENDED_WITHOUT_FILL:
-        # The id is spent at the venue; the slot's next order needs a fresh one.
+        # The id is spent at the venue; the slot's next order needs a fresh one. It is planned
+        # on the next price level or fill, not now: re-sending at once into the same market
+        # would be refused again (post-only crossing, funds) and loop.
         slot = transition(slot, _ENDED_WITHOUT_FILL[update.status], cycle=slot.cycle + 1)
+        return Decision(replace(state, slots={**state.slots, slot.buy_ticks: slot}))
     else:
         return Decision(state)  # FILLED: the fills themselves move the slot
     plan = _Plan(state)

@@ -1,0 +1,301 @@
+"""The ``gridmaker`` command. Wiring of concrete classes happens here and nowhere else.
+
+Exit codes:
+
+====  ==========================================================================
+0     success
+1     unexpected error (a bug: the message and traceback say where)
+2     invalid config or arguments
+3     stored state refused: checksum mismatch or unreadable file
+4     boot refused: the stored book, the config and the venue disagree
+5     exchange error that stops trading (ban, malformed data at boot, ...)
+====  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from gridmaker.config import Config
+    from gridmaker.core.strategy import GridState
+    from gridmaker.feeds import MarketFeed
+
+__all__ = ["app", "main"]
+
+EXIT_CONFIG = 2
+EXIT_STATE = 3
+EXIT_BOOT = 4
+EXIT_EXCHANGE = 5
+
+app = typer.Typer(
+    name="gridmaker",
+    help="A crash-safe grid-trading market maker.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path, typer.Option("--data-dir", help="where the bot's state (and the simulated exchange) live")
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="print the summary as one JSON line last")]
+
+
+def _fail(code: int, message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _load_config(path: Path | None, overrides: dict[str, Any]) -> Config:
+    from gridmaker.config import ConfigError, load_config, parse_config
+
+    try:
+        config = load_config(path)
+        if overrides:
+            raw = config.model_dump(mode="python", exclude_unset=False)
+            raw["feed"] = {**raw["feed"], **overrides}
+            config = parse_config(raw, str(path) if path else "arguments")
+    except ConfigError as e:
+        raise _fail(EXIT_CONFIG, str(e)) from None
+    return config
+
+
+def _make_feed(config: Config, symbol: str) -> MarketFeed:
+    from gridmaker.config import sim_instrument
+    from gridmaker.feeds import FeedError, RandomWalkFeed, ReplayFeed
+
+    feed = config.feed
+    if feed.kind == "file":
+        assert feed.path is not None
+        try:
+            return ReplayFeed(feed.path)
+        except FeedError as e:
+            raise _fail(EXIT_CONFIG, str(e)) from None
+    inst = sim_instrument(config, symbol)
+    return RandomWalkFeed(
+        seed=feed.seed,
+        start_price=feed.start_price,
+        tick_size=inst.tick_size,
+        step_size=inst.step_size,
+        volatility=feed.volatility,
+        drift=feed.drift,
+        reversion=feed.reversion,
+    )
+
+
+@app.command()
+def run(
+    config_path: Annotated[
+        Path | None, typer.Option("--config", help="YAML config file (defaults need none)")
+    ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="simple")] = "simple",
+    feed_path: Annotated[
+        Path | None, typer.Option("--feed", help="replay trades from a CSV/JSON file")
+    ] = None,
+    steps: Annotated[
+        int | None, typer.Option("--steps", min=0, help="trades to print (default 20000)")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option("--duration", min=0, help="stop after this many seconds")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="random-walk seed")] = None,
+    data_dir: DataDir = Path("gridmaker-data"),
+    as_json: JsonFlag = False,
+) -> None:
+    """Run a grid session on the simulated exchange (no keys needed)."""
+    _setup_logging()
+    if engine != "simple":
+        raise _fail(EXIT_CONFIG, f"--engine must be one of: simple; was {engine!r}")
+    overrides: dict[str, Any] = {}
+    if feed_path is not None:
+        overrides.update(kind="file", path=feed_path)
+    if seed is not None:
+        overrides["seed"] = seed
+    config = _load_config(config_path, overrides)
+    if steps is None and duration is None:
+        steps = 20_000
+    summaries = asyncio.run(_run(config, data_dir, steps, duration, show_progress=True))
+    _print_summaries(summaries, as_json)
+
+
+async def _run(
+    config: Config,
+    data_dir: Path,
+    steps: int | None,
+    duration: float | None,
+    *,
+    show_progress: bool,
+) -> list[dict[str, Any]]:
+    from gridmaker.config import book_setup_args, sim_instrument
+    from gridmaker.engine.orchestrator import BookSetup, BootRefused, GridOrchestrator
+    from gridmaker.engine.session import run_market_session
+    from gridmaker.engine.simple import SimpleExecutor
+    from gridmaker.engine.summary import summarize
+    from gridmaker.exchange.api import ExchangeError
+    from gridmaker.exchange.sim import SimExchange
+    from gridmaker.store import StateCorrupt, Store, StoreError
+
+    instruments = [sim_instrument(config, m.symbol) for m in config.markets]
+    setups = [
+        BookSetup(**book_setup_args(m, inst))
+        for m, inst in zip(config.markets, instruments, strict=True)
+    ]
+    try:
+        store = Store(data_dir / "gridmaker.sqlite")
+    except StateCorrupt as e:
+        raise _fail(EXIT_STATE, str(e)) from None
+    exchange = SimExchange(
+        instruments=instruments,
+        initial_balances=config.sim.balances,
+        path=data_dir / "exchange.sqlite",
+        partial_fills=config.sim.partial_fills,
+        seed=config.feed.seed,
+    )
+    executor = SimpleExecutor(store=store, exchange=exchange)
+    orchestrator = GridOrchestrator(exchange=exchange, executor=executor, setups=setups)
+    try:
+        await orchestrator.boot()
+        for setup in setups:
+            feed = _make_feed(config, setup.symbol)
+            progress = (
+                _progress_printer(setup.symbol, steps, orchestrator) if show_progress else None
+            )
+            await run_market_session(
+                orchestrator,
+                exchange,
+                feed,
+                setup.symbol,
+                steps=steps,
+                duration_s=duration,
+                reconcile_every=config.reconcile_every,
+                on_progress=progress,
+            )
+        summaries = []
+        for setup in setups:
+            state = orchestrator.state(setup.symbol)
+            if state is not None:
+                summary = summarize(state)
+                summary["feed_position"] = exchange.feed_position(setup.symbol)
+                summary["data_dir"] = str(data_dir)
+                summaries.append(summary)
+        return summaries
+    except StateCorrupt as e:
+        raise _fail(EXIT_STATE, str(e)) from None
+    except (BootRefused, StoreError) as e:
+        raise _fail(EXIT_BOOT, str(e)) from None
+    except ValueError as e:  # a data dir bound to another feed
+        raise _fail(EXIT_BOOT, str(e)) from None
+    except ExchangeError as e:
+        raise _fail(EXIT_EXCHANGE, f"trading stopped: {e}") from None
+    finally:
+        await executor.close()
+        await exchange.close()
+
+
+def _progress_printer(symbol: str, steps: int | None, orchestrator: Any) -> Any:
+    def show(done: int) -> None:
+        state = orchestrator.state(symbol)
+        if state is None:
+            return
+        inst = state.instrument
+        total = f"/{steps}" if steps else ""
+        err.print(
+            f"{symbol} trades {done}{total}  price {inst.from_ticks(state.last_price_ticks)}"
+            f"  fills {state.fills} (buy {state.buy_fills} / sell {state.sell_fills})"
+            f"  pnl {inst.from_atoms(state.realized_pnl_atoms)} {inst.quote}",
+            highlight=False,
+        )
+
+    return show
+
+
+def _print_summaries(summaries: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        payload = summaries[0] if len(summaries) == 1 else {"markets": summaries}
+        sys.stdout.write(json.dumps(payload, sort_keys=True) + "\n")
+        return
+    out = Console()
+    for summary in summaries:
+        table = Table(title=f"gridmaker — {summary['symbol']}", show_header=False)
+        for key, value in summary.items():
+            table.add_row(key, str(value))
+        out.print(table)
+
+
+@app.command()
+def status(data_dir: DataDir = Path("gridmaker-data"), as_json: JsonFlag = False) -> None:
+    """Print the stored book without trading (works while the bot runs)."""
+    from gridmaker.engine.summary import summarize
+    from gridmaker.store import StateCorrupt, Store
+
+    path = data_dir / "gridmaker.sqlite"
+    if not path.exists():
+        raise _fail(EXIT_STATE, f"no gridmaker state in {data_dir} (looked for {path})")
+    try:
+        store = Store(path)
+        try:
+            states = [s for sym in store.symbols() if (s := store.load_book(sym)) is not None]
+            fill_rows = {s.symbol: store.fill_count(s.symbol) for s in states}
+        finally:
+            store.close()
+    except StateCorrupt as e:
+        raise _fail(EXIT_STATE, str(e)) from None
+    summaries = []
+    for state in states:
+        summary = summarize(state)
+        summary["recorded_fills"] = fill_rows[state.symbol]
+        summaries.append(summary)
+    if as_json:
+        _print_summaries(summaries, True)
+        return
+    _print_summaries(summaries, False)
+    for state in states:
+        Console().print(_orders_table(state))
+
+
+def _orders_table(state: GridState) -> Table:
+    inst = state.instrument
+    table = Table(title=f"{state.symbol} slots with orders or inventory")
+    for column in ("level", "phase", "held", "order", "side", "price", "size", "cycle", "cid"):
+        table.add_column(column)
+    for tick in sorted(state.slots, reverse=True):
+        slot = state.slots[tick]
+        if slot.is_idle:
+            continue
+        table.add_row(
+            str(slot.level),
+            slot.phase.value,
+            str(inst.from_steps(slot.position_steps)),
+            slot.order.value,
+            slot.order_side.value if slot.order_side else "",
+            str(inst.from_ticks(slot.order_price_ticks)) if slot.order_cid else "",
+            str(inst.from_steps(slot.order_qty_steps)) if slot.order_cid else "",
+            str(slot.cycle),
+            slot.order_cid,
+        )
+    return table
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,296 @@
+"""Configuration: YAML validated by pydantic. Unknown keys are errors; every field says what it is.
+
+The models turn venue words (``Decimal`` prices and sizes, percent strings) into the core's
+integer units only in ``book_setup``, once the instrument is known.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from gridmaker.core.grid import GridKind, GridTemplate
+from gridmaker.core.ids import is_valid_strategy_id
+from gridmaker.core.strategy import GridMode, StrategyParams
+from gridmaker.core.units import Instrument
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "FeedConfig",
+    "GridConfig",
+    "MarketConfig",
+    "SimExchangeConfig",
+    "book_setup_args",
+    "load_config",
+]
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the field and what is allowed."""
+
+
+def _decimal(value: object) -> object:
+    """Numbers come as strings or ints; a float is refused: its value is not what was typed."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        raise ValueError(f"write decimal numbers as quoted strings (e.g. '{value}'), was {value!r}")
+    if isinstance(value, str | int):
+        try:
+            return Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(f"not a decimal number, was {value!r}") from None
+    return value
+
+
+Dec = Annotated[Decimal, BeforeValidator(_decimal)]
+_PERCENT = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*%\s*$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GridConfig(_Model):
+    kind: GridKind = Field(
+        GridKind.ARITHMETIC, description="arithmetic (equal steps) or geometric (equal ratio)"
+    )
+    spacing: str = Field(
+        "0.1%",
+        description="distance between levels: a percent of the anchor price ('0.1%') or an "
+        "absolute price in quote currency ('50')",
+    )
+    buy_levels: int = Field(20, ge=1, le=10_000, description="levels below the first price")
+    sell_levels: int = Field(20, ge=1, le=10_000, description="levels above the first price")
+    lower: Dec | None = Field(None, gt=0, description="bounded range: lowest level price")
+    upper: Dec | None = Field(None, gt=0, description="bounded range: highest level price")
+    trailing: bool = Field(
+        False, description="keep buy_levels below and sell_levels above the price as it moves"
+    )
+
+    @model_validator(mode="after")
+    def _check_range(self) -> GridConfig:
+        if (self.lower is None) != (self.upper is None):
+            raise ValueError("give both lower and upper for a bounded range, or neither")
+        if self.lower is not None and self.upper is not None:
+            if self.lower >= self.upper:
+                raise ValueError(f"lower must be below upper, was {self.lower} >= {self.upper}")
+            if self.trailing:
+                raise ValueError("a trailing grid follows the price: it takes no lower/upper")
+        self.spacing_value()
+        return self
+
+    def spacing_value(self) -> tuple[Decimal | None, int]:
+        """(absolute spacing, 0) or (None, relative spacing in ppm)."""
+        match = _PERCENT.match(self.spacing)
+        if match:
+            ppm = Decimal(match.group(1)) * 10_000
+            if ppm != ppm.to_integral_value() or not 0 < ppm < 1_000_000:
+                raise ValueError(
+                    "spacing percent must be in (0%, 100%) with at most 4 decimals, "
+                    f"was {self.spacing!r}"
+                )
+            return None, int(ppm)
+        try:
+            absolute = Decimal(self.spacing.strip())
+        except InvalidOperation:
+            raise ValueError(
+                f"spacing must be a percent like '0.1%' or a price like '50', was {self.spacing!r}"
+            ) from None
+        if not absolute > 0:
+            raise ValueError(f"spacing must be > 0, was {self.spacing!r}")
+        return absolute, 0
+
+
+class MarketConfig(_Model):
+    symbol: str = Field("BTC/USDT", pattern=r"^[A-Z0-9]+/[A-Z0-9]+$", description="BASE/QUOTE")
+    strategy_id: str | None = Field(
+        None,
+        description="1-8 of [a-z0-9], the prefix of this grid's client order ids; default: "
+        "derived from the symbol",
+    )
+    mode: GridMode = Field(GridMode.NEUTRAL, description="long (buys only at start) or neutral")
+    order_size: Dec = Field(Decimal("0.001"), gt=0, description="base amount of each order")
+    grid: GridConfig = Field(default_factory=GridConfig)
+    budget_base: Dec | None = Field(None, ge=0, description="cap on the base this grid may use")
+    budget_quote: Dec | None = Field(None, ge=0, description="cap on the quote this grid may use")
+
+    @model_validator(mode="after")
+    def _check_strategy_id(self) -> MarketConfig:
+        if self.strategy_id is not None and not is_valid_strategy_id(self.strategy_id):
+            raise ValueError(f"strategy_id must match [a-z0-9]{{1,8}}, was {self.strategy_id!r}")
+        return self
+
+    def effective_strategy_id(self) -> str:
+        return self.strategy_id or re.sub(r"[^a-z0-9]", "", self.symbol.lower())[:8]
+
+
+class InstrumentConfig(_Model):
+    tick_size: Dec = Field(Decimal("0.01"), gt=0, description="price increment")
+    step_size: Dec = Field(Decimal("0.00001"), gt=0, description="size increment")
+    min_qty: Dec = Field(Decimal("0.00001"), ge=0, description="smallest order size")
+    min_notional: Dec = Field(Decimal("5"), ge=0, description="smallest price × size")
+    maker_fee: Dec = Field(Decimal("0.001"), ge=0, lt=1, description="fee rate on resting orders")
+    taker_fee: Dec = Field(Decimal("0.001"), ge=0, lt=1, description="fee rate on crossing orders")
+
+
+class SimExchangeConfig(_Model):
+    balances: dict[str, Dec] = Field(
+        default_factory=lambda: {"BTC": Decimal("1"), "USDT": Decimal("100000")},
+        description="starting balances of a new simulated account",
+    )
+    partial_fills: bool = Field(False, description="limit each fill to the printed trade's size")
+    instruments: dict[str, InstrumentConfig] = Field(
+        default_factory=lambda: {"BTC/USDT": InstrumentConfig()},
+        description="trading rules per symbol, as a venue would list them",
+    )
+
+
+class FeedConfig(_Model):
+    kind: Literal["random-walk", "file"] = Field(
+        "random-walk", description="where trades come from"
+    )
+    path: Path | None = Field(None, description="kind=file: CSV or JSON trades (optionally .gz)")
+    seed: int = Field(1, description="random-walk seed: the same seed prints the same market")
+    start_price: Dec = Field(Decimal("50000"), gt=0, description="random-walk first price")
+    volatility: Dec = Field(Decimal("0.0004"), ge=0, description="random-walk stdev per trade")
+    drift: Dec = Field(Decimal(0), description="random-walk drift per trade")
+    reversion: Dec = Field(
+        Decimal("0.002"), ge=0, lt=1, description="pull back toward the start price per trade"
+    )
+
+    @model_validator(mode="after")
+    def _check_path(self) -> FeedConfig:
+        if self.kind == "file" and self.path is None:
+            raise ValueError("feed kind 'file' needs a path")
+        return self
+
+
+class Config(_Model):
+    engine: Literal["simple"] = Field("simple", description="simple: asyncio + SQLite journal")
+    exchange: Literal["sim"] = Field("sim", description="sim: the built-in simulated exchange")
+    sim: SimExchangeConfig = Field(default_factory=SimExchangeConfig)
+    markets: list[MarketConfig] = Field(
+        default_factory=lambda: [MarketConfig()], min_length=1, description="one grid per symbol"
+    )
+    feed: FeedConfig = Field(default_factory=FeedConfig)
+    reconcile_every: int = Field(
+        1000, ge=1, description="trades between periodic fill polls and UNKNOWN lookups"
+    )
+
+    @model_validator(mode="after")
+    def _check_markets(self) -> Config:
+        symbols = [m.symbol for m in self.markets]
+        if len(set(symbols)) != len(symbols):
+            raise ValueError(f"each symbol may appear once in markets, was {symbols}")
+        ids = [m.effective_strategy_id() for m in self.markets]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"strategy ids must differ between markets, were {ids}")
+        if self.exchange == "sim":
+            missing = [s for s in symbols if s not in self.sim.instruments]
+            if missing:
+                raise ValueError(f"sim.instruments has no rules for {missing}")
+        return self
+
+
+def _format_error(error: ValidationError, source: str) -> str:
+    lines = [f"invalid config in {source}:"]
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"  {where}: {message}")
+    return "\n".join(lines)
+
+
+def parse_config(raw: Any, source: str = "config") -> Config:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"invalid config in {source}: the top level must be a mapping")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(_format_error(e, source)) from None
+
+
+def load_config(path: Path | None) -> Config:
+    """The config in ``path`` (YAML), or the defaults; raises ``ConfigError``."""
+    if path is None:
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot read config {path}: {e.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config {path} is not valid YAML: {e}") from None
+    return parse_config(raw, str(path))
+
+
+def sim_instrument(config: Config, symbol: str) -> Instrument:
+    rules = config.sim.instruments[symbol]
+    base, quote = symbol.split("/")
+    return Instrument(
+        symbol=symbol,
+        base=base,
+        quote=quote,
+        tick_size=rules.tick_size,
+        step_size=rules.step_size,
+        min_qty=rules.min_qty,
+        min_notional=rules.min_notional,
+        maker_fee=rules.maker_fee,
+        taker_fee=rules.taker_fee,
+    )
+
+
+def book_setup_args(market: MarketConfig, instrument: Instrument) -> dict[str, Any]:
+    """The core's view of one market, in the instrument's integer units; raises ``ConfigError``."""
+    where = f"markets[{market.symbol}]"
+    try:
+        qty_steps = instrument.to_steps(market.order_size)
+    except ValueError as e:
+        raise ConfigError(f"{where}.order_size: {e}") from None
+    grid = market.grid
+    absolute, ppm = grid.spacing_value()
+    spacing_ticks, ratio = 0, Decimal(0)
+    if absolute is not None:
+        if grid.kind is GridKind.GEOMETRIC:
+            raise ConfigError(f"{where}.grid.spacing: a geometric grid takes a percent spacing")
+        spacing_ticks = instrument.to_ticks(absolute, "ROUND_FLOOR")
+        if spacing_ticks < 1:
+            raise ConfigError(f"{where}.grid.spacing: must be at least one tick, was {absolute}")
+    template = GridTemplate(
+        kind=grid.kind,
+        spacing_ticks=spacing_ticks,
+        ratio=ratio,
+        spacing_ppm=ppm,
+        lower_ticks=None if grid.lower is None else instrument.buy_price_ticks(grid.lower),
+        upper_ticks=None if grid.upper is None else instrument.sell_price_ticks(grid.upper),
+        buy_levels=grid.buy_levels,
+        sell_levels=grid.sell_levels,
+        trailing=grid.trailing,
+    )
+    params = StrategyParams(
+        strategy_id=market.effective_strategy_id(),
+        mode=market.mode,
+        order_qty_steps=qty_steps,
+        trailing=grid.trailing,
+        buy_levels=grid.buy_levels,
+        sell_levels=grid.sell_levels,
+    )
+    return {
+        "symbol": market.symbol,
+        "params": params,
+        "template": template,
+        "budget_base": market.budget_base,
+        "budget_quote": market.budget_quote,
+    }

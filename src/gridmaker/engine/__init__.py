@@ -1,0 +1,1 @@
+"""The imperative shell: one orchestrator, executors behind one protocol."""

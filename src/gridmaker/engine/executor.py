@@ -1,0 +1,34 @@
+"""The ``GridExecutor`` protocol: how a decision is recorded and carried out.
+
+An executor never decides. It records the decision with its causes (one atomic write), sends
+the decision's actions to the venue, and returns what the venue answered as events, which the
+orchestrator feeds back through ``decide``. Engines differ only here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from gridmaker.core.events import Event
+from gridmaker.core.strategy import Decision, GridState
+
+__all__ = ["GridExecutor"]
+
+
+class GridExecutor(Protocol):
+    async def load_books(self, symbols: Sequence[str]) -> Mapping[str, GridState]:
+        """The stored books of these symbols (absent when never saved); verified checksums."""
+        ...
+
+    def is_fill_applied(self, symbol: str, trade_id: str) -> bool: ...
+
+    async def execute(self, decision: Decision, causes: Sequence[Event]) -> list[Event]:
+        """Record the decision with its causes, then send its actions; return the answers."""
+        ...
+
+    async def lookup(self, symbol: str, client_order_id: str) -> Event:
+        """What the venue says about one of our orders now (UNKNOWN resolution)."""
+        ...
+
+    async def close(self) -> None: ...

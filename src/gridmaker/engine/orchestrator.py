@@ -1,0 +1,304 @@
+"""``GridOrchestrator``: the boot sequence and the event loop, shared by every engine.
+
+Boot is recovery — there is no separate clean-start path:
+
+    load books ▸ verify checksums ▸ fetch instruments, open orders, fills and balances for all
+    symbols at once ▸ reconcile ▸ record and send what that calls for ▸ trade
+
+``on_event`` is the only way to ``decide``; what the executor answers is fed back through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from gridmaker.core.events import Event, Fill, OrderStatus, PriceTick, Side
+from gridmaker.core.grid import GridTemplate
+from gridmaker.core.ids import decode_cid
+from gridmaker.core.reconcile import ReconcileReport, Snapshot, reconcile
+from gridmaker.core.slots import OrderState
+from gridmaker.core.strategy import (
+    Decision,
+    GridState,
+    StrategyParams,
+    decide,
+    needs_decision,
+    new_state,
+)
+from gridmaker.core.units import Instrument, Steps
+from gridmaker.engine.executor import GridExecutor
+from gridmaker.engine.translate import to_fill, to_venue_order
+from gridmaker.exchange.api import Balance, Exchange, ExchangeOrder
+
+__all__ = ["BookSetup", "BootRefused", "GridOrchestrator"]
+
+log = logging.getLogger("gridmaker.engine")
+
+
+class BootRefused(Exception):
+    """The books and the venue (or the config) disagree in a way we must not guess about."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BookSetup:
+    """What the config asks for one symbol."""
+
+    symbol: str
+    params: StrategyParams
+    template: GridTemplate
+    budget_base: Decimal | None = None
+    budget_quote: Decimal | None = None
+
+
+@dataclass(slots=True)
+class _Book:
+    setup: BookSetup
+    instrument: Instrument
+    state: GridState | None
+    base_steps: int = 0
+    quote_atoms: int = 0
+    best_buy: int = 0
+    best_sell: int = 0
+    fresh_cursor: str = ""
+    report: ReconcileReport = field(default_factory=ReconcileReport)
+
+
+def _best_prices(state: GridState | None) -> tuple[int, int]:
+    """Highest live buy and lowest live sell (0 when none): the only prices a tick can cross."""
+    best_buy, best_sell = 0, 0
+    if state is not None:
+        for slot in state.slots.values():
+            if not slot.has_live_order:
+                continue
+            price = slot.order_price_ticks
+            if slot.order_side is Side.BUY:
+                best_buy = max(best_buy, price)
+            elif best_sell == 0 or price < best_sell:
+                best_sell = price
+    return best_buy, best_sell
+
+
+class GridOrchestrator:
+    def __init__(
+        self,
+        *,
+        exchange: Exchange,
+        executor: GridExecutor,
+        setups: Sequence[BookSetup],
+        fill_page_limit: int = 500,
+    ) -> None:
+        if len({s.symbol for s in setups}) != len(setups):
+            raise ValueError("each symbol may appear only once")
+        self.exchange = exchange
+        self.executor = executor
+        self.setups = tuple(setups)
+        self.fill_page_limit = fill_page_limit
+        self._books: dict[str, _Book] = {}
+        self.is_booted = False
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def state(self, symbol: str) -> GridState | None:
+        return self._books[symbol].state
+
+    def report(self, symbol: str) -> ReconcileReport:
+        return self._books[symbol].report
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(s.symbol for s in self.setups)
+
+    # --- boot --------------------------------------------------------------------------------
+
+    async def boot(self) -> None:
+        """Load, verify, sync every symbol concurrently, reconcile; nothing trades before."""
+        stored = await self.executor.load_books(self.symbols)
+        balances = await self.exchange.fetch_balances()
+        async with asyncio.TaskGroup() as group:
+            tasks = {
+                s.symbol: group.create_task(self._sync(s, stored.get(s.symbol), balances))
+                for s in self.setups
+            }
+        pending: list[tuple[str, Decision, tuple[Event, ...]]] = []
+        for symbol, task in tasks.items():
+            book, decision, causes = task.result()
+            self._books[symbol] = book
+            if decision is not None:
+                pending.append((symbol, decision, causes))
+        for symbol, decision, causes in pending:
+            for answer in await self._execute(symbol, decision, causes):
+                await self.on_event(answer)
+        self.is_booted = True
+
+    async def _sync(
+        self, setup: BookSetup, state: GridState | None, balances: Mapping[str, Balance]
+    ) -> tuple[_Book, Decision | None, tuple[Event, ...]]:
+        symbol = setup.symbol
+        instrument, open_orders = await asyncio.gather(
+            self.exchange.fetch_instrument(symbol), self.exchange.fetch_open_orders(symbol)
+        )
+        book = _Book(setup=setup, instrument=instrument, state=state)
+        if state is None:
+            await self._sync_fresh(book, open_orders, balances)
+            return book, None, ()
+        _check_unchanged(setup, instrument, state)
+        fills, cursor = await self._fetch_new_fills(symbol, state.fill_cursor, instrument)
+        snapshot = Snapshot(
+            open_orders=tuple(to_venue_order(o, instrument) for o in open_orders),
+            fills=tuple(fills),
+            ts_event=max((o.ts_event for o in open_orders), default=0),
+        )
+        decision, report = reconcile(state, snapshot)
+        decision = replace(decision, state=replace(decision.state, fill_cursor=cursor))
+        book.report = report
+        book.state = decision.state
+        log.info(
+            "boot sync symbol=%s %s",
+            symbol,
+            " ".join(f"{k}={v}" for k, v in report.counts().items()),
+        )
+        return book, decision, tuple(fills)
+
+    async def _sync_fresh(
+        self, book: _Book, open_orders: Sequence[ExchangeOrder], balances: Mapping[str, Balance]
+    ) -> None:
+        """No stored book: nothing of ours may be working at the venue; start after its history."""
+        setup, inst = book.setup, book.instrument
+        ours = [o for o in open_orders if _is_ours(o.client_order_id, setup.params.strategy_id)]
+        if ours:
+            raise BootRefused(
+                f"{setup.symbol}: the venue has {len(ours)} open orders with this bot's id prefix "
+                f"'{setup.params.strategy_id}' but no stored state; restore the data dir this bot "
+                "ran with, or cancel those orders first"
+            )
+        _, book.fresh_cursor = await self._fetch_new_fills(setup.symbol, "", inst, keep=False)
+        book.base_steps = _budget(balances, inst.base, setup.budget_base, inst.size_steps)
+        book.quote_atoms = _budget(balances, inst.quote, setup.budget_quote, inst.to_atoms)
+
+    async def _fetch_new_fills(
+        self, symbol: str, cursor: str, instrument: Instrument, *, keep: bool = True
+    ) -> tuple[list[Fill], str]:
+        """Every fill after ``cursor`` not applied yet, oldest first, and the cursor after them."""
+        fills: list[Fill] = []
+        while True:
+            page = await self.exchange.fetch_fills(symbol, cursor, self.fill_page_limit)
+            if keep:
+                fills.extend(
+                    to_fill(f, instrument)
+                    for f in page.fills
+                    if not self.executor.is_fill_applied(symbol, f.trade_id)
+                )
+            cursor = page.cursor
+            if not page.has_more:
+                return fills, cursor
+
+    # --- the event loop ----------------------------------------------------------------------
+
+    async def on_event(self, event: Event) -> None:
+        """Decide on one event, record and carry out the decision, and its answers in turn."""
+        queue: deque[Event] = deque([event])
+        while queue:
+            current = queue.popleft()
+            book = self._books[current.symbol]
+            if book.state is None:
+                if not isinstance(current, PriceTick):
+                    raise BootRefused(f"{current.symbol}: {type(current).__name__} before any book")
+                book.state = self._new_book(book, current.price_ticks)
+            decision = decide(book.state, current)
+            queue.extend(await self._execute(current.symbol, decision, (current,)))
+
+    def _new_book(self, book: _Book, price_ticks: int) -> GridState:
+        setup = book.setup
+        state = new_state(
+            symbol=setup.symbol,
+            instrument=book.instrument,
+            grid=setup.template.build(price_ticks),
+            params=setup.params,
+            base_steps=book.base_steps,
+            quote_atoms=book.quote_atoms,
+        )
+        return replace(state, fill_cursor=book.fresh_cursor)
+
+    async def _execute(
+        self, symbol: str, decision: Decision, causes: Sequence[Event]
+    ) -> list[Event]:
+        book = self._books[symbol]
+        book.state = decision.state
+        book.best_buy, book.best_sell = _best_prices(decision.state)
+        return await self.executor.execute(decision, causes)
+
+    async def on_trade(self, symbol: str, price: Decimal, ts_event: int) -> None:
+        """A price printed on the market. Cheap unless it changes level or crosses an order."""
+        book = self._books[symbol]
+        price_ticks = book.instrument.to_ticks(price)
+        if needs_decision(book.state, price_ticks):
+            tick = PriceTick(
+                symbol=symbol, price_ticks=price_ticks, qty_steps=Steps(0), ts_event=ts_event
+            )
+            await self.on_event(tick)
+        if (book.best_buy and price_ticks <= book.best_buy) or (
+            book.best_sell and price_ticks >= book.best_sell
+        ):
+            await self.poll_fills(symbol)
+
+    async def poll_fills(self, symbol: str) -> int:
+        """Apply every fill the venue has that we have not; returns how many were applied."""
+        book = self._books[symbol]
+        if book.state is None:
+            return 0
+        fills, cursor = await self._fetch_new_fills(symbol, book.state.fill_cursor, book.instrument)
+        for fill in fills:
+            await self.on_event(fill)
+        state = book.state
+        if state is not None and cursor != state.fill_cursor:
+            await self._execute(symbol, Decision(replace(state, fill_cursor=cursor)), ())
+        return len(fills)
+
+    async def resolve_unknown(self, symbol: str) -> int:
+        """Look up every order in UNKNOWN state by client id; returns how many were asked."""
+        state = self._books[symbol].state
+        if state is None:
+            return 0
+        unknown = [s.order_cid for s in state.slots.values() if s.order is OrderState.UNKNOWN]
+        for cid in unknown:
+            answer = await self.executor.lookup(symbol, cid)
+            if getattr(answer, "status", None) is not OrderStatus.UNKNOWN:
+                await self.on_event(answer)
+        return len(unknown)
+
+
+def _is_ours(cid: str, strategy_id: str) -> bool:
+    decoded = decode_cid(cid)
+    return decoded is not None and decoded.strategy == strategy_id
+
+
+def _budget(
+    balances: Mapping[str, Balance],
+    asset: str,
+    budget: Decimal | None,
+    convert: Callable[[Decimal], int],
+) -> int:
+    held = balances[asset].total if asset in balances else Decimal(0)
+    amount = held if budget is None else min(held, budget)
+    return convert(amount)
+
+
+def _check_unchanged(setup: BookSetup, instrument: Instrument, state: GridState) -> None:
+    """A stored book is only continued with the grid, strategy and instrument it was made with."""
+    problems = []
+    if state.params != setup.params:
+        problems.append(f"strategy settings were {state.params}, config now asks {setup.params}")
+    if setup.template.build(state.grid.anchor_ticks) != state.grid:
+        problems.append("grid settings differ from the stored grid")
+    if state.instrument != instrument:
+        problems.append(f"the venue's instrument changed: was {state.instrument}, is {instrument}")
+    if problems:
+        raise BootRefused(
+            f"{setup.symbol}: the stored book does not match: {'; '.join(problems)}. Use the "
+            "original config, or a new --data-dir for a new grid"
+        )
