@@ -62,7 +62,7 @@ class GridConfig(_Model):
         GridKind.ARITHMETIC, description="arithmetic (equal steps) or geometric (equal ratio)"
     )
     spacing: str = Field(
-        "0.1%",
+        "0.25%",
         description="distance between levels: a percent of the anchor price ('0.1%') or an "
         "absolute price in quote currency ('50')",
     )

@@ -248,7 +248,8 @@ class _Plan:
         )
 
     def plan_all_idle(self) -> None:
-        for tick in sorted(self.slots):
+        # Highest first: when quote is short, the buys nearest the price get it.
+        for tick in sorted(self.slots, reverse=True):
             slot = self.slots[tick]
             if slot.order is OrderState.NONE and (slot.is_engaged or slot.position_steps > 0):
                 self.plan(slot)

@@ -119,11 +119,15 @@ class GridOrchestrator:
         """Load, verify, sync every symbol concurrently, reconcile; nothing trades before."""
         stored = await self.executor.load_books(self.symbols)
         balances = await self.exchange.fetch_balances()
-        async with asyncio.TaskGroup() as group:
-            tasks = {
-                s.symbol: group.create_task(self._sync(s, stored.get(s.symbol), balances))
-                for s in self.setups
-            }
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = {
+                    s.symbol: group.create_task(self._sync(s, stored.get(s.symbol), balances))
+                    for s in self.setups
+                }
+        except ExceptionGroup as group_error:
+            # One symbol's refusal is the message the operator needs, not a group of one.
+            raise _first_leaf(group_error) from group_error
         pending: list[tuple[str, Decision, tuple[Event, ...]]] = []
         for symbol, task in tasks.items():
             book, decision, causes = task.result()
@@ -270,6 +274,11 @@ class GridOrchestrator:
             if getattr(answer, "status", None) is not OrderStatus.UNKNOWN:
                 await self.on_event(answer)
         return len(unknown)
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def _is_ours(cid: str, strategy_id: str) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from gridmaker.core.events import Action, Fill, OrderUpdate, PlaceOrder
+from gridmaker.core.events import Action, Event, Fill, OrderUpdate, PlaceOrder
 from gridmaker.core.strategy import GridState
 from gridmaker.store.codec import canonical_json, checksum, decode_state, encode_state
 from gridmaker.store.errors import StateCorrupt, StoreError
@@ -180,42 +180,19 @@ class Store:
         self,
         state: GridState,
         *,
-        fill: Fill | None = None,
-        update: OrderUpdate | None = None,
+        causes: Sequence[Event] = (),
         actions: Sequence[Action] = (),
     ) -> None:
-        """Save the book with its cause (a fill or an order update) and its new intents."""
+        """Save the book with its causes (fills, order updates) and its new intents, atomically."""
         text = canonical_json(encode_state(state))
         revision = self._revision + 1
         try:
             with self._tx() as db:
-                if fill is not None:
-                    db.execute(
-                        "INSERT INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            fill.symbol,
-                            fill.trade_id,
-                            fill.client_order_id,
-                            fill.side.value,
-                            fill.price_ticks,
-                            fill.qty_steps,
-                            fill.fee_atoms,
-                            fill.ts_event,
-                            revision,
-                        ),
-                    )
-                if update is not None:
-                    db.execute(
-                        "UPDATE intents SET status = ?, reason = ?, revision = ? "
-                        "WHERE symbol = ? AND client_order_id = ?",
-                        (
-                            update.status.value,
-                            update.reason,
-                            revision,
-                            update.symbol,
-                            update.client_order_id,
-                        ),
-                    )
+                for cause in causes:
+                    if isinstance(cause, Fill):
+                        self._record_fill(db, cause, revision)
+                    elif isinstance(cause, OrderUpdate):
+                        self._record_update(db, cause, revision)
                 for action in actions:
                     self._record_intent(db, action, revision)
                 db.execute(
@@ -225,8 +202,33 @@ class Store:
                     (state.symbol, text, checksum(text), revision),
                 )
         except sqlite3.IntegrityError as e:
-            raise StoreError(f"refused a second write of the same fill or intent: {e}") from e
+            raise StoreError(f"refused a second write of the same fill: {e}") from e
         self._revision = revision
+
+    @staticmethod
+    def _record_fill(db: sqlite3.Connection, fill: Fill, revision: int) -> None:
+        db.execute(
+            "INSERT INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                fill.symbol,
+                fill.trade_id,
+                fill.client_order_id,
+                fill.side.value,
+                fill.price_ticks,
+                fill.qty_steps,
+                fill.fee_atoms,
+                fill.ts_event,
+                revision,
+            ),
+        )
+
+    @staticmethod
+    def _record_update(db: sqlite3.Connection, update: OrderUpdate, revision: int) -> None:
+        db.execute(
+            "UPDATE intents SET status = ?, reason = ?, revision = ? "
+            "WHERE symbol = ? AND client_order_id = ?",
+            (update.status.value, update.reason, revision, update.symbol, update.client_order_id),
+        )
 
     @staticmethod
     def _record_intent(db: sqlite3.Connection, action: Action, revision: int) -> None:

@@ -1,0 +1,54 @@
+# gridmaker: one entry point for people and CI.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_DEV := $(VENV)/.installed-dev
+
+.DEFAULT_GOAL := help
+.PHONY: help run test check fmt lint typecheck unit integration e2e clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(STAMP_RUN)
+
+run: $(STAMP_RUN)  ## set up and run the default session (simulated BTC/USDT, SQLite, no keys)
+	$(BIN)/gridmaker run $(ARGS)
+
+test: $(STAMP_DEV)  ## set up and run everything CI runs: format check, lint, types, tests
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+check: $(STAMP_DEV)  ## format check, lint and types only
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+unit: $(STAMP_DEV)  ## unit tests only
+	$(BIN)/pytest tests/unit
+
+integration: $(STAMP_DEV)  ## orchestrator + SimExchange + SQLite
+	$(BIN)/pytest tests/integration
+
+e2e: $(STAMP_DEV)  ## the CLI as a subprocess
+	$(BIN)/pytest tests/e2e
+
+fmt: $(STAMP_DEV)  ## format and fix what ruff can
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+clean:  ## remove the virtualenv and caches (not your data dirs)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

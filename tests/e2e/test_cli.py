@@ -1,0 +1,97 @@
+"""The ``gridmaker`` command as a user runs it: a subprocess in a temp dir."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def gridmaker(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gridmaker.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+def _summary(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_run_5000_steps_prints_a_summary_and_fills_the_store(tmp_path: Path) -> None:
+    # Act
+    result = gridmaker("run", "--steps", "5000", "--seed", "3", "--json", cwd=tmp_path)
+
+    # Assert
+    summary = _summary(result)
+    assert summary["buy_fills"] > 0 and summary["sell_fills"] > 0
+    assert summary["fills"] == summary["buy_fills"] + summary["sell_fills"]
+    assert summary["feed_position"] == 5000
+    store = tmp_path / "gridmaker-data" / "gridmaker.sqlite"
+    with sqlite3.connect(store) as db:
+        (fills,) = db.execute("SELECT count(*) FROM fills").fetchone()
+        (intents,) = db.execute("SELECT count(*) FROM intents").fetchone()
+    assert fills == summary["fills"]
+    assert intents >= summary["open_orders"]
+
+
+def test_run_again_resumes_and_status_reads_the_book(tmp_path: Path) -> None:
+    # Arrange
+    first = _summary(gridmaker("run", "--steps", "3000", "--json", cwd=tmp_path))
+
+    # Act
+    second = _summary(gridmaker("run", "--steps", "3000", "--json", cwd=tmp_path))
+    status = _summary(gridmaker("status", "--json", cwd=tmp_path))
+
+    # Assert
+    assert second["feed_position"] == 6000
+    assert second["fills"] >= first["fills"]
+    assert status["fills"] == second["fills"] == status["recorded_fills"]
+    assert status["open_orders"] == second["open_orders"]
+
+
+def test_corrupt_state_makes_run_and_status_refuse(tmp_path: Path) -> None:
+    # Arrange
+    _summary(gridmaker("run", "--steps", "500", "--json", cwd=tmp_path))
+    path = tmp_path / "gridmaker-data" / "gridmaker.sqlite"
+    raw = bytearray(path.read_bytes())
+    at = raw.find(b'"buy_fills":') + len(b'"buy_fills":')
+    raw[at] = ord("9") if raw[at] != ord("9") else ord("8")
+    path.write_bytes(bytes(raw))
+
+    # Act
+    run = gridmaker("run", "--steps", "10", cwd=tmp_path)
+    status = gridmaker("status", cwd=tmp_path)
+
+    # Assert
+    for result in (run, status):
+        assert result.returncode == 3
+        assert "fails its checksum" in result.stderr
+        assert "gridmaker.sqlite" in result.stderr
+
+
+def test_invalid_config_names_the_field(tmp_path: Path) -> None:
+    # Arrange
+    (tmp_path / "bad.yaml").write_text(
+        "markets:\n  - symbol: BTC/USDT\n    grid:\n      buy_levels: 0\n      spacng: '1%'\n"
+    )
+
+    # Act
+    result = gridmaker("run", "--config", "bad.yaml", cwd=tmp_path)
+
+    # Assert
+    assert result.returncode == 2
+    assert "markets.0.grid.buy_levels" in result.stderr
+    assert "markets.0.grid.spacng: unknown key" in result.stderr

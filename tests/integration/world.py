@@ -1,0 +1,90 @@
+"""A bot and a simulated venue on disk, built the way the CLI wires them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from gridmaker.config import Config, MarketConfig, book_setup_args, sim_instrument
+from gridmaker.core.events import Side
+from gridmaker.core.ids import decode_cid
+from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
+from gridmaker.engine.simple import SimpleExecutor
+from gridmaker.exchange.api import Exchange
+from gridmaker.exchange.sim import SimExchange
+from gridmaker.feeds import RandomWalkFeed
+from gridmaker.store import Store
+
+SYMBOL = "BTC/USDT"
+
+
+def config(**market: object) -> Config:
+    return Config(markets=[MarketConfig.model_validate(market)])
+
+
+@dataclass
+class World:
+    data_dir: Path
+    config: Config
+    sim: SimExchange
+    store: Store
+    executor: SimpleExecutor
+    orchestrator: GridOrchestrator
+
+    async def close(self) -> None:
+        await self.executor.close()
+        await self.sim.close()
+
+
+def open_world(
+    data_dir: Path,
+    cfg: Config | None = None,
+    *,
+    wrap: Callable[[SimExchange], Exchange] | None = None,
+) -> World:
+    """Open (or reopen) the bot and the venue on ``data_dir``; ``wrap`` puts a layer between."""
+    cfg = cfg or config()
+    instruments = [sim_instrument(cfg, m.symbol) for m in cfg.markets]
+    sim = SimExchange(
+        instruments=instruments,
+        initial_balances=cfg.sim.balances,
+        path=data_dir / "exchange.sqlite",
+    )
+    store = Store(data_dir / "gridmaker.sqlite")
+    venue: Exchange = sim if wrap is None else wrap(sim)
+    executor = SimpleExecutor(store=store, exchange=venue)
+    setups: Sequence[BookSetup] = [
+        BookSetup(**book_setup_args(m, i)) for m, i in zip(cfg.markets, instruments, strict=True)
+    ]
+    orch = GridOrchestrator(exchange=venue, executor=executor, setups=setups)
+    return World(data_dir, cfg, sim, store, executor, orch)
+
+
+def feed(cfg: Config, seed: int = 1) -> RandomWalkFeed:
+    inst = sim_instrument(cfg, SYMBOL)
+    return RandomWalkFeed(
+        seed=seed,
+        start_price=Decimal("50000"),
+        tick_size=inst.tick_size,
+        step_size=inst.step_size,
+        volatility=Decimal("0.0008"),
+        reversion=Decimal("0.002"),
+    )
+
+
+def open_levels_sides(sim: SimExchange, symbol: str = SYMBOL) -> list[tuple[int, Side]]:
+    """(level, side) of every open order at the venue: duplicates would show twice."""
+    out = []
+    for order in sim.all_orders(symbol):
+        decoded = decode_cid(order.client_order_id)
+        if order.status.value == "open" and decoded is not None:
+            out.append((decoded.level, decoded.side))
+    return out
+
+
+async def venue_totals(sim: SimExchange) -> tuple[Decimal, Decimal]:
+    """The venue's base and quote totals (free + locked)."""
+    balances = await sim.fetch_balances()
+    return balances["BTC"].total, balances["USDT"].total
