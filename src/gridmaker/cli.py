@@ -215,6 +215,7 @@ def _progress_printer(symbol: str, steps: int | None, orchestrator: Any) -> Any:
             f"  fills {state.fills} (buy {state.buy_fills} / sell {state.sell_fills})"
             f"  pnl {inst.from_atoms(state.realized_pnl_atoms)} {inst.quote}",
             highlight=False,
+            soft_wrap=True,
         )
 
     return show

@@ -53,8 +53,12 @@ def _plain(value: object) -> object:
     return value
 
 
-def _encode_slot(slot: Slot) -> dict[str, object]:
-    return {f.name: _plain(getattr(slot, f.name)) for f in fields(slot)}
+SLOT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Slot))
+
+
+def _encode_slot(slot: Slot) -> list[object]:
+    # Slot fields are ints, strs, bools, None and StrEnums (which JSON writes as their value).
+    return [getattr(slot, name) for name in SLOT_FIELDS]
 
 
 def encode_state(state: GridState) -> dict[str, Any]:
@@ -65,6 +69,7 @@ def encode_state(state: GridState) -> dict[str, Any]:
         "instrument": {k: _plain(getattr(state.instrument, k)) for k in _INSTRUMENT_FIELDS},
         "grid": {f.name: _plain(getattr(grid, f.name)) for f in fields(grid)},
         "params": {f.name: _plain(getattr(state.params, f.name)) for f in fields(state.params)},
+        "slot_fields": list(SLOT_FIELDS),
         "slots": [_encode_slot(state.slots[t]) for t in sorted(state.slots)],
         "counters": {
             f.name: getattr(state, f.name)
@@ -74,7 +79,8 @@ def encode_state(state: GridState) -> dict[str, Any]:
     }
 
 
-def _decode_slot(raw: Mapping[str, Any]) -> Slot:
+def _decode_slot(names: list[str], values: list[Any]) -> Slot:
+    raw = dict(zip(names, values, strict=True))
     side = raw["order_side"]
     return Slot(
         **{
@@ -106,7 +112,11 @@ def decode_state(raw: Mapping[str, Any]) -> GridState:
     grid = GridSpec(**{**g, "kind": GridKind(g["kind"]), "ratio": Decimal(g["ratio"])})
     p = raw["params"]
     params = StrategyParams(**{**p, "mode": GridMode(p["mode"])})
-    slots: dict[int, Slot] = {s.buy_ticks: s for s in map(_decode_slot, raw["slots"])}
+    names = raw["slot_fields"]
+    slots: dict[int, Slot] = {}
+    for values in raw["slots"]:
+        slot = _decode_slot(names, values)
+        slots[slot.buy_ticks] = slot
     return GridState(
         symbol=raw["symbol"],
         instrument=instrument,
