@@ -12,9 +12,9 @@ CORE_BANNED = {"asyncio", "time", "random", "logging", "sqlite3", "socket", "dat
 ALLOWED = {
     "core": {"core"},
     "exchange": {"core", "exchange"},
-    "store": {"core", "store"},
+    "store": {"core", "store", "failpoints"},
     "feeds": {"feeds"},
-    "engine": {"core", "exchange", "store", "engine", "feeds"},
+    "engine": {"core", "exchange", "store", "engine", "feeds", "failpoints"},
 }
 
 

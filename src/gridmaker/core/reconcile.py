@@ -8,14 +8,15 @@ Invariants:
 3. A slot whose order the venue does not list and that no fill completed is freed: PLACING or
    UNKNOWN orders never reached the venue and keep their client id; OPEN or CANCELLING orders
    existed (zombies) and the slot moves to a fresh id.
-4. An open order with our strategy's prefix that no slot tracks is cancelled (no intent of ours
-   stands behind it); an order without our prefix is foreign: reported, never touched.
+4. An open order with our strategy's prefix that no slot tracks is adopted when its intent is in
+   our journal and its slot is free and would send exactly that order; otherwise it is
+   cancelled. An order without our prefix is foreign: reported, never touched.
 5. Pure: the same state and snapshot always give the same decision and report.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gridmaker.core.events import (
     Action,
@@ -23,11 +24,12 @@ from gridmaker.core.events import (
     Fill,
     OrderStatus,
     OrderUpdate,
+    PriceTick,
     Side,
 )
 from gridmaker.core.ids import decode_cid
-from gridmaker.core.slots import OrderState
-from gridmaker.core.strategy import Decision, GridState, decide
+from gridmaker.core.slots import OrderEvent, OrderState, transition
+from gridmaker.core.strategy import Decision, GridState, decide, needs_decision
 from gridmaker.core.units import Steps, Ticks
 
 __all__ = ["ReconcileReport", "Snapshot", "VenueOrder", "reconcile"]
@@ -49,6 +51,10 @@ class Snapshot:
     open_orders: tuple[VenueOrder, ...]
     fills: tuple[Fill, ...]
     ts_event: int
+    last_price_ticks: Ticks | None = None
+    """The venue's last traded price, decided on before the fills (as it printed first)."""
+    journaled: frozenset[str] = frozenset()
+    """Client ids of open orders whose placement intent is in our journal."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +77,33 @@ class ReconcileReport:
         }
 
 
+def _adopt(state: GridState, order: VenueOrder) -> GridState | None:
+    """Take over a journaled order of ours when its slot is free and would send exactly it."""
+    decoded = decode_cid(order.client_order_id)
+    slot = None if decoded is None else state.slot_for_level(decoded.level)
+    if decoded is None or slot is None or slot.order is not OrderState.NONE:
+        return None
+    expected_price = slot.buy_ticks if decoded.side is Side.BUY else slot.sell_ticks
+    if (
+        decoded.cycle != slot.cycle
+        or decoded.side.value != slot.phase.value
+        or order.side is not decoded.side
+        or order.price_ticks != expected_price
+    ):
+        return None
+    slot = transition(
+        slot,
+        OrderEvent.INTENT_RECORDED,
+        order_cid=order.client_order_id,
+        order_side=order.side,
+        order_price_ticks=order.price_ticks,
+        order_qty_steps=order.qty_steps,
+        order_filled_steps=order.filled_steps,
+    )
+    slot = transition(slot, OrderEvent.ACKED)
+    return replace(state, slots={**state.slots, slot.buy_ticks: slot})
+
+
 def _tracked(state: GridState) -> dict[str, OrderState]:
     return {s.order_cid: s.order for s in state.slots.values() if s.has_live_order}
 
@@ -80,6 +113,18 @@ def reconcile(state: GridState, snapshot: Snapshot) -> tuple[Decision, Reconcile
     actions: list[Action] = []
     venue = {o.client_order_id: o for o in snapshot.open_orders}
     before = _tracked(state)
+
+    # 0. The price the market is at now: a trade printed before the fills it caused.
+    if snapshot.last_price_ticks is not None and needs_decision(state, snapshot.last_price_ticks):
+        tick = PriceTick(
+            symbol=state.symbol,
+            price_ticks=snapshot.last_price_ticks,
+            qty_steps=Steps(0),
+            ts_event=snapshot.ts_event,
+        )
+        decision = decide(state, tick)
+        state = decision.state
+        actions.extend(decision.actions)
 
     # 1. Fills first: an order they complete is neither open nor a zombie.
     ghost: list[str] = []
@@ -128,6 +173,10 @@ def reconcile(state: GridState, snapshot: Snapshot) -> tuple[Decision, Reconcile
             foreign.append(cid)
             continue
         unknown_ours.append(cid)
+        adopted = _adopt(state, venue[cid]) if cid in snapshot.journaled else None
+        if adopted is not None:
+            state = adopted
+            continue
         actions.append(CancelOrder(symbol=state.symbol, client_order_id=cid, level=decoded.level))
 
     report = ReconcileReport(

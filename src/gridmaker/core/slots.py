@@ -79,6 +79,7 @@ ORDER_TRANSITIONS: Final[Mapping[tuple[OrderState, OrderEvent], OrderState]] = {
     (_S.OPEN, _E.CANCELED): _S.NONE,
     (_S.OPEN, _E.FOUND_GONE): _S.NONE,
     (_S.OPEN, _E.AMBIGUOUS): _S.UNKNOWN,
+    (_S.UNKNOWN, _E.AMBIGUOUS): _S.UNKNOWN,
     (_S.UNKNOWN, _E.FOUND_OPEN): _S.OPEN,
     (_S.UNKNOWN, _E.ACKED): _S.OPEN,
     (_S.UNKNOWN, _E.FOUND_GONE): _S.NONE,

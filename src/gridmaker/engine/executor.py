@@ -23,6 +23,18 @@ class GridExecutor(Protocol):
 
     def is_fill_applied(self, symbol: str, trade_id: str) -> bool: ...
 
+    def has_intent(self, symbol: str, client_order_id: str) -> bool:
+        """True when a placement with this client id was ever recorded (the journal)."""
+        ...
+
+    def record_boot(self, symbol: str, report: Mapping[str, int], halted: str) -> None:
+        """Keep what the boot sync found (and why a symbol does not trade) for ``status``."""
+        ...
+
+    def record_halt(self, reason: str) -> None:
+        """Keep why all trading stopped (a ban) for ``status``."""
+        ...
+
     async def execute(self, decision: Decision, causes: Sequence[Event]) -> list[Event]:
         """Record the decision with its causes, then send its actions; return the answers."""
         ...

@@ -2,25 +2,28 @@
 
 Boot is recovery — there is no separate clean-start path:
 
-    load books ▸ verify checksums ▸ fetch instruments, open orders, fills and balances for all
-    symbols at once ▸ reconcile ▸ record and send what that calls for ▸ trade
+    load books ▸ verify checksums ▸ fetch instruments, open orders, fills and the last price for
+    all symbols at once ▸ reconcile ▸ record and send what that calls for ▸ trade
 
-``on_event`` is the only way to ``decide``; what the executor answers is fed back through it.
+A symbol whose snapshot cannot be fetched (after the retry policy gave up) or makes no sense
+does not trade; the others do. ``on_event`` is the only way to ``decide``; what the executor
+answers is fed back through it, and an UNKNOWN answer is looked up by client id at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import partial
 
-from gridmaker.core.events import Event, Fill, OrderStatus, PriceTick, Side
+from gridmaker.core.events import Event, Fill, OrderStatus, OrderUpdate, PriceTick, Side
 from gridmaker.core.grid import GridTemplate
 from gridmaker.core.ids import decode_cid
-from gridmaker.core.reconcile import ReconcileReport, Snapshot, reconcile
+from gridmaker.core.reconcile import ReconcileReport, Snapshot, VenueOrder, reconcile
 from gridmaker.core.slots import OrderState
 from gridmaker.core.strategy import (
     Decision,
@@ -30,14 +33,18 @@ from gridmaker.core.strategy import (
     needs_decision,
     new_state,
 )
-from gridmaker.core.units import Instrument, Steps
+from gridmaker.core.units import Instrument, Steps, Ticks
 from gridmaker.engine.executor import GridExecutor
+from gridmaker.engine.retry import Retrier
 from gridmaker.engine.translate import to_fill, to_venue_order
-from gridmaker.exchange.api import Balance, Exchange, ExchangeOrder
+from gridmaker.exchange.api import Balance, Banned, Exchange, ExchangeError, ExchangeOrder
 
 __all__ = ["BookSetup", "BootRefused", "GridOrchestrator"]
 
 log = logging.getLogger("gridmaker.engine")
+
+MAX_UNKNOWN_ROUNDS = 25
+"""Lookups of one UNKNOWN order within one event before leaving it to the periodic pass."""
 
 
 class BootRefused(Exception):
@@ -58,14 +65,23 @@ class BookSetup:
 @dataclass(slots=True)
 class _Book:
     setup: BookSetup
-    instrument: Instrument
-    state: GridState | None
+    instrument: Instrument | None = None
+    state: GridState | None = None
     base_steps: int = 0
     quote_atoms: int = 0
     best_buy: int = 0
     best_sell: int = 0
     fresh_cursor: str = ""
+    halted: str = ""
+    """Why this symbol does not trade ("" = it trades)."""
     report: ReconcileReport = field(default_factory=ReconcileReport)
+
+
+@dataclass(frozen=True, slots=True)
+class _Synced:
+    book: _Book
+    decision: Decision | None = None
+    causes: tuple[Event, ...] = ()
 
 
 def _best_prices(state: GridState | None) -> tuple[int, int]:
@@ -90,6 +106,7 @@ class GridOrchestrator:
         exchange: Exchange,
         executor: GridExecutor,
         setups: Sequence[BookSetup],
+        retrier: Retrier | None = None,
         fill_page_limit: int = 500,
     ) -> None:
         if len({s.symbol for s in setups}) != len(setups):
@@ -97,8 +114,9 @@ class GridOrchestrator:
         self.exchange = exchange
         self.executor = executor
         self.setups = tuple(setups)
+        self.retrier = retrier or Retrier()
         self.fill_page_limit = fill_page_limit
-        self._books: dict[str, _Book] = {}
+        self._books: dict[str, _Book] = {s.symbol: _Book(setup=s) for s in setups}
         self.is_booted = False
 
     # --- queries -----------------------------------------------------------------------------
@@ -109,6 +127,10 @@ class GridOrchestrator:
     def report(self, symbol: str) -> ReconcileReport:
         return self._books[symbol].report
 
+    def halted(self, symbol: str) -> str:
+        """Why ``symbol`` does not trade, or "" when it does."""
+        return self._books[symbol].halted
+
     @property
     def symbols(self) -> tuple[str, ...]:
         return tuple(s.symbol for s in self.setups)
@@ -118,61 +140,90 @@ class GridOrchestrator:
     async def boot(self) -> None:
         """Load, verify, sync every symbol concurrently, reconcile; nothing trades before."""
         stored = await self.executor.load_books(self.symbols)
-        balances = await self.exchange.fetch_balances()
+        balances = await self.retrier.read("balances", self.exchange.fetch_balances)
         try:
             async with asyncio.TaskGroup() as group:
-                tasks = {
-                    s.symbol: group.create_task(self._sync(s, stored.get(s.symbol), balances))
+                tasks = [
+                    group.create_task(self._sync(s, stored.get(s.symbol), balances))
                     for s in self.setups
-                }
+                ]
         except ExceptionGroup as group_error:
             # One symbol's refusal is the message the operator needs, not a group of one.
             raise _first_leaf(group_error) from group_error
-        pending: list[tuple[str, Decision, tuple[Event, ...]]] = []
-        for symbol, task in tasks.items():
-            book, decision, causes = task.result()
-            self._books[symbol] = book
-            if decision is not None:
-                pending.append((symbol, decision, causes))
-        for symbol, decision, causes in pending:
-            for answer in await self._execute(symbol, decision, causes):
-                await self.on_event(answer)
+        synced = [task.result() for task in tasks]
+        for item in synced:
+            self._books[item.book.setup.symbol] = item.book
+        for item in synced:
+            book = item.book
+            symbol = book.setup.symbol
+            self.executor.record_boot(symbol, book.report.counts(), book.halted)
+            if item.decision is not None:
+                for answer in await self._execute(symbol, item.decision, item.causes):
+                    await self.on_event(answer)
         self.is_booted = True
 
     async def _sync(
         self, setup: BookSetup, state: GridState | None, balances: Mapping[str, Balance]
-    ) -> tuple[_Book, Decision | None, tuple[Event, ...]]:
+    ) -> _Synced:
+        """One symbol's snapshot and reconciliation; a venue failure halts only this symbol."""
         symbol = setup.symbol
-        instrument, open_orders = await asyncio.gather(
-            self.exchange.fetch_instrument(symbol), self.exchange.fetch_open_orders(symbol)
+        book = _Book(setup=setup, state=state)
+        try:
+            return await self._sync_with_venue(book, balances)
+        except Banned:
+            raise
+        except ExchangeError as e:
+            book.halted = f"boot sync failed, not trading: {e}"
+            log.error("boot sync failed symbol=%s error=%s", symbol, e)
+            return _Synced(book)
+
+    async def _sync_with_venue(self, book: _Book, balances: Mapping[str, Balance]) -> _Synced:
+        setup, state = book.setup, book.state
+        symbol = setup.symbol
+        r = self.retrier
+        instrument = await r.read(
+            f"instrument {symbol}", lambda: self.exchange.fetch_instrument(symbol)
         )
-        book = _Book(setup=setup, instrument=instrument, state=state)
+        book.instrument = instrument
+
+        async def orders() -> tuple[list[ExchangeOrder], list[VenueOrder]]:
+            raw = await self.exchange.fetch_open_orders(symbol)
+            return list(raw), [to_venue_order(o, instrument) for o in raw]
+
+        (open_orders, venue_orders), last_price = await asyncio.gather(
+            r.read(f"open orders {symbol}", orders),
+            r.read(f"last price {symbol}", lambda: self.exchange.fetch_last_price(symbol)),
+        )
         if state is None:
             await self._sync_fresh(book, open_orders, balances)
-            return book, None, ()
+            return _Synced(book)
         _check_unchanged(setup, instrument, state)
         fills, cursor = await self._fetch_new_fills(symbol, state.fill_cursor, instrument)
         snapshot = Snapshot(
-            open_orders=tuple(to_venue_order(o, instrument) for o in open_orders),
+            open_orders=tuple(venue_orders),
             fills=tuple(fills),
             ts_event=max((o.ts_event for o in open_orders), default=0),
+            last_price_ticks=None if last_price is None else instrument.to_ticks(last_price),
+            journaled=frozenset(
+                o.client_order_id
+                for o in open_orders
+                if self.executor.has_intent(symbol, o.client_order_id)
+            ),
         )
         decision, report = reconcile(state, snapshot)
         decision = replace(decision, state=replace(decision.state, fill_cursor=cursor))
         book.report = report
         book.state = decision.state
-        log.info(
-            "boot sync symbol=%s %s",
-            symbol,
-            " ".join(f"{k}={v}" for k, v in report.counts().items()),
-        )
-        return book, decision, tuple(fills)
+        counts = " ".join(f"{k}={v}" for k, v in report.counts().items())
+        log.info("boot sync symbol=%s %s", symbol, counts)
+        return _Synced(book, decision, tuple(fills))
 
     async def _sync_fresh(
         self, book: _Book, open_orders: Sequence[ExchangeOrder], balances: Mapping[str, Balance]
     ) -> None:
         """No stored book: nothing of ours may be working at the venue; start after its history."""
         setup, inst = book.setup, book.instrument
+        assert inst is not None
         ours = [o for o in open_orders if _is_ours(o.client_order_id, setup.params.strategy_id)]
         if ours:
             raise BootRefused(
@@ -187,37 +238,62 @@ class GridOrchestrator:
     async def _fetch_new_fills(
         self, symbol: str, cursor: str, instrument: Instrument, *, keep: bool = True
     ) -> tuple[list[Fill], str]:
-        """Every fill after ``cursor`` not applied yet, oldest first, and the cursor after them."""
+        """Every fill after ``cursor`` not applied yet, oldest first, and the cursor after them.
+
+        A page is fetched and validated as one read: a malformed fill is retried, never skipped.
+        """
         fills: list[Fill] = []
         while True:
-            page = await self.exchange.fetch_fills(symbol, cursor, self.fill_page_limit)
-            if keep:
-                fills.extend(
-                    to_fill(f, instrument)
-                    for f in page.fills
-                    if not self.executor.is_fill_applied(symbol, f.trade_id)
-                )
-            cursor = page.cursor
-            if not page.has_more:
+            page = partial(self._fetch_page, symbol, cursor, instrument, keep=keep)
+            new, cursor, has_more = await self.retrier.read(f"fills {symbol}", page)
+            fills.extend(new)
+            if not has_more:
                 return fills, cursor
+
+    async def _fetch_page(
+        self, symbol: str, cursor: str, instrument: Instrument, *, keep: bool
+    ) -> tuple[list[Fill], str, bool]:
+        got = await self.exchange.fetch_fills(symbol, cursor, self.fill_page_limit)
+        new = [
+            to_fill(f, instrument)
+            for f in got.fills
+            if keep and not self.executor.is_fill_applied(symbol, f.trade_id)
+        ]
+        return new, got.cursor, got.has_more
 
     # --- the event loop ----------------------------------------------------------------------
 
     async def on_event(self, event: Event) -> None:
         """Decide on one event, record and carry out the decision, and its answers in turn."""
         queue: deque[Event] = deque([event])
+        lookups: Counter[str] = Counter()
         while queue:
             current = queue.popleft()
             book = self._books[current.symbol]
+            if book.halted:
+                return
             if book.state is None:
                 if not isinstance(current, PriceTick):
                     raise BootRefused(f"{current.symbol}: {type(current).__name__} before any book")
                 book.state = self._new_book(book, current.price_ticks)
             decision = decide(book.state, current)
-            queue.extend(await self._execute(current.symbol, decision, (current,)))
+            answers = await self._execute(current.symbol, decision, (current,))
+            if (
+                isinstance(current, OrderUpdate)
+                and current.status is OrderStatus.UNKNOWN
+                and lookups[current.client_order_id] < MAX_UNKNOWN_ROUNDS
+            ):
+                # Resolve before anything else is sent: ask the venue by client id.
+                cid = current.client_order_id
+                lookups[cid] += 1
+                answers.append(await self.executor.lookup(current.symbol, cid))
+            queue.extend(answers)
+            if _needs_fills(current):
+                await self.poll_fills(current.symbol)
 
     def _new_book(self, book: _Book, price_ticks: int) -> GridState:
         setup = book.setup
+        assert book.instrument is not None
         state = new_state(
             symbol=setup.symbol,
             instrument=book.instrument,
@@ -239,12 +315,18 @@ class GridOrchestrator:
     async def on_trade(self, symbol: str, price: Decimal, ts_event: int) -> None:
         """A price printed on the market. Cheap unless it changes level or crosses an order."""
         book = self._books[symbol]
+        if book.halted or book.instrument is None:
+            return
         price_ticks = book.instrument.to_ticks(price)
         if needs_decision(book.state, price_ticks):
-            tick = PriceTick(
-                symbol=symbol, price_ticks=price_ticks, qty_steps=Steps(0), ts_event=ts_event
+            await self.on_event(
+                PriceTick(
+                    symbol=symbol,
+                    price_ticks=Ticks(price_ticks),
+                    qty_steps=Steps(0),
+                    ts_event=ts_event,
+                )
             )
-            await self.on_event(tick)
         if (book.best_buy and price_ticks <= book.best_buy) or (
             book.best_sell and price_ticks >= book.best_sell
         ):
@@ -253,27 +335,43 @@ class GridOrchestrator:
     async def poll_fills(self, symbol: str) -> int:
         """Apply every fill the venue has that we have not; returns how many were applied."""
         book = self._books[symbol]
-        if book.state is None:
+        if book.state is None or book.halted or book.instrument is None:
             return 0
         fills, cursor = await self._fetch_new_fills(symbol, book.state.fill_cursor, book.instrument)
         for fill in fills:
-            await self.on_event(fill)
+            if not self.executor.is_fill_applied(symbol, fill.trade_id):
+                await self.on_event(fill)
         state = book.state
-        if state is not None and cursor != state.fill_cursor:
+        if cursor != state.fill_cursor:
             await self._execute(symbol, Decision(replace(state, fill_cursor=cursor)), ())
         return len(fills)
+
+    def halt_all(self, reason: str) -> None:
+        """Stop every symbol (a ban): nothing more is decided or sent; the reason is recorded."""
+        for book in self._books.values():
+            book.halted = reason
+        self.executor.record_halt(reason)
 
     async def resolve_unknown(self, symbol: str) -> int:
         """Look up every order in UNKNOWN state by client id; returns how many were asked."""
         state = self._books[symbol].state
-        if state is None:
+        if state is None or self._books[symbol].halted:
             return 0
         unknown = [s.order_cid for s in state.slots.values() if s.order is OrderState.UNKNOWN]
         for cid in unknown:
             answer = await self.executor.lookup(symbol, cid)
-            if getattr(answer, "status", None) is not OrderStatus.UNKNOWN:
+            if not _is_unknown(answer):
                 await self.on_event(answer)
         return len(unknown)
+
+
+def _is_unknown(event: Event) -> bool:
+    return isinstance(event, OrderUpdate) and event.status is OrderStatus.UNKNOWN
+
+
+def _needs_fills(event: Event) -> bool:
+    """The venue reports fills on this order that may not have reached us yet."""
+    return isinstance(event, OrderUpdate) and event.filled_steps > 0
 
 
 def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -182,6 +182,10 @@ class Exchange(Protocol):
 
     async def fetch_balances(self) -> Mapping[str, Balance]: ...
 
+    async def fetch_last_price(self, symbol: str) -> Decimal | None:
+        """The last traded price (``None`` when nothing has traded yet)."""
+        ...
+
     async def fetch_open_orders(self, symbol: str) -> Sequence[ExchangeOrder]: ...
 
     async def fetch_order(self, symbol: str, client_order_id: str) -> ExchangeOrder:

@@ -306,6 +306,9 @@ class SimExchange:
     def last_price(self, symbol: str) -> Decimal | None:
         return self._market(symbol).last_price
 
+    async def fetch_last_price(self, symbol: str) -> Decimal | None:
+        return self.last_price(symbol)
+
     def all_fills(self, symbol: str) -> list[ExchangeFill]:
         return list(self._fills.get(symbol, []))
 

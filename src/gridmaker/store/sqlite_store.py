@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from gridmaker import failpoints
 from gridmaker.core.events import Action, Event, Fill, OrderUpdate, PlaceOrder
 from gridmaker.core.strategy import GridState
 from gridmaker.store.codec import canonical_json, checksum, decode_state, encode_state
 from gridmaker.store.errors import StateCorrupt, StoreError
 
-__all__ = ["SCHEMA_VERSION", "IntentRow", "Store"]
+__all__ = ["SCHEMA_VERSION", "BootRow", "IntentRow", "Store"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     1: (
@@ -58,7 +60,35 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             PRIMARY KEY (symbol, client_order_id, kind)
         )""",
     ),
+    2: (
+        """CREATE TABLE boots (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            symbol TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            report_json TEXT NOT NULL,
+            halted TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""",
+        """CREATE TABLE halts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            reason TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""",
+    ),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class BootRow:
+    revision: int
+    """Commits made before this boot's sync; everything sent after it has a higher revision."""
+    report: dict[str, int]
+    halted: str
+    at: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +192,13 @@ class Store:
         ).fetchone()
         return row is not None
 
+    def has_intent(self, symbol: str, client_order_id: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM intents WHERE symbol = ? AND client_order_id = ? AND kind = 'place'",
+            (symbol, client_order_id),
+        ).fetchone()
+        return row is not None
+
     def fill_count(self, symbol: str) -> int:
         row = self._db.execute("SELECT count(*) FROM fills WHERE symbol = ?", (symbol,)).fetchone()
         return int(row[0])
@@ -173,6 +210,37 @@ class Store:
             (symbol,),
         )
         return [IntentRow(*r) for r in rows]
+
+    @property
+    def revision(self) -> int:
+        """The revision of the last commit: intents and fills carry the one that wrote them."""
+        return self._revision
+
+    def last_boot(self, symbol: str) -> BootRow | None:
+        row = self._db.execute(
+            "SELECT revision, report_json, halted, at FROM boots WHERE symbol = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (symbol,),
+        ).fetchone()
+        if row is None:
+            return None
+        return BootRow(row[0], json.loads(row[1]), row[2], row[3])
+
+    def last_halt(self) -> tuple[str, str] | None:
+        row = self._db.execute("SELECT reason, at FROM halts ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def record_boot(self, symbol: str, report: Mapping[str, int], halted: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO boots (symbol, revision, report_json, halted, at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (symbol, self._revision, json.dumps(dict(report), sort_keys=True), halted, _now()),
+            )
+
+    def record_halt(self, reason: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO halts (reason, at) VALUES (?, ?)", (reason, _now()))
 
     # --- the one write path ------------------------------------------------------------------
 
@@ -191,6 +259,7 @@ class Store:
                 for cause in causes:
                     if isinstance(cause, Fill):
                         self._record_fill(db, cause, revision)
+                        failpoints.hit("fill:in-transaction")
                     elif isinstance(cause, OrderUpdate):
                         self._record_update(db, cause, revision)
                 for action in actions:
