@@ -28,6 +28,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from gridmaker.config import Config
     from gridmaker.core.strategy import GridState
+    from gridmaker.exchange.api import Exchange
     from gridmaker.feeds import MarketFeed
 
 __all__ = ["app", "main"]
@@ -139,10 +140,11 @@ async def _run(
 ) -> list[dict[str, Any]]:
     from gridmaker.config import book_setup_args, sim_instrument
     from gridmaker.engine.orchestrator import BookSetup, BootRefused, GridOrchestrator
+    from gridmaker.engine.retry import Retrier
     from gridmaker.engine.session import run_market_session
     from gridmaker.engine.simple import SimpleExecutor
     from gridmaker.engine.summary import summarize
-    from gridmaker.exchange.api import ExchangeError
+    from gridmaker.exchange.api import Banned, ExchangeError
     from gridmaker.exchange.sim import SimExchange
     from gridmaker.store import StateCorrupt, Store, StoreError
 
@@ -162,10 +164,17 @@ async def _run(
         partial_fills=config.sim.partial_fills,
         seed=config.feed.seed,
     )
-    executor = SimpleExecutor(store=store, exchange=exchange)
-    orchestrator = GridOrchestrator(exchange=exchange, executor=executor, setups=setups)
+    venue = _with_chaos(config, exchange)
+    retrier = Retrier(seed=config.feed.seed)
+    executor = SimpleExecutor(store=store, exchange=venue, retrier=retrier)
+    orchestrator = GridOrchestrator(
+        exchange=venue, executor=executor, setups=setups, retrier=retrier
+    )
     try:
         await orchestrator.boot()
+        for setup in setups:
+            if reason := orchestrator.halted(setup.symbol):
+                err.print(f"[yellow]{setup.symbol} not trading:[/] {reason}", highlight=False)
         for setup in setups:
             feed = _make_feed(config, setup.symbol)
             progress = (
@@ -182,12 +191,14 @@ async def _run(
                 on_progress=progress,
             )
         summaries = []
-        for setup in setups:
-            state = orchestrator.state(setup.symbol)
+        for symbol in orchestrator.symbols:
+            state = orchestrator.state(symbol)
             if state is not None:
                 summary = summarize(state)
-                summary["feed_position"] = exchange.feed_position(setup.symbol)
+                summary["feed_position"] = exchange.feed_position(symbol)
                 summary["data_dir"] = str(data_dir)
+                summary["boot_sync"] = orchestrator.report(symbol).counts()
+                summary["retries"] = retrier.retries
                 summaries.append(summary)
         return summaries
     except StateCorrupt as e:
@@ -196,11 +207,30 @@ async def _run(
         raise _fail(EXIT_BOOT, str(e)) from None
     except ValueError as e:  # a data dir bound to another feed
         raise _fail(EXIT_BOOT, str(e)) from None
+    except Banned as e:
+        orchestrator.halt_all(f"banned by the exchange: {e}")
+        raise _fail(EXIT_EXCHANGE, f"trading stopped, banned by the exchange: {e}") from None
     except ExchangeError as e:
         raise _fail(EXIT_EXCHANGE, f"trading stopped: {e}") from None
     finally:
         await executor.close()
         await exchange.close()
+
+
+def _with_chaos(config: Config, exchange: Exchange) -> Exchange:
+    """The exchange as the bot sees it: behind a fault plan when the config asks for chaos."""
+    if config.chaos is None:
+        return exchange
+    from gridmaker.exchange.faults import FaultKind, FaultPlan, FaultyExchange
+
+    plan = FaultPlan(
+        seed=config.chaos.seed,
+        rate=config.chaos.rate,
+        every=config.chaos.every,
+        kinds=tuple(FaultKind(k) for k in config.chaos.kinds),
+    )
+    err.print(f"chaos: {plan.describe()}", highlight=False)
+    return FaultyExchange(exchange, plan)
 
 
 def _progress_printer(symbol: str, steps: int | None, orchestrator: Any) -> Any:
@@ -248,6 +278,8 @@ def status(data_dir: DataDir = Path("gridmaker-data"), as_json: JsonFlag = False
         try:
             states = [s for sym in store.symbols() if (s := store.load_book(sym)) is not None]
             fill_rows = {s.symbol: store.fill_count(s.symbol) for s in states}
+            boots = {s.symbol: store.last_boot(s.symbol) for s in states}
+            halt = store.last_halt()
         finally:
             store.close()
     except StateCorrupt as e:
@@ -256,6 +288,13 @@ def status(data_dir: DataDir = Path("gridmaker-data"), as_json: JsonFlag = False
     for state in states:
         summary = summarize(state)
         summary["recorded_fills"] = fill_rows[state.symbol]
+        boot = boots[state.symbol]
+        if boot is not None:
+            summary["last_boot"] = boot.at
+            summary["boot_sync"] = boot.report
+            summary["not_trading"] = boot.halted
+        if halt is not None:
+            summary["last_halt"] = f"{halt[1]}: {halt[0]}"
         summaries.append(summary)
     if as_json:
         _print_summaries(summaries, True)

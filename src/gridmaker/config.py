@@ -20,6 +20,7 @@ from gridmaker.core.strategy import GridMode, StrategyParams
 from gridmaker.core.units import Instrument
 
 __all__ = [
+    "ChaosConfig",
     "Config",
     "ConfigError",
     "FeedConfig",
@@ -172,6 +173,37 @@ class FeedConfig(_Model):
         return self
 
 
+class ChaosConfig(_Model):
+    """Fault injection between the bot and the exchange, for testing recovery (never for real)."""
+
+    rate: float = Field(0.0, ge=0, le=1, description="probability that a venue call is faulted")
+    every: int = Field(0, ge=0, description="instead of rate: fault every N-th call")
+    kinds: list[str] = Field(
+        default_factory=lambda: [
+            "rate_limited",
+            "unavailable",
+            "timeout_before",
+            "timeout_after",
+            "delay",
+            "malformed",
+            "invisible",
+        ],
+        min_length=1,
+        description="fault kinds to draw from (see exchange/faults.py); 'banned' stops trading",
+    )
+    seed: int = Field(0, description="the same seed injects the same faults")
+
+    @model_validator(mode="after")
+    def _check_kinds(self) -> ChaosConfig:
+        from gridmaker.exchange.faults import FaultKind
+
+        allowed = {k.value for k in FaultKind}
+        unknown = [k for k in self.kinds if k not in allowed]
+        if unknown:
+            raise ValueError(f"unknown fault kinds {unknown}; allowed: {sorted(allowed)}")
+        return self
+
+
 class Config(_Model):
     engine: Literal["simple"] = Field("simple", description="simple: asyncio + SQLite journal")
     exchange: Literal["sim"] = Field("sim", description="sim: the built-in simulated exchange")
@@ -183,6 +215,7 @@ class Config(_Model):
     reconcile_every: int = Field(
         1000, ge=1, description="trades between periodic fill polls and UNKNOWN lookups"
     )
+    chaos: ChaosConfig | None = Field(None, description="inject exchange faults (testing only)")
 
     @model_validator(mode="after")
     def _check_markets(self) -> Config:

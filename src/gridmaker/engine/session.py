@@ -13,6 +13,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import Protocol
 
+from gridmaker import failpoints
 from gridmaker.engine.orchestrator import GridOrchestrator
 from gridmaker.exchange.api import ExchangeFill
 from gridmaker.feeds import MarketFeed
@@ -56,6 +57,7 @@ async def run_market_session(
     done = 0
     for trade in islice(feed.trades(start), steps):
         market.apply_trade(symbol, trade.price, trade.amount, trade.ts_event)
+        failpoints.hit("trade:printed")
         await orchestrator.on_trade(symbol, trade.price, trade.ts_event)
         done += 1
         if done % reconcile_every == 0:

@@ -41,6 +41,8 @@ def _ticks(instrument: Instrument, price: Decimal, symbol: str, cid: str) -> Tic
 
 
 def _steps(instrument: Instrument, amount: Decimal, symbol: str, cid: str) -> Steps:
+    if not amount >= 0:
+        raise MalformedResponse(f"amount {amount} is negative", symbol=symbol, client_order_id=cid)
     try:
         return instrument.to_steps(amount)
     except OffTick as e:
@@ -55,6 +57,12 @@ def _atoms(instrument: Instrument, amount: Decimal, symbol: str, cid: str) -> At
 
 
 def to_update(order: ExchangeOrder, instrument: Instrument) -> OrderUpdate:
+    if order.filled > order.amount:
+        raise MalformedResponse(
+            f"order filled {order.filled} of {order.amount}",
+            symbol=order.symbol,
+            client_order_id=order.client_order_id,
+        )
     return OrderUpdate(
         symbol=order.symbol,
         client_order_id=order.client_order_id,
