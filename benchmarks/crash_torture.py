@@ -1,0 +1,258 @@
+"""Crash torture: kill ``gridmaker run`` with SIGKILL at seeded instants, restart it, check it.
+
+Usage:
+    python benchmarks/crash_torture.py --engine simple --crashes N --seed S
+        [--faults P] [--market paused|live] [--trades T]
+
+Each life of the bot is a real subprocess on one data dir. It dies either at a named failpoint
+(between recording an intent and sending it, after a send before its answer is recorded, inside
+the transaction applying a fill, right after a trade printed) or from a SIGKILL sent after a
+seeded random delay. The simulated exchange keeps its own file, so it outlives every death.
+With ``--market live`` trades also print on the exchange while the bot is down.
+
+At the end the exchange's own records are the judge:
+- duplicate_orders: a client id placed more than once, or two open orders on one level and side
+- lost_fills: an exchange fill the bot never applied
+- double_applied_fills: fills the bot counted more often than the exchange executed them
+- balance_mismatches: assets whose bot-side balance differs from the exchange's total
+- pnl_matches_crash_free: realized PnL (and fills) equal to one uninterrupted run (paused market)
+The last stdout line is that JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+SYMBOL = "BTC/USDT"
+FAILPOINTS = {  # point -> passages to draw the crash from (about what one life passes)
+    "intent:recorded": 6,
+    "send:done": 10,
+    "fill:in-transaction": 4,
+    "trade:printed": 0,  # 0: anywhere in the life's trades
+}
+
+
+def _config_text(seed: int, faults: float) -> str:
+    text = f"feed:\n  seed: {seed}\n  volatility: '0.0008'\nreconcile_every: 200\n"
+    if faults > 0:
+        text += f"chaos:\n  rate: {faults}\n  seed: {seed}\n"
+    return text
+
+
+def _bot(data_dir: Path, config: Path, steps: int, env: dict[str, str]) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "gridmaker.cli", "run", "--data-dir", str(data_dir)]
+    command += ["--config", str(config), "--steps", str(steps), "--json"]
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _feed_position(data_dir: Path) -> int:
+    import sqlite3
+
+    path = data_dir / "exchange.sqlite"
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as db:
+        row = db.execute("SELECT position FROM markets WHERE symbol = ?", (SYMBOL,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _print_while_down(data_dir: Path, config_path: Path, rng: random.Random) -> int:
+    """A live market: trades print on the exchange while the bot is dead."""
+    from gridmaker.cli import _make_feed
+    from gridmaker.config import load_config, sim_instrument
+    from gridmaker.exchange.sim import SimExchange
+
+    config = load_config(config_path)
+    sim = SimExchange(
+        instruments=[sim_instrument(config, SYMBOL)],
+        initial_balances=config.sim.balances,
+        path=data_dir / "exchange.sqlite",
+    )
+    feed = _make_feed(config, SYMBOL)
+    start = sim.bind_feed(SYMBOL, feed.key)
+    count = rng.randint(0, 60)
+    for _, trade in zip(range(count), feed.trades(start), strict=False):
+        sim.apply_trade(SYMBOL, trade.price, trade.amount, trade.ts_event)
+    sim.close_sync()
+    return count
+
+
+def _one_life(data_dir: Path, config: Path, remaining: int, rng: random.Random) -> tuple[bool, str]:
+    """Run the bot for a seeded number of trades until it dies or finishes; (died, how)."""
+    env = dict(os.environ)
+    env.pop("GRIDMAKER_FAILPOINT", None)
+    remaining = min(remaining, rng.randint(40, 160))
+    if rng.random() < 0.75:
+        point = rng.choice(sorted(FAILPOINTS))
+        passage = rng.randint(1, FAILPOINTS[point] or remaining)
+        env["GRIDMAKER_FAILPOINT"] = f"{point}:n={passage}"
+        how = f"{point}#{passage}"
+        bot = _bot(data_dir, config, remaining, env)
+        bot.communicate(timeout=600)
+    else:
+        delay = rng.uniform(0.3, 2.5)
+        how = f"kill-after-{delay:.2f}s"
+        bot = _bot(data_dir, config, remaining, env)
+        try:
+            bot.communicate(timeout=delay)
+        except subprocess.TimeoutExpired:
+            bot.send_signal(signal.SIGKILL)
+            bot.communicate()
+    if bot.returncode not in (0, -signal.SIGKILL):
+        raise SystemExit(f"bot failed (exit {bot.returncode}) after {how}: {bot.stderr}")
+    return bot.returncode == -signal.SIGKILL, how
+
+
+def _finish(data_dir: Path, config: Path, trades: int) -> dict[str, Any]:
+    remaining = trades - _feed_position(data_dir)
+    env = {k: v for k, v in os.environ.items() if k != "GRIDMAKER_FAILPOINT"}
+    bot = _bot(data_dir, config, max(remaining, 0), env)
+    out, err = bot.communicate(timeout=900)
+    if bot.returncode != 0:
+        raise SystemExit(f"final run failed (exit {bot.returncode}): {err}")
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _judge(data_dir: Path) -> dict[str, Any]:
+    """Compare the bot's store with the exchange's own records."""
+    import asyncio
+
+    from gridmaker.core.ids import decode_cid
+    from gridmaker.exchange.sim import SimExchange
+    from gridmaker.store import Store
+
+    store = Store(data_dir / "gridmaker.sqlite")
+    state = store.load_book(SYMBOL)
+    assert state is not None
+    recorded = [
+        r[0] for r in store._db.execute("SELECT trade_id FROM fills WHERE symbol = ?", (SYMBOL,))
+    ]
+    store.close()
+    sim = SimExchange(
+        instruments=[state.instrument], initial_balances={}, path=data_dir / "exchange.sqlite"
+    )
+    orders = sim.all_orders(SYMBOL)
+    venue_fills = {f.trade_id for f in sim.all_fills(SYMBOL)}
+    balances = asyncio.run(sim.fetch_balances())
+    sim.close_sync()
+
+    per_cid = Counter(o.client_order_id for o in orders)
+    open_slots = Counter(
+        (d.level, d.side)
+        for o in orders
+        if o.status.value == "open" and (d := decode_cid(o.client_order_id)) is not None
+    )
+    duplicates = sum(n - 1 for n in per_cid.values()) + sum(n - 1 for n in open_slots.values())
+    inst = state.instrument
+    mismatches = int(inst.from_steps(state.base_steps) != balances[inst.base].total) + int(
+        inst.from_atoms(state.quote_atoms) != balances[inst.quote].total
+    )
+    return {
+        "duplicate_orders": duplicates,
+        "lost_fills": len(venue_fills - set(recorded)),
+        "double_applied_fills": max(0, state.fills - len(venue_fills))
+        + (len(recorded) - len(set(recorded)))
+        + len(set(recorded) - venue_fills),
+        "balance_mismatches": mismatches,
+        "fills": state.fills,
+        "realized_pnl": str(inst.from_atoms(state.realized_pnl_atoms)),
+    }
+
+
+def torture(
+    *, engine: str, crashes: int, seed: int, faults: float, market: str, trades: int
+) -> dict[str, Any]:
+    if engine != "simple":
+        raise SystemExit(
+            f"--engine must be simple (the durable engine does not exist yet), was {engine}"
+        )
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory(prefix="gm-torture-") as tmp:
+        root = Path(tmp)
+        config = root / "config.yaml"
+        config.write_text(_config_text(seed, faults))
+        reference = _finish(root / "reference", config, trades)
+        data_dir = root / "tortured"
+        died, printed_while_down, started = 0, 0, time.monotonic()
+        attempts = 0
+        while died < crashes and attempts < crashes * 4:
+            attempts += 1
+            remaining = trades - _feed_position(data_dir)
+            if remaining <= 0:
+                break
+            was_killed, how = _one_life(data_dir, config, remaining, rng)
+            died += int(was_killed)
+            print(
+                f"life {attempts}: {'died at ' + how if was_killed else 'finished (' + how + ')'}",
+                flush=True,
+            )
+            if was_killed and market == "live":
+                printed_while_down += _print_while_down(data_dir, config, rng)
+        final = _finish(data_dir, config, trades)
+        verdict = _judge(data_dir)
+    pnl_matches = None
+    if market == "paused":
+        pnl_matches = (
+            final["realized_pnl"] == reference["realized_pnl"]
+            and final["fills"] == reference["fills"]
+            and Decimal(verdict["realized_pnl"]) == Decimal(reference["realized_pnl"])
+        )
+    return {
+        "engine": engine,
+        "crashes": died,
+        "duplicate_orders": verdict["duplicate_orders"],
+        "lost_fills": verdict["lost_fills"],
+        "double_applied_fills": verdict["double_applied_fills"],
+        "balance_mismatches": verdict["balance_mismatches"],
+        "pnl_matches_crash_free": pnl_matches,
+        "market": market,
+        "faults": faults,
+        "trades": trades,
+        "fills": verdict["fills"],
+        "crash_free_fills": reference["fills"],
+        "realized_pnl": verdict["realized_pnl"],
+        "crash_free_realized_pnl": reference["realized_pnl"],
+        "printed_while_down": printed_while_down,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--engine", default="simple")
+    parser.add_argument("--crashes", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--faults", type=float, default=0.0)
+    parser.add_argument("--market", choices=("paused", "live"), default="paused")
+    parser.add_argument("--trades", type=int, default=0, help="trades in all (default 100/crash)")
+    args = parser.parse_args()
+    trades = args.trades or max(2000, args.crashes * 100)
+    result = torture(
+        engine=args.engine,
+        crashes=args.crashes,
+        seed=args.seed,
+        faults=args.faults,
+        market=args.market,
+        trades=trades,
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
