@@ -1,0 +1,439 @@
+"""The backtester: a ``TickSeries`` replayed through ``core.decide`` and a ``FillModel``.
+
+Each print is handled exactly as a live session on the simulated exchange handles a trade
+(``engine/session.py`` then ``GridOrchestrator.on_trade``):
+
+1. the venue matches the print against the resting orders (``FillModel.match``);
+2. a ``PriceTick`` is decided when ``needs_decision`` says so: the print's level differs from
+   the level of the last decided price;
+3. the fills are decided, in the venue's order. Every decision's actions go to the venue and
+   its answers are decided in turn, breadth first, as the orchestrator's queue does.
+
+The fast path: a print that stays in the decided level band and crosses neither the best buy
+nor the best sell changes nothing, so the loop skips it with one chained comparison against two
+thresholds computed after the last slow print.
+
+One more shortcut keeps calm markets cheap, with the same result: a level change on a grid that
+does not trail, while every slot has a live order, plans nothing — ``decide`` would only record
+the new price and level. That record is kept aside and applied to the state just before the
+next decision (and at the end). ``lazy_levels=False`` decides every level change instead.
+"""
+
+from __future__ import annotations
+
+import operator
+import time
+from array import array
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from gridmaker.backtest.fill_model import FillModel
+from gridmaker.backtest.series import TickSeries
+from gridmaker.core.errors import InvalidGrid
+from gridmaker.core.events import Event, Fill, PriceTick, Side
+from gridmaker.core.grid import GridKind, GridSpec, GridTemplate
+from gridmaker.core.slots import OrderState
+from gridmaker.core.strategy import GridState, StrategyParams, decide, new_state
+from gridmaker.core.units import FEE_SCALE, Instrument, Steps, Ticks, notional_atoms
+
+__all__ = ["BacktestResult", "BacktestSetup", "Backtester", "Curves", "fills_of", "run_backtest"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktestSetup:
+    """One grid on one instrument, and the account it trades from."""
+
+    instrument: Instrument
+    params: StrategyParams
+    template: GridTemplate
+    book_base_steps: int
+    """What the grid may use (the budget), as the live book gets it at boot."""
+    book_quote_atoms: int
+    venue_base_steps: int
+    """The whole simulated account."""
+    venue_quote_atoms: int
+    partial_fills: bool = False
+    start_price_ticks: int | None = None
+    """Start the grid at this price before the first print (default: at the first print)."""
+
+    @property
+    def symbol(self) -> str:
+        return self.instrument.symbol
+
+
+@dataclass(slots=True)
+class Curves:
+    """The equity at every print that took the slow path, and every fill (for reports).
+
+    Indices are positions in the replayed series. Between two samples the price stayed in one
+    level band and nothing filled; inventory changes only at fills.
+    """
+
+    sample_index: array[int] = field(default_factory=lambda: array("q"))
+    sample_equity: array[float] = field(default_factory=lambda: array("d"))
+    """The grid's PnL (realized + unrealized) in quote currency."""
+    fill_index: array[int] = field(default_factory=lambda: array("q"))
+    fill_side: array[int] = field(default_factory=lambda: array("b"))
+    """+1 buy, -1 sell."""
+    fill_price: array[int] = field(default_factory=lambda: array("q"))
+    fill_qty: array[int] = field(default_factory=lambda: array("q"))
+    fill_inventory: array[int] = field(default_factory=lambda: array("q"))
+    """Base held by the grid's levels after the fill, in steps."""
+
+
+@dataclass(slots=True, kw_only=True)
+class BacktestResult:
+    """The final book, the counts, and the curves for a report (quote amounts as floats)."""
+
+    setup: BacktestSetup
+    state: GridState
+    ticks: int
+    decisions: int
+    orders: int
+    rejected: int
+    cancels: int
+    start_price_ticks: int
+    last_price_ticks: int
+    start_inventory_steps: int
+    capital_atoms: int
+    max_drawdown_atoms: int
+    elapsed_s: float
+    inventory_min_steps: int
+    inventory_max_steps: int
+    curves: Curves
+
+    @property
+    def unrealized_pnl_atoms(self) -> int:
+        """Held positions marked at the last print, less what they cost, plus partial proceeds."""
+        price = self.last_price_ticks
+        total: int = notional_atoms(price, self.state.dust_steps)
+        for slot in self.state.slots.values():
+            if slot.position_steps or slot.cost_atoms or slot.proceeds_atoms:
+                mark = notional_atoms(price, slot.position_steps)
+                total += mark + slot.proceeds_atoms - slot.cost_atoms
+        return total
+
+    @property
+    def ticks_per_s(self) -> float:
+        return self.ticks / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def summary(self) -> dict[str, object]:
+        """What a trader reads first: counts as ints, money as decimal strings in the quote."""
+        st, inst = self.state, self.setup.instrument
+        realized = st.realized_pnl_atoms
+        unrealized = self.unrealized_pnl_atoms
+        total = realized + unrealized
+        inventory = self.start_inventory_steps + self._base_change
+        live = [s for s in st.slots.values() if s.has_live_order]
+        capital = self.capital_atoms
+        return {
+            "symbol": st.symbol,
+            "ticks": self.ticks,
+            "fills": st.fills,
+            "buy_fills": st.buy_fills,
+            "sell_fills": st.sell_fills,
+            "orders": self.orders,
+            "rejected_orders": self.rejected,
+            "cancels": self.cancels,
+            "completed_cycles": st.completed_cycles,
+            "open_orders": len(live),
+            "fees": _money(inst, st.fees_atoms),
+            "realized_pnl": _money(inst, realized),
+            "unrealized_pnl": _money(inst, unrealized),
+            "total_pnl": _money(inst, total),
+            "max_drawdown": _money(inst, self.max_drawdown_atoms),
+            "capital": _money(inst, capital),
+            "return_on_capital": round(total / capital, 6) if capital else 0.0,
+            "inventory": _plain(inst.from_steps(inventory)),
+            "inventory_min": _plain(inst.from_steps(self.inventory_min_steps)),
+            "inventory_max": _plain(inst.from_steps(self.inventory_max_steps)),
+            "start_price": _plain(inst.from_ticks(self.start_price_ticks)),
+            "last_price": _plain(inst.from_ticks(self.last_price_ticks)),
+            "decisions": self.decisions,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "ticks_per_s": round(self.ticks_per_s),
+            "base": inst.base,
+            "quote": inst.quote,
+        }
+
+    @property
+    def _base_change(self) -> int:
+        return self.state.base_steps - self.setup.book_base_steps
+
+
+def _money(inst: Instrument, atoms: int) -> str:
+    """Atoms as a quote amount rounded to 8 decimals (fees make atoms finer than a cent)."""
+    return _plain(inst.from_atoms(atoms).quantize(Decimal("0.00000001")))
+
+
+def _plain(value: Decimal) -> str:
+    """A decimal without exponent or trailing zeros: ``50000``, ``0.011``."""
+    text = format(value.normalize(), "f")
+    return text
+
+
+class Backtester:
+    """One replay of one setup; ``run`` may be called once."""
+
+    def __init__(
+        self, setup: BacktestSetup, *, record: bool = True, lazy_levels: bool = True
+    ) -> None:
+        self.setup = setup
+        self.record = record
+        self.lazy_levels = lazy_levels and not setup.params.trailing
+        self.model = FillModel(
+            setup.instrument,
+            base_steps=setup.venue_base_steps,
+            quote_atoms=setup.venue_quote_atoms,
+            partial_fills=setup.partial_fills,
+        )
+        self.state: GridState | None = None
+        self.decisions = 0
+        self.curves = Curves()
+        self._amounts: Sequence[int] | None = None
+        self._stamps: Sequence[int] | None = None
+        self._spread = 0
+        self._anchor = 0
+        self._spacing = 0
+        """Arithmetic grids: the level is one floor division; 0 for geometric grids."""
+        self._level = 0
+        self._level_price = 0
+        self._is_stale = False
+        self._is_quiet: bool | None = None
+        self._band = (1, 0)
+        self._start_price = 0
+        self._start_inventory = 0
+        self._held = 0
+        """Base held by the grid's levels now, in steps."""
+        self._cash = 0
+        """Equity less ``held * price``: quote change less the start inventory's mark, atoms."""
+        self._capital = 0
+        self._peak = 0
+        self._max_drawdown = 0
+        self._inventory_range = (0, 0)
+        self._atom = float(setup.instrument.atom)
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def run(self, series: TickSeries) -> BacktestResult:
+        """Replay every print of ``series``; raises ``InvalidGrid`` if no grid fits the price."""
+        started = time.perf_counter()
+        prices = series.prices if isinstance(series.prices, list) else list(series.prices)
+        self._amounts, self._stamps = series.amounts, series.ts_event
+        self._spread = series.spread_ticks
+        if self.setup.start_price_ticks is not None:
+            self._start(self.setup.start_price_ticks, series.ts_at(0))
+        lo, hi = self._thresholds() if self.state is not None else (1, 0)
+        on_print = self._on_print
+        n = len(prices)
+        it = iter(prices)
+        for price in it:
+            if lo <= price < hi:
+                continue
+            lo, hi = on_print(n - operator.length_hint(it) - 1, price)
+        self._materialize()
+        self._sample(n - 1, prices[-1])
+        return self._finish(n, prices[-1], time.perf_counter() - started)
+
+    def _on_print(self, index: int, price: int) -> tuple[int, int]:
+        """A print that changes level or crosses an order: the live path, step by step."""
+        model = self.model
+        ask = price + self._spread
+        ts = index if self._stamps is None else self._stamps[index]
+        best_buy, best_sell = model.best_buy, model.best_sell
+        if (best_buy and ask <= best_buy) or (best_sell and price >= best_sell):
+            amount = 0 if self._amounts is None else self._amounts[index]
+            fills = model.match(price, ask, amount, ts)
+        else:
+            model.bid_ticks, model.ask_ticks, model.ts_event = price, ask, ts
+            fills = []
+        if self.state is None:
+            self._start(price, ts)
+        else:
+            if self._spacing:
+                level = (price - self._anchor) // self._spacing
+            else:
+                level = self.state.grid.level_at_or_below(price)
+            if level != self._level:
+                self._level, self._level_price = level, price
+                if self.lazy_levels and self._quiet():
+                    self._is_stale = True
+                else:
+                    self._decide(self._tick(price, ts))
+                self._set_band(level)
+        for fill in fills:
+            self._decide(fill)
+            self._on_fill(index, fill)
+        self._sample(index, price)
+        return self._thresholds()
+
+    def _thresholds(self) -> tuple[int, int]:
+        """Prints with ``lo <= price < hi`` stay in the level band and cross no order."""
+        lo, hi = self._band
+        best_buy, best_sell = self.model.best_buy, self.model.best_sell
+        if best_buy and best_buy - self._spread + 1 > lo:
+            lo = best_buy - self._spread + 1
+        if best_sell and best_sell < hi:
+            hi = best_sell
+        return lo, hi
+
+    # --- decisions -----------------------------------------------------------------------------
+
+    def _tick(self, price: int, ts: int) -> PriceTick:
+        return PriceTick(
+            symbol=self.setup.symbol, price_ticks=Ticks(price), qty_steps=Steps(0), ts_event=ts
+        )
+
+    def _start(self, price: int, ts: int) -> None:
+        setup = self.setup
+        grid = setup.template.build(price)
+        self.state = new_state(
+            symbol=setup.symbol,
+            instrument=setup.instrument,
+            grid=grid,
+            params=setup.params,
+            base_steps=setup.book_base_steps,
+            quote_atoms=setup.book_quote_atoms,
+        )
+        if grid.kind is GridKind.ARITHMETIC:
+            self._anchor, self._spacing = grid.anchor_ticks, grid.spacing_ticks
+        self._level, self._level_price = grid.level_at_or_below(price), price
+        self._start_price = price
+        self._decide(self._tick(price, ts))
+        state = self.state
+        self._start_inventory = sum(s.position_steps for s in state.slots.values())
+        self._inventory_range = (self._start_inventory, self._start_inventory)
+        self._update_balances()
+        qty = setup.params.order_qty_steps
+        self._capital = sum(notional_atoms(s.buy_ticks, qty) for s in state.slots.values())
+        self._set_band(self._level)
+
+    def _decide(self, event: Event) -> None:
+        """Decide ``event`` and every answer it leads to, as the orchestrator's queue does."""
+        self._materialize()
+        state = self.state
+        assert state is not None
+        model = self.model
+        queue: deque[Event] = deque([event])
+        decisions = 0
+        while queue:
+            decision = decide(state, queue.popleft())
+            decisions += 1
+            state = decision.state
+            for action in decision.actions:
+                queue.append(model.send(action))
+        self.state = state
+        self.decisions += decisions
+        self._is_quiet = None
+        self._update_balances()
+
+    def _materialize(self) -> None:
+        """Apply a level change kept aside: exactly what ``decide`` would have recorded."""
+        if self._is_stale and self.state is not None:
+            self.state = replace(
+                self.state, last_price_ticks=Ticks(self._level_price), price_level=self._level
+            )
+            self._is_stale = False
+
+    def _quiet(self) -> bool:
+        """True when every slot has a live order: a level change can plan nothing."""
+        if self._is_quiet is None:
+            assert self.state is not None
+            self._is_quiet = all(
+                slot.order is not OrderState.NONE for slot in self.state.slots.values()
+            )
+        return self._is_quiet
+
+    # --- levels --------------------------------------------------------------------------------
+
+    def _set_band(self, level: int) -> None:
+        """The prices at ``level``: ``[price(level), price(level + 1))``."""
+        if self._spacing:
+            low = self._anchor + level * self._spacing
+            self._band = (low, low + self._spacing)
+            return
+        assert self.state is not None
+        grid: GridSpec = self.state.grid
+        try:
+            self._band = (grid.price_ticks(level), grid.price_ticks(level + 1))
+        except InvalidGrid:
+            self._band = (1, 0)  # no valid band: every print takes the slow path
+
+    # --- measures ------------------------------------------------------------------------------
+
+    def _update_balances(self) -> None:
+        state = self.state
+        assert state is not None
+        setup, held0 = self.setup, self._start_inventory
+        self._held = held0 + state.base_steps - setup.book_base_steps
+        self._cash = (
+            state.quote_atoms - setup.book_quote_atoms - held0 * self._start_price * FEE_SCALE
+        )
+
+    def _on_fill(self, index: int, fill: Fill) -> None:
+        held = self._held
+        low, high = self._inventory_range
+        if held < low or held > high:
+            self._inventory_range = (min(low, held), max(high, held))
+        if self.record:
+            c = self.curves
+            c.fill_index.append(index)
+            c.fill_side.append(1 if fill.side is Side.BUY else -1)
+            c.fill_price.append(fill.price_ticks)
+            c.fill_qty.append(fill.qty_steps)
+            c.fill_inventory.append(held)
+
+    def _sample(self, index: int, price: int) -> None:
+        """Mark the grid at ``price``: the equity curve and the running max drawdown."""
+        equity = self._cash + self._held * price * FEE_SCALE
+        if equity > self._peak:
+            self._peak = equity
+        elif self._peak - equity > self._max_drawdown:
+            self._max_drawdown = self._peak - equity
+        if self.record:
+            self.curves.sample_index.append(index)
+            self.curves.sample_equity.append(equity * self._atom)
+
+    def _finish(self, ticks: int, last_price: int, elapsed_s: float) -> BacktestResult:
+        assert self.state is not None
+        model = self.model
+        return BacktestResult(
+            setup=self.setup,
+            state=self.state,
+            ticks=ticks,
+            decisions=self.decisions,
+            orders=model.placed,
+            rejected=model.rejected,
+            cancels=model.canceled,
+            start_price_ticks=self._start_price,
+            last_price_ticks=last_price,
+            start_inventory_steps=self._start_inventory,
+            capital_atoms=self._capital,
+            max_drawdown_atoms=self._max_drawdown,
+            elapsed_s=elapsed_s,
+            inventory_min_steps=self._inventory_range[0],
+            inventory_max_steps=self._inventory_range[1],
+            curves=self.curves,
+        )
+
+
+def run_backtest(
+    setup: BacktestSetup,
+    series: TickSeries,
+    *,
+    record: bool = True,
+    lazy_levels: bool = True,
+) -> BacktestResult:
+    """Replay ``series`` through the core for ``setup``; see the module docstring."""
+    return Backtester(setup, record=record, lazy_levels=lazy_levels).run(series)
+
+
+def fills_of(result: BacktestResult) -> Sequence[tuple[Side, int, int]]:
+    """(side, price ticks, qty steps) of every fill, in order."""
+    c = result.curves
+    return [
+        (Side.BUY if side > 0 else Side.SELL, price, qty)
+        for side, price, qty in zip(c.fill_side, c.fill_price, c.fill_qty, strict=True)
+    ]
