@@ -1,0 +1,44 @@
+"""A CI-sized crash torture: the benchmark's own script, at least 30 crash points."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "crash_torture.py"
+
+
+def torture(*args: str) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--engine", "simple", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+ZEROS = ("duplicate_orders", "lost_fills", "double_applied_fills", "balance_mismatches")
+
+
+def test_crash_torture_paused_market_matches_a_crash_free_run() -> None:
+    verdict = torture("--crashes", "30", "--seed", "11")
+    assert verdict["crashes"] >= 30
+    assert {k: verdict[k] for k in ZEROS} == dict.fromkeys(ZEROS, 0)
+    assert verdict["pnl_matches_crash_free"] is True
+    assert verdict["fills"] > 0
+
+
+def test_crash_torture_under_faults_and_a_live_market_keeps_the_invariants() -> None:
+    verdict = torture("--crashes", "12", "--seed", "12", "--faults", "0.3", "--market", "live")
+    assert verdict["crashes"] >= 12
+    assert {k: verdict[k] for k in ZEROS} == dict.fromkeys(ZEROS, 0)
+    assert verdict["printed_while_down"] > 0
