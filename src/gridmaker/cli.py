@@ -333,6 +333,11 @@ def _setup_logging() -> None:
     )
 
 
+from gridmaker.cli_backtest import register as _register_backtest  # noqa: E402
+
+_register_backtest(app)
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,215 @@
+"""``gridmaker backtest``: replay history through the core, report, and sweep settings.
+
+Exit codes as for ``gridmaker`` (2: invalid config, feed or arguments).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from gridmaker.backtest.series import TickSeries
+    from gridmaker.config import Config
+
+__all__ = ["register"]
+
+EXIT_CONFIG = 2
+DEFAULT_WALK_TICKS = 100_000
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``backtest`` command to ``app``."""
+    app.command()(backtest)
+
+
+def backtest(
+    feed: Annotated[
+        str,
+        typer.Option(
+            "--feed",
+            help="'random-walk', or a file: trades (CSV/JSON, as `run --feed`) or OHLCV candles "
+            "(CSV with timestamp,open,high,low,close,volume)",
+        ),
+    ] = "random-walk",
+    config_path: Annotated[
+        Path | None, typer.Option("--config", help="YAML config file (defaults need none)")
+    ] = None,
+    ticks: Annotated[
+        int | None,
+        typer.Option(
+            "--ticks",
+            min=1,
+            help=f"replay only the first N prints (random walk: {DEFAULT_WALK_TICKS})",
+        ),
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="random-walk seed")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the summary as one JSON line last")
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="write backtest.png and backtest.html into this folder"),
+    ] = None,
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sweep",
+            help="sweep a setting: name=low..high:count or name=a,b (repeat for a product); "
+            "names: spacing, levels, buy_levels, sell_levels, order_size, mode, kind, trailing",
+        ),
+    ] = None,
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="sweep: also write the ranked rows here")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="sweep: processes (default: all CPUs)")
+    ] = None,
+) -> None:
+    """Backtest the configured grid on history: same core, same fill rules as the simulator."""
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    config = _config(config_path, seed, err)
+    loaded = time.perf_counter()
+    series = _series(config, feed, ticks, err)
+    load_s = time.perf_counter() - loaded
+    if sweep:
+        _sweep(config, series, sweep, csv_path, workers, as_json, err)
+        return
+    from gridmaker.backtest.engine import run_backtest
+    from gridmaker.backtest.setup import setup_from_config
+    from gridmaker.config import ConfigError
+    from gridmaker.core.errors import CoreError
+
+    try:
+        result = run_backtest(setup_from_config(config), series)
+    except (ConfigError, CoreError) as e:
+        raise _fail(err, str(e)) from None
+    summary: dict[str, Any] = {**result.summary(), "load_s": round(load_s, 3)}
+    if report is not None:
+        from gridmaker.backtest.report import write_report
+
+        png, page = write_report(result, series, report)
+        summary["report"] = str(page)
+        err.print(f"report: {page} ({png.name})", highlight=False)
+    _print(summary, as_json)
+
+
+def _fail(err: Any, message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT_CONFIG)
+
+
+def _config(path: Path | None, seed: int | None, err: Any) -> Config:
+    from gridmaker.config import ConfigError, load_config, parse_config
+
+    try:
+        config = load_config(path)
+        if seed is not None:
+            raw = config.model_dump(mode="python")
+            raw["feed"] = {**raw["feed"], "seed": seed}
+            config = parse_config(raw, str(path) if path else "arguments")
+    except ConfigError as e:
+        raise _fail(err, str(e)) from None
+    return config
+
+
+def _series(config: Config, feed: str, ticks: int | None, err: Any) -> TickSeries:
+    from gridmaker.backtest.series import series_from_feed
+    from gridmaker.config import sim_instrument
+    from gridmaker.feeds import CandleFeed, FeedError, MarketFeed, RandomWalkFeed, ReplayFeed
+    from gridmaker.feeds.candles import is_candle_csv
+
+    inst = sim_instrument(config, config.markets[0].symbol)
+    source: MarketFeed
+    try:
+        if feed == "random-walk":
+            walk = config.feed
+            source = RandomWalkFeed(
+                seed=walk.seed,
+                start_price=walk.start_price,
+                tick_size=inst.tick_size,
+                step_size=inst.step_size,
+                volatility=walk.volatility,
+                drift=walk.drift,
+                reversion=walk.reversion,
+            )
+            ticks = ticks or DEFAULT_WALK_TICKS
+            err.print(
+                f"generating {ticks:,} random-walk trades (seed {walk.seed})", highlight=False
+            )
+        elif is_candle_csv(Path(feed)):
+            source = CandleFeed(Path(feed))
+        else:
+            source = ReplayFeed(Path(feed))
+        return series_from_feed(source, inst, ticks)
+    except (FeedError, ValueError) as e:
+        raise _fail(err, str(e)) from None
+
+
+def _sweep(
+    config: Config,
+    series: TickSeries,
+    specs: list[str],
+    csv_path: Path | None,
+    workers: int | None,
+    as_json: bool,
+    err: Any,
+) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from gridmaker.backtest.sweep import SweepError, parse_specs, run_sweep, write_csv
+
+    try:
+        combos = parse_specs(specs)
+    except SweepError as e:
+        raise _fail(err, str(e)) from None
+    columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("sweep", total=len(combos))
+        rows = run_sweep(
+            config,
+            series,
+            combos,
+            workers=workers,
+            on_done=lambda _row: progress.advance(task),
+        )
+    if csv_path is not None:
+        write_csv(rows, csv_path)
+        err.print(f"sweep: {len(rows)} rows written to {csv_path}", highlight=False)
+    if as_json:
+        sys.stdout.write(json.dumps({"sweep": rows}, sort_keys=True) + "\n")
+        return
+    from rich.table import Table
+
+    names = list(combos[0]) if combos else []
+    shown = ["fills", "completed_cycles", "total_pnl", "max_drawdown", "return_on_capital"]
+    table = Table(title=f"sweep over {len(series):,} prints, best total PnL first")
+    for column in ["#", *names, *shown]:
+        table.add_column(column, justify="right")
+    for number, row in enumerate(rows, start=1):
+        if "error" in row:
+            table.add_row(str(number), *(row[n] for n in names), row["error"], "", "", "", "")
+        else:
+            table.add_row(str(number), *(row[n] for n in names), *(str(row[c]) for c in shown))
+    Console().print(table)
+
+
+def _print(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"backtest — {summary['symbol']}", show_header=False)
+    for key, value in summary.items():
+        table.add_row(key, str(value))
+    Console().print(table)
