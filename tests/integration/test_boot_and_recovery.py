@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from gridmaker.config import Config
 from gridmaker.core.events import Side
+from gridmaker.engine.retry import Retrier, RetryPolicy
 from gridmaker.engine.session import run_market_session
-from gridmaker.exchange.api import Exchange, ExchangeOrder, OrderRequest
+from gridmaker.exchange.api import Exchange, ExchangeOrder, MalformedResponse, OrderRequest
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.store import StateCorrupt, Store
 from tests.integration.world import (
@@ -242,5 +244,62 @@ def test_book_without_state_refuses_a_venue_with_our_open_orders(tmp_path: Path)
         with pytest.raises(BootRefused, match="no stored state"):
             await fresh.orchestrator.boot()
         await fresh.close()
+
+    asyncio.run(main())
+
+
+class JunkOrdersFor:
+    """The real venue, except that one symbol's open orders always come back as junk."""
+
+    def __init__(self, inner: SimExchange, symbol: str) -> None:
+        self.inner = inner
+        self.symbol = symbol
+        self.junk_answers = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    async def fetch_open_orders(self, symbol: str) -> list[ExchangeOrder]:
+        if symbol == self.symbol:
+            self.junk_answers += 1
+            raise MalformedResponse("200 with an HTML body", symbol=symbol)
+        return list(await self.inner.fetch_open_orders(symbol))
+
+
+def test_symbol_with_malformed_snapshot_does_not_trade_and_others_do(tmp_path: Path) -> None:
+    async def main() -> None:
+        # Arrange
+        cfg = Config.model_validate(
+            {
+                "sim": {
+                    "balances": {"BTC": "1", "ETH": "10", "USDT": "100000"},
+                    "instruments": {"BTC/USDT": {}, "ETH/USDT": {"min_notional": "1"}},
+                },
+                "markets": [{"symbol": "BTC/USDT"}, {"symbol": "ETH/USDT", "order_size": "0.01"}],
+            }
+        )
+        junk: list[JunkOrdersFor] = []
+
+        def wrap(sim: SimExchange) -> Exchange:
+            junk.append(JunkOrdersFor(sim, "ETH/USDT"))
+            return junk[0]  # type: ignore[return-value]
+
+        world = open_world(tmp_path, cfg, wrap=wrap)
+        world.orchestrator.retrier = Retrier(RetryPolicy(attempts=3, base_delay_s=0.0))
+
+        # Act
+        await world.orchestrator.boot()
+        for symbol, price in (("BTC/USDT", "50000"), ("ETH/USDT", "3000")):
+            world.sim.apply_trade(symbol, Decimal(price), Decimal("0.1"), 1)
+            await world.orchestrator.on_trade(symbol, Decimal(price), 1)
+
+        # Assert: ETH never read as "no orders", never traded; BTC trades.
+        assert "boot sync failed" in world.orchestrator.halted("ETH/USDT")
+        assert junk[0].junk_answers == 3
+        assert world.sim.all_orders("ETH/USDT") == []
+        assert len(world.sim.all_orders("BTC/USDT")) == 40
+        boot = world.store.last_boot("ETH/USDT")
+        assert boot is not None and "200 with an HTML body" in boot.halted
+        await world.close()
 
     asyncio.run(main())
