@@ -33,7 +33,14 @@ def _setup(
     return BacktestSetup(
         instrument=inst,
         params=kit.params(mode=mode, trailing=trailing, buy_levels=5, sell_levels=5),
-        template=GridTemplate(kind=kind, buy_levels=5, sell_levels=5, trailing=trailing, **spacing),
+        template=GridTemplate(
+            kind=kind,
+            spacing_ticks=SP if is_arithmetic else 0,
+            spacing_ppm=0 if is_arithmetic else 1_000,
+            buy_levels=5,
+            sell_levels=5,
+            trailing=trailing,
+        ),
         book_base_steps=inst.to_steps(Decimal(base)),
         book_quote_atoms=inst.to_atoms(Decimal(quote)),
         venue_base_steps=inst.to_steps(Decimal(base)),
