@@ -246,3 +246,32 @@ def test_rate_limited_backs_off(tmp_path: Path) -> None:
         "open_orders",
     ):
         assert limited[key] == calm[key], key
+
+
+def test_ban_stops_trading_and_status_says_why(tmp_path: Path) -> None:
+    # Arrange
+    chaos = tmp_path / "ban.yaml"
+    chaos.write_text("chaos:\n  every: 60\n  kinds: [banned]\n")
+
+    # Act
+    result = _run(tmp_path / "d", "--steps", "5000", "--config", str(chaos))
+    status = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gridmaker.cli",
+            "status",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    # Assert
+    assert result.returncode == 5
+    assert "banned" in result.stderr
+    assert "banned by the exchange" in _summary(status)["last_halt"]
