@@ -13,7 +13,10 @@ from gridmaker.core.units import Atoms, Steps, Ticks
 
 __all__ = [
     "Action",
+    "BreakerCommand",
+    "BreakerOrder",
     "CancelOrder",
+    "CandleClosed",
     "Event",
     "Fill",
     "OrderStatus",
@@ -90,7 +93,33 @@ class Timer:
     ts_event: int
 
 
-Event = PriceTick | OrderUpdate | Fill | Timer
+class BreakerCommand(StrEnum):
+    TRIP = "trip"
+    RESET = "reset"
+    BAN = "ban"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BreakerOrder:
+    """An operator's trip or reset, or the venue's ban, addressed to one book's breaker."""
+
+    symbol: str
+    command: BreakerCommand
+    reason: str
+    ts_event: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CandleClosed:
+    """A candle from the shell's aggregator (only when the crash detector is configured)."""
+
+    symbol: str
+    close_ticks: Ticks
+    volume_steps: Steps
+    ts_event: int
+
+
+Event = PriceTick | OrderUpdate | Fill | Timer | BreakerOrder | CandleClosed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

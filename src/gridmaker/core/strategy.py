@@ -26,9 +26,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from gridmaker.core import risk as breaker
 from gridmaker.core.events import (
     Action,
+    BreakerCommand,
+    BreakerOrder,
     CancelOrder,
+    CandleClosed,
     Event,
     Fill,
     OrderStatus,
@@ -39,8 +43,9 @@ from gridmaker.core.events import (
 )
 from gridmaker.core.grid import GridSpec
 from gridmaker.core.ids import decode_cid, encode_cid
+from gridmaker.core.risk import BreakerState, RiskParams, RiskState, Trigger
 from gridmaker.core.slots import OrderEvent, OrderState, Phase, Slot, transition
-from gridmaker.core.units import Atoms, Instrument, Steps, Ticks, notional_atoms
+from gridmaker.core.units import FEE_SCALE, Atoms, Instrument, Steps, Ticks, notional_atoms
 
 __all__ = [
     "Decision",
@@ -94,6 +99,9 @@ class GridState:
     """Fills or updates that did not match the slot's live order (late or stray): counted, kept."""
     fill_cursor: str = ""
     """The venue's cursor after the last fill applied (opaque to the core)."""
+    risk: RiskState = RiskState()
+    risk_params: RiskParams = RiskParams()
+    """Limits may change between runs (the config wins at boot); the breaker's state may not."""
 
     @property
     def fills(self) -> int:
@@ -140,6 +148,11 @@ def decide(state: GridState, event: Event) -> Decision:
         return _on_fill(state, event)
     if isinstance(event, OrderUpdate):
         return _on_update(state, event)
+    if isinstance(event, BreakerOrder):
+        return _on_breaker_order(state, event)
+    if isinstance(event, CandleClosed):
+        candle = breaker.Candle(event.close_ticks, event.volume_steps, event.ts_event)
+        return _guarded(state, breaker.check_candle(state.risk, state.risk_params, candle))
     return Decision(state)
 
 
@@ -156,6 +169,7 @@ class _Plan:
         self.free_quote, self.free_base = _free_funds(state)
 
     def freeze(self, **changes: object) -> Decision:
+        self.enforce_breaker()
         new = replace(self.state, slots=self.slots, **changes)  # type: ignore[arg-type]
         return Decision(new, tuple(self.actions))
 
@@ -213,7 +227,7 @@ class _Plan:
             if slot.position_steps > 0:
                 return self._plan_sell(replace(slot, phase=Phase.SELL))
             return slot
-        if price >= st.last_price_ticks:
+        if price >= st.last_price_ticks or not st.risk.is_active:
             return slot
         if _buy_reserve(st.instrument, price, remaining) > self.free_quote:
             return slot
@@ -225,7 +239,7 @@ class _Plan:
         if qty <= 0 or not st.instrument.is_tradeable(slot.sell_ticks, qty):
             slot = self._complete_cycle(slot)
             return self._plan_buy(slot) if slot.is_engaged else slot
-        if slot.sell_ticks <= st.last_price_ticks:
+        if slot.sell_ticks <= st.last_price_ticks or st.risk.breaker is BreakerState.HALTED:
             return slot
         return self.place(slot, Side.SELL, slot.sell_ticks, qty)
 
@@ -246,6 +260,18 @@ class _Plan:
             proceeds_atoms=Atoms(0),
             cycle=slot.cycle + 1,
         )
+
+    def enforce_breaker(self) -> None:
+        """Tripped: cancel open buys (and, when HALTED, open sells); in flight ones on ack."""
+        risk = self.state.risk
+        if risk.is_active:
+            return
+        for tick in sorted(self.slots):
+            slot = self.slots[tick]
+            if slot.order is not OrderState.OPEN:
+                continue
+            if slot.order_side is Side.BUY or risk.breaker is BreakerState.HALTED:
+                self.put(self.cancel(slot))
 
     def plan_all_idle(self) -> None:
         # Highest first: when quote is short, the buys nearest the price get it.
@@ -298,10 +324,12 @@ def _make_slot(grid: GridSpec, level: int) -> Slot | None:
 
 def _on_price(state: GridState, tick: PriceTick) -> Decision:
     level = state.grid.level_at_or_below(tick.price_ticks)
-    if state.is_started and level == state.price_level:
+    if state.is_started and level == state.price_level and not _beyond_bounds(state, tick):
         # Inside the same level band nothing becomes placeable or leaves the window.
         return Decision(replace(state, last_price_ticks=tick.price_ticks))
-    state = replace(state, last_price_ticks=tick.price_ticks, price_level=level)
+    risk = breaker.check_price(state.risk, state.risk_params, tick.price_ticks, tick.ts_event)
+    state = replace(state, last_price_ticks=tick.price_ticks, price_level=level, risk=risk)
+    state = replace(state, risk=_check_equity(state, tick.ts_event))
     plan = _Plan(state)
     if not state.is_started:
         _start(plan, level)
@@ -398,6 +426,7 @@ def _on_fill(state: GridState, fill: Fill) -> Decision:
             slot = transition(slot, OrderEvent.FILLED, phase=Phase.SELL)
     plan = _Plan(state)
     plan.put(slot)
+    plan.state = replace(plan.state, risk=_check_equity(_with(plan), fill.ts_event))
     plan.plan_all_idle()
     return plan.freeze()
 
@@ -435,6 +464,55 @@ def _on_update(state: GridState, update: OrderUpdate) -> Decision:
     return plan.freeze()
 
 
+def _with(plan: _Plan) -> GridState:
+    return replace(plan.state, slots=plan.slots)
+
+
+def _check_equity(state: GridState, ts_event: int) -> RiskState:
+    held = sum(s.position_steps for s in state.slots.values()) + state.dust_steps
+    equity = state.quote_atoms + state.base_steps * state.last_price_ticks * FEE_SCALE
+    return breaker.check_equity(
+        state.risk,
+        state.risk_params,
+        equity_atoms=equity,
+        inventory_steps=held,
+        realized_pnl_atoms=state.realized_pnl_atoms,
+        ts_event=ts_event,
+    )
+
+
+def _beyond_bounds(state: GridState, tick: PriceTick) -> bool:
+    """A stop-loss or take-profit bound is crossed (checked on every price, not per level)."""
+    params = state.risk_params
+    return bool(
+        state.risk.breaker is not BreakerState.HALTED
+        and (
+            (params.stop_loss_ticks and tick.price_ticks <= params.stop_loss_ticks)
+            or (params.take_profit_ticks and tick.price_ticks >= params.take_profit_ticks)
+        )
+    )
+
+
+def _guarded(state: GridState, risk: RiskState) -> Decision:
+    """The book with a new breaker state: cancels what a trip forbids, replans on a clear."""
+    was_active = state.risk.is_active
+    plan = _Plan(replace(state, risk=risk))
+    if risk.is_active and not was_active:
+        plan.plan_all_idle()
+    return plan.freeze()
+
+
+def _on_breaker_order(state: GridState, order: BreakerOrder) -> Decision:
+    risk, params = state.risk, state.risk_params
+    if order.command is BreakerCommand.RESET:
+        risk = breaker.clear(risk, f"manual reset: {order.reason}", order.ts_event)
+    elif order.command is BreakerCommand.BAN:
+        risk = breaker.trip(risk, params, Trigger.BAN, order.reason, order.ts_event)
+    else:
+        risk = breaker.trip(risk, params, Trigger.MANUAL, order.reason, order.ts_event)
+    return _guarded(state, risk)
+
+
 def needs_decision(state: GridState | None, price_ticks: int) -> bool:
     """False for a price that changes nothing: same level band as the last decision.
 
@@ -443,4 +521,9 @@ def needs_decision(state: GridState | None, price_ticks: int) -> bool:
     """
     if state is None or not state.is_started:
         return True
+    params = state.risk_params
+    if (params.stop_loss_ticks and price_ticks <= params.stop_loss_ticks) or (
+        params.take_profit_ticks and price_ticks >= params.take_profit_ticks
+    ):
+        return state.risk.breaker is not BreakerState.HALTED
     return state.grid.level_at_or_below(price_ticks) != state.price_level

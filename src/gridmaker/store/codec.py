@@ -16,6 +16,7 @@ from typing import Any
 
 from gridmaker.core.events import Side
 from gridmaker.core.grid import GridKind, GridSpec
+from gridmaker.core.risk import BreakerState, OnTrip, RiskParams, RiskState
 from gridmaker.core.slots import OrderState, Phase, Slot
 from gridmaker.core.strategy import GridMode, GridState, StrategyParams
 from gridmaker.core.units import Instrument
@@ -48,8 +49,10 @@ def checksum(text: str) -> str:
 def _plain(value: object) -> object:
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, Side | OrderState | Phase | GridKind | GridMode):
+    if isinstance(value, Side | OrderState | Phase | GridKind | GridMode | BreakerState | OnTrip):
         return value.value
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
     return value
 
 
@@ -72,11 +75,27 @@ def encode_state(state: GridState) -> dict[str, Any]:
         "slot_fields": list(SLOT_FIELDS),
         "slots": [_encode_slot(state.slots[t]) for t in sorted(state.slots)],
         "counters": {
-            f.name: getattr(state, f.name)
-            for f in fields(state)
-            if f.name not in ("symbol", "instrument", "grid", "params", "slots")
+            f.name: getattr(state, f.name) for f in fields(state) if f.name not in _STRUCTURED
+        },
+        "risk": {f.name: _plain(getattr(state.risk, f.name)) for f in fields(state.risk)},
+        "risk_params": {
+            f.name: _plain(getattr(state.risk_params, f.name)) for f in fields(state.risk_params)
         },
     }
+
+
+_STRUCTURED = ("symbol", "instrument", "grid", "params", "slots", "risk", "risk_params")
+
+
+def _decode_risk(raw: Mapping[str, Any]) -> RiskState:
+    return RiskState(
+        **{
+            **raw,
+            "breaker": BreakerState(raw["breaker"]),
+            "window": tuple((int(t), int(p)) for t, p in raw["window"]),
+            "candles": tuple((int(c), int(v)) for c, v in raw["candles"]),
+        }
+    )
 
 
 def _decode_slot(names: list[str], values: list[Any]) -> Slot:
@@ -117,11 +136,14 @@ def decode_state(raw: Mapping[str, Any]) -> GridState:
     for values in raw["slots"]:
         slot = _decode_slot(names, values)
         slots[slot.buy_ticks] = slot
+    risk_params = raw["risk_params"]
     return GridState(
         symbol=raw["symbol"],
         instrument=instrument,
         grid=grid,
         params=params,
         slots=slots,
+        risk=_decode_risk(raw["risk"]),
+        risk_params=RiskParams(**{**risk_params, "on_trip": OnTrip(risk_params["on_trip"])}),
         **raw["counters"],
     )
