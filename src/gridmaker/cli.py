@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -208,7 +209,7 @@ async def _run(
     except ValueError as e:  # a data dir bound to another feed
         raise _fail(EXIT_BOOT, str(e)) from None
     except Banned as e:
-        orchestrator.halt_all(f"banned by the exchange: {e}")
+        await orchestrator.halt_all(f"banned by the exchange: {e}", int(time.time() * 1000))
         raise _fail(EXIT_EXCHANGE, f"trading stopped, banned by the exchange: {e}") from None
     except ExchangeError as e:
         raise _fail(EXIT_EXCHANGE, f"trading stopped: {e}") from None
@@ -336,6 +337,10 @@ def _setup_logging() -> None:
 from gridmaker.cli_backtest import register as _register_backtest  # noqa: E402
 
 _register_backtest(app)
+
+from gridmaker.cli_venue import register as _register_venue  # noqa: E402
+
+_register_venue(app)
 
 
 def main() -> None:

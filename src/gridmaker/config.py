@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from gridmaker.core.grid import GridKind, GridTemplate
 from gridmaker.core.ids import is_valid_strategy_id
+from gridmaker.core.risk import PPM, OnTrip, RiskParams
 from gridmaker.core.strategy import GridMode, StrategyParams
 from gridmaker.core.units import Instrument
 
@@ -109,6 +110,93 @@ class GridConfig(_Model):
         return absolute, 0
 
 
+def _percent_ppm(text: str, field: str) -> int:
+    match = _PERCENT.match(text)
+    if not match:
+        raise ValueError(f"{field} must be a percent like '5%', was {text!r}")
+    ppm = Decimal(match.group(1)) * 10_000
+    if ppm != ppm.to_integral_value() or not 0 < ppm <= 1_000_000:
+        raise ValueError(f"{field} must be in (0%, 100%] with at most 4 decimals, was {text!r}")
+    return int(ppm)
+
+
+class RiskConfig(_Model):
+    """Circuit-breaker triggers; each is off when null. Fast move and drawdown are on by default."""
+
+    fast_move: str | None = Field("5%", description="trip when the price moves this much ...")
+    fast_move_window_s: int = Field(300, ge=1, description="... within this many seconds")
+    drawdown: str | None = Field("10%", description="trip when equity falls this far from its high")
+    crash_volume_multiple: Dec | None = Field(
+        None, gt=1, description="crash detector: candle volume above this multiple of its average"
+    )
+    crash_candle_s: int = Field(60, ge=1, description="crash detector: candle length in seconds")
+    crash_ma_candles: int = Field(20, ge=2, description="crash detector: candles in the averages")
+    inventory_limit: Dec | None = Field(None, gt=0, description="trip above this base inventory")
+    realized_loss_limit: Dec | None = Field(
+        None, gt=0, description="trip when realized PnL falls to minus this (quote)"
+    )
+    divergence_limit: int | None = Field(
+        None, ge=0, description="trip when a boot sync finds more zombies/unknown orders"
+    )
+    stop_loss: Dec | None = Field(None, gt=0, description="halt (cancel everything) at or below")
+    take_profit: Dec | None = Field(None, gt=0, description="close the grid at or above")
+    on_trip: OnTrip = Field(
+        OnTrip.REDUCE,
+        description="reduce: cancel buys, keep take-profit sells; halt: cancel every order",
+    )
+    cooldown_s: int | None = Field(
+        None,
+        ge=1,
+        description="auto-clear fast-move/crash/drawdown trips after this long, once back in "
+        "band; null: only 'gridmaker breaker reset' clears",
+    )
+
+    @model_validator(mode="after")
+    def _check_percents(self) -> RiskConfig:
+        for name in ("fast_move", "drawdown"):
+            value = getattr(self, name)
+            if value is not None:
+                _percent_ppm(value, name)
+        if self.stop_loss and self.take_profit and self.stop_loss >= self.take_profit:
+            raise ValueError(
+                f"stop_loss must be below take_profit, was {self.stop_loss} >= {self.take_profit}"
+            )
+        return self
+
+    def params(self, instrument: Instrument) -> RiskParams:
+        """The breaker's limits in the instrument's integer units."""
+
+        def ppm(text: str | None, name: str) -> int:
+            return 0 if text is None else _percent_ppm(text, name)
+
+        return RiskParams(
+            fast_move_ppm=ppm(self.fast_move, "fast_move"),
+            fast_move_window_ms=self.fast_move_window_s * 1000,
+            crash_volume_multiple_ppm=(
+                0 if self.crash_volume_multiple is None else int(self.crash_volume_multiple * PPM)
+            ),
+            crash_ma_candles=self.crash_ma_candles if self.crash_volume_multiple else 0,
+            drawdown_ppm=ppm(self.drawdown, "drawdown"),
+            inventory_limit_steps=(
+                0 if self.inventory_limit is None else instrument.size_steps(self.inventory_limit)
+            ),
+            realized_loss_limit_atoms=(
+                0
+                if self.realized_loss_limit is None
+                else instrument.to_atoms(self.realized_loss_limit, "ROUND_CEILING")
+            ),
+            divergence_limit=self.divergence_limit or 0,
+            stop_loss_ticks=0
+            if self.stop_loss is None
+            else instrument.buy_price_ticks(self.stop_loss),
+            take_profit_ticks=(
+                0 if self.take_profit is None else instrument.sell_price_ticks(self.take_profit)
+            ),
+            on_trip=self.on_trip,
+            cooldown_ms=(self.cooldown_s or 0) * 1000,
+        )
+
+
 class MarketConfig(_Model):
     symbol: str = Field("BTC/USDT", pattern=r"^[A-Z0-9]+/[A-Z0-9]+$", description="BASE/QUOTE")
     strategy_id: str | None = Field(
@@ -121,6 +209,7 @@ class MarketConfig(_Model):
     grid: GridConfig = Field(default_factory=GridConfig)
     budget_base: Dec | None = Field(None, ge=0, description="cap on the base this grid may use")
     budget_quote: Dec | None = Field(None, ge=0, description="cap on the quote this grid may use")
+    risk: RiskConfig = Field(default_factory=RiskConfig)
 
     @model_validator(mode="after")
     def _check_strategy_id(self) -> MarketConfig:
@@ -326,4 +415,6 @@ def book_setup_args(market: MarketConfig, instrument: Instrument) -> dict[str, A
         "template": template,
         "budget_base": market.budget_base,
         "budget_quote": market.budget_quote,
+        "risk": market.risk.params(instrument),
+        "crash_candle_ms": market.risk.crash_candle_s * 1000,
     }

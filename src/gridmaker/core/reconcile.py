@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from gridmaker.core import risk as breaker
 from gridmaker.core.events import (
     Action,
     CancelOrder,
@@ -28,6 +29,7 @@ from gridmaker.core.events import (
     Side,
 )
 from gridmaker.core.ids import decode_cid
+from gridmaker.core.risk import Trigger
 from gridmaker.core.slots import OrderEvent, OrderState, transition
 from gridmaker.core.strategy import Decision, GridState, decide, needs_decision
 from gridmaker.core.units import Steps, Ticks
@@ -104,6 +106,41 @@ def _adopt(state: GridState, order: VenueOrder) -> GridState | None:
     return replace(state, slots={**state.slots, slot.buy_ticks: slot})
 
 
+def _level_of(cid: str) -> int:
+    decoded = decode_cid(cid)
+    return 0 if decoded is None else decoded.level
+
+
+def _check_divergence(
+    state: GridState, snapshot: Snapshot, tracked: dict[str, OrderState]
+) -> GridState:
+    """Too many orders the venue and the book disagree about: trip before planning anything."""
+    limit = state.risk_params.divergence_limit
+    if not limit:
+        return state
+    venue = {o.client_order_id for o in snapshot.open_orders}
+    filled = {f.client_order_id for f in snapshot.fills}
+    zombies = [
+        cid
+        for cid, s in tracked.items()
+        if s in (OrderState.OPEN, OrderState.CANCELLING) and cid not in venue | filled
+    ]
+    prefix = state.params.strategy_id
+    strays = [
+        cid
+        for cid in venue - tracked.keys()
+        if (d := decode_cid(cid)) is not None and d.strategy == prefix
+    ]
+    divergence = len(zombies) + len(strays)
+    if divergence <= limit:
+        return state
+    reason = f"boot sync found {divergence} diverging orders (limit {limit})"
+    risk = breaker.trip(
+        state.risk, state.risk_params, Trigger.DIVERGENCE, reason, snapshot.ts_event
+    )
+    return replace(state, risk=risk)
+
+
 def _tracked(state: GridState) -> dict[str, OrderState]:
     return {s.order_cid: s.order for s in state.slots.values() if s.has_live_order}
 
@@ -113,6 +150,7 @@ def reconcile(state: GridState, snapshot: Snapshot) -> tuple[Decision, Reconcile
     actions: list[Action] = []
     venue = {o.client_order_id: o for o in snapshot.open_orders}
     before = _tracked(state)
+    state = _check_divergence(state, snapshot, before)
 
     # 0. The price the market is at now: a trade printed before the fills it caused.
     if snapshot.last_price_ticks is not None and needs_decision(state, snapshot.last_price_ticks):
@@ -144,6 +182,10 @@ def reconcile(state: GridState, snapshot: Snapshot) -> tuple[Decision, Reconcile
         if cid in venue:
             status = OrderStatus.OPEN
             matched.append(cid)
+            if order_state is OrderState.CANCELLING:
+                # The cancel was recorded but may never have been sent: send it (again).
+                level = _level_of(cid)
+                actions.append(CancelOrder(symbol=state.symbol, client_order_id=cid, level=level))
         else:
             status = OrderStatus.NOT_FOUND
             if order_state in (OrderState.PLACING, OrderState.UNKNOWN):

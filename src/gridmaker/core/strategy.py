@@ -52,6 +52,7 @@ __all__ = [
     "GridMode",
     "GridState",
     "StrategyParams",
+    "apply_breaker_command",
     "decide",
     "needs_decision",
     "new_state",
@@ -511,6 +512,23 @@ def _on_breaker_order(state: GridState, order: BreakerOrder) -> Decision:
     else:
         risk = breaker.trip(risk, params, Trigger.MANUAL, order.reason, order.ts_event)
     return _guarded(state, risk)
+
+
+def apply_breaker_command(
+    state: GridState, command: BreakerCommand, reason: str, ts_event: int
+) -> GridState:
+    """An operator command applied to a stored book at rest: only the breaker changes.
+
+    Its orders are dealt with by the next boot's reconciliation, which cancels what a trip
+    forbids before anything new is sent.
+    """
+    risk = state.risk
+    if command is BreakerCommand.RESET:
+        risk = breaker.clear(risk, f"manual reset: {reason}", ts_event)
+    else:
+        trigger = Trigger.BAN if command is BreakerCommand.BAN else Trigger.MANUAL
+        risk = breaker.trip(risk, state.risk_params, trigger, reason, ts_event)
+    return replace(state, risk=risk)
 
 
 def needs_decision(state: GridState | None, price_ticks: int) -> bool:

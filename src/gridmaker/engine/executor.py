@@ -35,9 +35,21 @@ class GridExecutor(Protocol):
         """Keep why all trading stopped (a ban) for ``status``."""
         ...
 
-    async def execute(self, decision: Decision, causes: Sequence[Event]) -> list[Event]:
-        """Record the decision with its causes, then send its actions; return the answers."""
+    async def execute(
+        self, decision: Decision, causes: Sequence[Event], *, send: bool = True
+    ) -> list[Event]:
+        """Record the decision with its causes, then send its actions; return the answers.
+
+        ``send=False`` records the intents without sending them (the venue refuses us: a ban);
+        the next boot's reconciliation sends what is still due.
+        """
         ...
+
+    def pending_commands(self) -> Sequence[tuple[int, str, str, str]]:
+        """Operator commands not applied yet: (id, symbol or "*", command, reason)."""
+        ...
+
+    def mark_command_applied(self, command_id: int) -> None: ...
 
     async def lookup(self, symbol: str, client_order_id: str) -> Event:
         """What the venue says about one of our orders now (UNKNOWN resolution)."""

@@ -14,21 +14,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
 
-from gridmaker.core.events import Event, Fill, OrderStatus, OrderUpdate, PriceTick, Side
+from gridmaker.core.events import (
+    BreakerCommand,
+    BreakerOrder,
+    CandleClosed,
+    Event,
+    Fill,
+    OrderStatus,
+    OrderUpdate,
+    PriceTick,
+    Side,
+)
 from gridmaker.core.grid import GridTemplate
 from gridmaker.core.ids import decode_cid
+from gridmaker.core.preflight import preflight
 from gridmaker.core.reconcile import ReconcileReport, Snapshot, VenueOrder, reconcile
+from gridmaker.core.risk import RiskParams
 from gridmaker.core.slots import OrderState
 from gridmaker.core.strategy import (
     Decision,
     GridState,
     StrategyParams,
+    apply_breaker_command,
     decide,
     needs_decision,
     new_state,
@@ -39,7 +53,7 @@ from gridmaker.engine.retry import Retrier
 from gridmaker.engine.translate import to_fill, to_venue_order
 from gridmaker.exchange.api import Balance, Banned, Exchange, ExchangeError, ExchangeOrder
 
-__all__ = ["BookSetup", "BootRefused", "GridOrchestrator"]
+__all__ = ["BookSetup", "BootRefused", "GridOrchestrator", "PreflightRefused"]
 
 log = logging.getLogger("gridmaker.engine")
 
@@ -51,6 +65,10 @@ class BootRefused(Exception):
     """The books and the venue (or the config) disagree in a way we must not guess about."""
 
 
+class PreflightRefused(BootRefused):
+    """The configured grid cannot work (fees, minimums, balance): nothing was sent."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BookSetup:
     """What the config asks for one symbol."""
@@ -60,6 +78,8 @@ class BookSetup:
     template: GridTemplate
     budget_base: Decimal | None = None
     budget_quote: Decimal | None = None
+    risk: RiskParams = RiskParams()
+    crash_candle_ms: int = 60_000
 
 
 @dataclass(slots=True)
@@ -74,6 +94,9 @@ class _Book:
     fresh_cursor: str = ""
     halted: str = ""
     """Why this symbol does not trade ("" = it trades)."""
+    candle_bucket: int | None = None
+    candle_close: int = 0
+    candle_volume: int = 0
     report: ReconcileReport = field(default_factory=ReconcileReport)
 
 
@@ -139,7 +162,12 @@ class GridOrchestrator:
 
     async def boot(self) -> None:
         """Load, verify, sync every symbol concurrently, reconcile; nothing trades before."""
-        stored = await self.executor.load_books(self.symbols)
+        stored = dict(await self.executor.load_books(self.symbols))
+        for setup in self.setups:
+            if (book_state := stored.get(setup.symbol)) is not None:
+                # Limits come from the config; the breaker's own state from the book.
+                stored[setup.symbol] = replace(book_state, risk_params=setup.risk)
+        stored = self._apply_pending_to_stored(stored)
         balances = await self.retrier.read("balances", self.exchange.fetch_balances)
         try:
             async with asyncio.TaskGroup() as group:
@@ -292,6 +320,7 @@ class GridOrchestrator:
                 await self.poll_fills(current.symbol)
 
     def _new_book(self, book: _Book, price_ticks: int) -> GridState:
+        """The book of a symbol's first price, after the pre-flight checks passed."""
         setup = book.setup
         assert book.instrument is not None
         state = new_state(
@@ -302,7 +331,10 @@ class GridOrchestrator:
             base_steps=book.base_steps,
             quote_atoms=book.quote_atoms,
         )
-        return replace(state, fill_cursor=book.fresh_cursor)
+        problems = preflight(state, price_ticks)
+        if problems:
+            raise PreflightRefused(f"{setup.symbol}: refusing to start: " + "; ".join(problems))
+        return replace(state, fill_cursor=book.fresh_cursor, risk_params=setup.risk)
 
     async def _execute(
         self, symbol: str, decision: Decision, causes: Sequence[Event]
@@ -312,12 +344,16 @@ class GridOrchestrator:
         book.best_buy, book.best_sell = _best_prices(decision.state)
         return await self.executor.execute(decision, causes)
 
-    async def on_trade(self, symbol: str, price: Decimal, ts_event: int) -> None:
+    async def on_trade(
+        self, symbol: str, price: Decimal, ts_event: int, amount: Decimal | None = None
+    ) -> None:
         """A price printed on the market. Cheap unless it changes level or crosses an order."""
         book = self._books[symbol]
         if book.halted or book.instrument is None:
             return
         price_ticks = book.instrument.to_ticks(price)
+        if book.setup.risk.crash_ma_candles and amount is not None:
+            await self._candle(book, price_ticks, book.instrument.size_steps(amount), ts_event)
         if needs_decision(book.state, price_ticks):
             await self.on_event(
                 PriceTick(
@@ -331,6 +367,23 @@ class GridOrchestrator:
             book.best_sell and price_ticks >= book.best_sell
         ):
             await self.poll_fills(symbol)
+
+    async def _candle(self, book: _Book, price_ticks: int, qty_steps: int, ts_event: int) -> None:
+        """Aggregate prints into candles for the crash detector; decide each closed candle."""
+        bucket = ts_event // book.setup.crash_candle_ms
+        if book.candle_bucket not in (None, bucket) and book.state is not None:
+            await self.on_event(
+                CandleClosed(
+                    symbol=book.setup.symbol,
+                    close_ticks=Ticks(book.candle_close),
+                    volume_steps=Steps(book.candle_volume),
+                    ts_event=ts_event,
+                )
+            )
+            book.candle_volume = 0
+        book.candle_bucket = bucket
+        book.candle_close = price_ticks
+        book.candle_volume += qty_steps
 
     async def poll_fills(self, symbol: str) -> int:
         """Apply every fill the venue has that we have not; returns how many were applied."""
@@ -346,11 +399,49 @@ class GridOrchestrator:
             await self._execute(symbol, Decision(replace(state, fill_cursor=cursor)), ())
         return len(fills)
 
-    def halt_all(self, reason: str) -> None:
-        """Stop every symbol (a ban): nothing more is decided or sent; the reason is recorded."""
-        for book in self._books.values():
+    async def halt_all(self, reason: str, ts_event: int) -> None:
+        """A ban: trip every breaker (recorded, cancels not sent), stop deciding, record why."""
+        for symbol, book in self._books.items():
+            if book.state is not None:
+                order = BreakerOrder(
+                    symbol=symbol, command=BreakerCommand.BAN, reason=reason, ts_event=ts_event
+                )
+                decision = decide(book.state, order)
+                book.state = decision.state
+                await self.executor.execute(decision, (order,), send=False)
             book.halted = reason
         self.executor.record_halt(reason)
+
+    async def apply_commands(self, ts_event: int) -> int:
+        """Apply the operator's queued breaker commands; returns how many were applied."""
+        applied = 0
+        for command_id, target, command, reason in self.executor.pending_commands():
+            for symbol in self.symbols if target == "*" else (target,):
+                book = self._books.get(symbol)
+                if book is None or book.state is None or book.halted:
+                    continue
+                order = BreakerOrder(
+                    symbol=symbol,
+                    command=BreakerCommand(command),
+                    reason=reason,
+                    ts_event=ts_event,
+                )
+                await self.on_event(order)
+            self.executor.mark_command_applied(command_id)
+            applied += 1
+        return applied
+
+    def _apply_pending_to_stored(self, stored: dict[str, GridState]) -> dict[str, GridState]:
+        """Commands queued while stopped act on the books before the sync can send anything."""
+        now_ms = int(time.time() * 1000)
+        for command_id, target, command, reason in self.executor.pending_commands():
+            for symbol, state in list(stored.items()):
+                if target in ("*", symbol):
+                    stored[symbol] = apply_breaker_command(
+                        state, BreakerCommand(command), reason, now_ms
+                    )
+            self.executor.mark_command_applied(command_id)
+        return stored
 
     async def resolve_unknown(self, symbol: str) -> int:
         """Look up every order in UNKNOWN state by client id; returns how many were asked."""

@@ -47,6 +47,7 @@ async def run_market_session(
     steps: int | None,
     duration_s: float | None = None,
     reconcile_every: int = 1000,
+    commands_every: int = 100,
     on_progress: Callable[[int], None] | None = None,
     progress_every: int = 500,
 ) -> SessionResult:
@@ -58,8 +59,10 @@ async def run_market_session(
     for trade in islice(feed.trades(start), steps):
         market.apply_trade(symbol, trade.price, trade.amount, trade.ts_event)
         failpoints.hit("trade:printed")
-        await orchestrator.on_trade(symbol, trade.price, trade.ts_event)
+        await orchestrator.on_trade(symbol, trade.price, trade.ts_event, trade.amount)
         done += 1
+        if done % commands_every == 0:
+            await orchestrator.apply_commands(trade.ts_event)
         if done % reconcile_every == 0:
             # Catch fills no crossing revealed and resolve any UNKNOWN order.
             await orchestrator.poll_fills(symbol)

@@ -71,13 +71,23 @@ class SimpleExecutor:
     def record_halt(self, reason: str) -> None:
         self.store.record_halt(reason)
 
-    async def execute(self, decision: Decision, causes: Sequence[Event]) -> list[Event]:
+    async def execute(
+        self, decision: Decision, causes: Sequence[Event], *, send: bool = True
+    ) -> list[Event]:
         state = decision.state
         self._instruments[state.symbol] = state.instrument
         self.store.commit(state, causes=causes, actions=decision.actions)
+        if not send:
+            return []
         if decision.actions:
             failpoints.hit("intent:recorded")
         return [await self._send(action, state.instrument) for action in decision.actions]
+
+    def pending_commands(self) -> Sequence[tuple[int, str, str, str]]:
+        return [(c.id, c.symbol, c.command, c.reason) for c in self.store.pending_commands()]
+
+    def mark_command_applied(self, command_id: int) -> None:
+        self.store.mark_command_applied(command_id)
 
     async def lookup(self, symbol: str, client_order_id: str) -> Event:
         try:

@@ -22,9 +22,9 @@ from gridmaker.core.strategy import GridState
 from gridmaker.store.codec import canonical_json, checksum, decode_state, encode_state
 from gridmaker.store.errors import StateCorrupt, StoreError
 
-__all__ = ["SCHEMA_VERSION", "BootRow", "IntentRow", "Store"]
+__all__ = ["SCHEMA_VERSION", "BootRow", "CommandRow", "IntentRow", "Store"]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     1: (
@@ -75,6 +75,16 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             at TEXT NOT NULL
         )""",
     ),
+    3: (
+        """CREATE TABLE commands (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            symbol TEXT NOT NULL,
+            command TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            applied_at TEXT
+        )""",
+    ),
 }
 
 
@@ -89,6 +99,14 @@ class BootRow:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRow:
+    id: int
+    symbol: str
+    command: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +255,31 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?)",
                 (symbol, self._revision, json.dumps(dict(report), sort_keys=True), halted, _now()),
             )
+
+    def add_command(self, symbol: str, command: str, reason: str) -> int:
+        """Queue an operator's breaker command for the running bot (``symbol`` "*" = all)."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO commands (symbol, command, reason, created_at) VALUES (?, ?, ?, ?)",
+                (symbol, command, reason, _now()),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def pending_commands(self) -> list[CommandRow]:
+        rows = self._db.execute(
+            "SELECT id, symbol, command, reason FROM commands WHERE applied_at IS NULL ORDER BY id"
+        )
+        return [CommandRow(*r) for r in rows]
+
+    def is_command_applied(self, command_id: int) -> bool:
+        row = self._db.execute(
+            "SELECT applied_at FROM commands WHERE id = ?", (command_id,)
+        ).fetchone()
+        return row is not None and row[0] is not None
+
+    def mark_command_applied(self, command_id: int) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE commands SET applied_at = ? WHERE id = ?", (_now(), command_id))
 
     def record_halt(self, reason: str) -> None:
         with self._tx() as db:

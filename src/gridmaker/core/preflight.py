@@ -1,0 +1,59 @@
+"""Pre-flight checks on a new book: refuse to start a grid that cannot work as configured."""
+
+from __future__ import annotations
+
+from gridmaker.core.events import PriceTick
+from gridmaker.core.strategy import GridMode, GridState, decide
+from gridmaker.core.units import FEE_SCALE, Steps, Ticks, notional_atoms
+
+__all__ = ["preflight"]
+
+
+def preflight(state: GridState, price_ticks: int) -> list[str]:
+    """Every reason the grid ``state`` (not started) would fail at ``price_ticks``; [] = fine."""
+    problems: list[str] = []
+    inst, qty = state.instrument, state.params.order_qty_steps
+    started = decide(
+        state,
+        PriceTick(
+            symbol=state.symbol, price_ticks=Ticks(price_ticks), qty_steps=Steps(0), ts_event=0
+        ),
+    ).state
+    slots = sorted(started.slots.values(), key=lambda s: s.level)
+    round_trip_ppm = 2 * inst.maker_fee_ppm
+    thin = [
+        s for s in slots if (s.sell_ticks - s.buy_ticks) * FEE_SCALE <= s.buy_ticks * round_trip_ppm
+    ]
+    if thin:
+        s = thin[0]
+        gap = (s.sell_ticks - s.buy_ticks) * 100 / s.buy_ticks
+        problems.append(
+            f"grid spacing does not cover the round-trip fees: level {s.level} is {gap:.4f}% "
+            f"wide, two maker fees are {round_trip_ppm / 10_000:.4f}% (widen the spacing)"
+        )
+    small = [s for s in slots if not inst.is_tradeable(s.buy_ticks, qty)]
+    if small:
+        s = small[0]
+        problems.append(
+            f"order size {inst.from_steps(qty)} at level {s.level} "
+            f"({inst.from_ticks(s.buy_ticks)}) is below the minimum quantity {inst.min_qty} or "
+            f"notional {inst.min_notional} (raise order_size or narrow the range)"
+        )
+    buys = [s for s in slots if s.buy_ticks < price_ticks]
+    need_quote = sum(notional_atoms(s.buy_ticks, qty) + inst.fee(s.buy_ticks, qty) for s in buys)
+    if need_quote > state.quote_atoms:
+        problems.append(
+            f"balance too small for the grid: its {len(buys)} buys need "
+            f"{inst.from_atoms(need_quote)} {inst.quote}, the account has "
+            f"{inst.from_atoms(state.quote_atoms)}"
+        )
+    if state.params.mode is GridMode.NEUTRAL:
+        sells = [s for s in slots if s.buy_ticks >= price_ticks]
+        need_base = len(sells) * qty
+        if need_base > state.base_steps:
+            problems.append(
+                f"balance too small for the grid: its {len(sells)} sells need "
+                f"{inst.from_steps(need_base)} {inst.base}, the account has "
+                f"{inst.from_steps(state.base_steps)}"
+            )
+    return problems
