@@ -1,0 +1,689 @@
+"""Serve a ``SimExchange`` over HTTP in Binance spot REST v3 shapes, with chaos on the wire.
+
+The real ccxt ``binance`` client can be pointed at it (every ``urls['api']`` entry rewritten to
+``http://127.0.0.1:PORT``). Loopback only. Endpoints (under ``/api/v3/``): ``ping``, ``time``,
+``exchangeInfo``, ``ticker/24hr``, ``depth``, ``account``, ``order`` (POST/GET/DELETE),
+``openOrders`` (GET/DELETE), ``myTrades``, ``allOrders``. Signed endpoints check
+``X-MBX-APIKEY`` (``-2015``) and the HMAC-SHA256 ``signature`` (``-1022``) as Binance does.
+Each response carries ``X-MBX-USED-WEIGHT-1M``; past ``weight_limit`` per minute a request is
+refused with 429 and ``Retry-After``.
+
+The market moves only when told (control endpoints, not Binance; JSON in and out):
+
+- ``POST /__sim/bind``  ``{"symbol": "BTC/USDT", "key": feed_key}`` → ``{"position": n}``
+- ``POST /__sim/trade`` ``{"symbol", "price", "amount", "ts_event"}`` → ``{"fills", "position"}``
+- ``POST /__sim/chaos`` a ``ChaosPlan`` as JSON (``{}`` = off); ``GET /__sim/chaos`` the counts
+- ``GET  /__sim/dump``  every order, fill and balance (for judging tests)
+
+Differences from Binance: fees are charged in the quote currency (Binance charges the received
+asset or BNB); orders rest as makers only (a crossing LIMIT order is refused, not taken); trade
+ids are the simulator's fill sequence numbers, shared by all symbols.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any, Final
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from gridmaker.core.events import OrderStatus, Side
+from gridmaker.exchange.api import (
+    DuplicateClientOrderId,
+    ExchangeFill,
+    ExchangeOrder,
+    NotFound,
+    OrderRequest,
+    Rejected,
+)
+from gridmaker.exchange.rate_budget import endpoint_weight
+from gridmaker.exchange.sim import SimExchange
+
+__all__ = ["BinanceSimServer", "ChaosKind", "ChaosPlan", "serve", "venue_symbol"]
+
+PUBLIC: Final = frozenset({"ping", "time", "exchangeInfo", "ticker/24hr", "depth"})
+WRITES: Final = frozenset({("POST", "order"), ("DELETE", "order"), ("DELETE", "openOrders")})
+_HTML_ERROR: Final = "<html><head><title>{status}</title></head><body>{status}</body></html>"
+
+
+class ChaosKind(StrEnum):
+    RATE_LIMITED = "429"
+    """429 with ``Retry-After``; nothing executed."""
+    BANNED = "418"
+    """418 IP ban; nothing executed (never drawn unless listed)."""
+    SERVER_ERROR = "5xx"
+    """500/502/503 with an HTML body; nothing executed."""
+    GATEWAY_TIMEOUT = "504"
+    """504 with an HTML body; a write WAS executed (the gateway gave up, the engine did not)."""
+    UNKNOWN_STATUS = "-1007"
+    """Binance ``-1007`` "execution status unknown"; a write is executed half of the time."""
+    LOST = "lost"
+    """The request is executed, then the connection is dropped without an answer."""
+    DELAY = "delay"
+    """The answer comes ``delay_s`` late but intact."""
+    JUNK = "junk"
+    """200 with a junk body: HTML, or ``{}`` where a list is due; a write is executed first."""
+
+
+DEFAULT_CHAOS: Final = tuple(k for k in ChaosKind if k is not ChaosKind.BANNED)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChaosPlan:
+    """Which ``/api/`` requests are faulted and how; seeded, so a run can be repeated."""
+
+    seed: int = 0
+    rate: float = 0.0
+    kinds: tuple[ChaosKind, ...] = DEFAULT_CHAOS
+    retry_after_s: float = 0.02
+    delay_s: float = 0.01
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.rate <= 1:
+            raise ValueError(f"chaos rate must be in [0, 1], was {self.rate}")
+        if not self.kinds:
+            raise ValueError("a chaos plan needs at least one kind")
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> ChaosPlan:
+        kinds = raw.get("kinds")
+        return cls(
+            seed=int(raw.get("seed", 0)),
+            rate=float(raw.get("rate", 0.0)),
+            kinds=DEFAULT_CHAOS if kinds is None else tuple(ChaosKind(k) for k in kinds),
+            retry_after_s=float(raw.get("retry_after_s", 0.02)),
+            delay_s=float(raw.get("delay_s", 0.01)),
+        )
+
+    def describe(self) -> str:
+        return f"chaos: rate {self.rate}, kinds {','.join(self.kinds)}, seed {self.seed}"
+
+
+def venue_symbol(symbol: str) -> str:
+    """``BTC/USDT`` → ``BTCUSDT``."""
+    return symbol.replace("/", "")
+
+
+def _s(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _error(code: int, msg: str, status: int = 400) -> web.Response:
+    return web.json_response({"code": code, "msg": msg}, status=status)
+
+
+class _BinanceError(Exception):
+    def __init__(self, code: int, msg: str, status: int = 400) -> None:
+        super().__init__(msg)
+        self.code, self.msg, self.status = code, msg, status
+
+
+_REJECTIONS: Final[Mapping[str, tuple[int, str]]] = {
+    "duplicate_client_order_id": (-2010, "Duplicate order sent."),
+    "insufficient_balance": (-2010, "Account has insufficient balance for requested action."),
+    "post_only_would_cross": (-2010, "Order would immediately match and take."),
+    "taker_not_supported": (-2010, "Order would immediately match; the simulator rests makers."),
+    "unknown_symbol": (-1121, "Invalid symbol."),
+}
+
+
+@dataclass(slots=True)
+class _Stats:
+    requests: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+    calls: Counter[str] = field(default_factory=Counter)
+
+
+class BinanceSimServer:
+    """The aiohttp application around one ``SimExchange``; ``app`` is what to serve."""
+
+    def __init__(
+        self,
+        sim: SimExchange,
+        *,
+        symbols: Sequence[str],
+        api_key: str,
+        api_secret: str,
+        chaos: ChaosPlan | None = None,
+        weight_limit: int = 6000,
+        clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
+        self.sim = sim
+        self.symbols = {venue_symbol(s): s for s in symbols}
+        self.api_key = api_key
+        self.api_secret = api_secret.encode()
+        self.weight_limit = weight_limit
+        self.stats = _Stats()
+        self._clock_ms = clock_ms
+        self._weight_minute = 0
+        self._weight_used = 0
+        self._lock = asyncio.Lock()
+        self.set_chaos(chaos)
+        self.app = web.Application()
+        self.app.router.add_route("*", "/api/v3/{path:.*}", self._api)
+        self.app.router.add_post("/__sim/bind", self._bind)
+        self.app.router.add_post("/__sim/trade", self._trade)
+        self.app.router.add_post("/__sim/chaos", self._set_chaos)
+        self.app.router.add_get("/__sim/chaos", self._get_chaos)
+        self.app.router.add_get("/__sim/dump", self._dump)
+
+    def set_chaos(self, plan: ChaosPlan | None) -> None:
+        self.chaos = plan
+        self._rng = random.Random(plan.seed if plan else 0)
+
+    # --- control endpoints ---------------------------------------------------------------------
+
+    async def _bind(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        try:
+            position = self.sim.bind_feed(str(body["symbol"]), str(body["key"]))
+        except (ValueError, NotFound) as e:
+            return web.json_response({"error": str(e)}, status=409)
+        return web.json_response({"position": position})
+
+    async def _trade(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        symbol = str(body["symbol"])
+        async with self._lock:
+            fills = self.sim.apply_trade(
+                symbol, Decimal(body["price"]), Decimal(body["amount"]), int(body["ts_event"])
+            )
+        return web.json_response({"fills": len(fills), "position": self.sim.feed_position(symbol)})
+
+    async def _set_chaos(self, request: web.Request) -> web.Response:
+        raw = await request.json()
+        try:
+            plan = ChaosPlan.from_json(raw) if raw else None
+        except (ValueError, TypeError) as e:
+            return web.json_response({"error": str(e)}, status=400)
+        self.set_chaos(plan)
+        return web.json_response({"chaos": plan.describe() if plan else "off"})
+
+    async def _get_chaos(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "chaos": self.chaos.describe() if self.chaos else "off",
+                "requests": self.stats.requests,
+                "faults": dict(self.stats.faults),
+                "calls": dict(self.stats.calls),
+            }
+        )
+
+    async def _dump(self, request: web.Request) -> web.Response:
+        orders, fills = [], []
+        for symbol in self.symbols.values():
+            orders += [_plain(asdict(o)) for o in self.sim.all_orders(symbol)]
+            fills += [_plain(asdict(f)) for f in self.sim.all_fills(symbol)]
+        balances = {
+            a: {"free": _s(b.free), "locked": _s(b.locked)}
+            for a, b in (await self.sim.fetch_balances()).items()
+        }
+        positions = {s: self.sim.feed_position(s) for s in self.symbols.values()}
+        return web.json_response(
+            {"orders": orders, "fills": fills, "balances": balances, "positions": positions}
+        )
+
+    # --- the Binance API ---------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        path = request.match_info["path"].strip("/")
+        method = request.method
+        raw_body = await request.text() if method in ("POST", "PUT") else ""
+        params = dict(parse_qsl(request.query_string, keep_blank_values=True))
+        params.update(parse_qsl(raw_body, keep_blank_values=True))
+        self.stats.requests += 1
+        self.stats.calls[f"{method} {path}"] += 1
+        weight = endpoint_weight(method, path)
+        used = self._spend_weight(weight)
+        headers = {"X-MBX-USED-WEIGHT-1M": str(used)}
+        if used > self.weight_limit:
+            retry = str(max(1, 60 - (self._clock_ms() // 1000) % 60))
+            body = {"code": -1003, "msg": "Too much request weight used; please retry later."}
+            return web.json_response(body, status=429, headers={**headers, "Retry-After": retry})
+        try:
+            if path not in PUBLIC:
+                self._check_signed(request, raw_body)
+            fault = self._draw(method, path)
+            return await self._serve(request, method, path, params, headers, fault)
+        except _BinanceError as e:
+            return web.json_response(
+                {"code": e.code, "msg": e.msg}, status=e.status, headers=headers
+            )
+
+    def _spend_weight(self, weight: int) -> int:
+        minute = self._clock_ms() // 60_000
+        if minute != self._weight_minute:
+            self._weight_minute, self._weight_used = minute, 0
+        self._weight_used += weight
+        return self._weight_used
+
+    def _check_signed(self, request: web.Request, raw_body: str) -> None:
+        if request.headers.get("X-MBX-APIKEY") != self.api_key:
+            raise _BinanceError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+        payload = raw_body if request.method in ("POST", "PUT") else request.query_string
+        signed, sep, signature = payload.rpartition("&signature=")
+        if not sep:
+            raise _BinanceError(-1102, "Mandatory parameter 'signature' was not sent.")
+        expected = hmac.new(self.api_secret, signed.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, signature):
+            raise _BinanceError(-1022, "Signature for this request is not valid.")
+
+    def _draw(self, method: str, path: str) -> ChaosKind | None:
+        plan = self.chaos
+        if plan is None or plan.rate <= 0 or self._rng.random() >= plan.rate:
+            return None
+        kind = self._rng.choice(plan.kinds)
+        if kind is ChaosKind.UNKNOWN_STATUS and (method, path) not in WRITES:
+            kind = ChaosKind.SERVER_ERROR
+        self.stats.faults[kind.value] += 1
+        return kind
+
+    async def _serve(
+        self,
+        request: web.Request,
+        method: str,
+        path: str,
+        params: dict[str, str],
+        headers: dict[str, str],
+        fault: ChaosKind | None,
+    ) -> web.StreamResponse:
+        plan = self.chaos
+        is_write = (method, path) in WRITES
+        if fault is ChaosKind.RATE_LIMITED and plan is not None:
+            body = {"code": -1003, "msg": "Too many requests; current limit is exceeded."}
+            retry = {"Retry-After": f"{plan.retry_after_s:g}"}
+            return web.json_response(body, status=429, headers={**headers, **retry})
+        if fault is ChaosKind.BANNED:
+            body = {"code": -1003, "msg": "Way too many requests; IP banned."}
+            return web.json_response(body, status=418, headers={**headers, "Retry-After": "120"})
+        if fault is ChaosKind.SERVER_ERROR:
+            status = self._rng.choice((500, 502, 503))
+            return _html(status, headers)
+        if fault is ChaosKind.DELAY and plan is not None:
+            await asyncio.sleep(plan.delay_s)
+        executes = not (fault is ChaosKind.UNKNOWN_STATUS and self._rng.random() < 0.5)
+        response: web.Response | None = None
+        if executes:
+            async with self._lock:
+                response = await self._handle(method, path, params, headers)
+        if fault is ChaosKind.GATEWAY_TIMEOUT:
+            return _html(504, headers)
+        if fault is ChaosKind.UNKNOWN_STATUS:
+            msg = "Timeout waiting for response from backend server. Send status unknown; "
+            msg += "execution status unknown."
+            return web.json_response({"code": -1007, "msg": msg}, status=408, headers=headers)
+        if fault is ChaosKind.LOST:
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError
+        if fault is ChaosKind.JUNK:
+            junk = "{}" if path in ("openOrders", "myTrades", "allOrders") else "<html>ok</html>"
+            if is_write or self._rng.random() < 0.5:
+                junk = "<html><body>Service Unavailable</body></html>"
+            return web.Response(status=200, text=junk, headers=headers, content_type="text/html")
+        assert response is not None
+        return response
+
+    async def _handle(
+        self, method: str, path: str, params: dict[str, str], headers: dict[str, str]
+    ) -> web.Response:
+        handler = self._routes().get((method, path))
+        if handler is None:
+            return _error(-1, f"sim: unhandled {method} /api/v3/{path}", 404)
+        try:
+            payload = await handler(params)
+        except _BinanceError as e:
+            return web.json_response(
+                {"code": e.code, "msg": e.msg}, status=e.status, headers=headers
+            )
+        return web.json_response(payload, headers=headers)
+
+    def _routes(self) -> dict[tuple[str, str], Callable[[dict[str, str]], Awaitable[Any]]]:
+        return {
+            ("GET", "ping"): self._ping,
+            ("GET", "time"): self._time,
+            ("GET", "exchangeInfo"): self._exchange_info,
+            ("GET", "ticker/24hr"): self._ticker,
+            ("GET", "depth"): self._depth,
+            ("GET", "account"): self._account,
+            ("POST", "order"): self._place,
+            ("GET", "order"): self._get_order,
+            ("DELETE", "order"): self._cancel,
+            ("GET", "openOrders"): self._open_orders,
+            ("DELETE", "openOrders"): self._cancel_all,
+            ("GET", "myTrades"): self._my_trades,
+            ("GET", "allOrders"): self._all_orders,
+        }
+
+    # --- handlers ------------------------------------------------------------------------------
+
+    def _symbol(self, params: Mapping[str, str]) -> str:
+        raw = params.get("symbol")
+        if raw is None:
+            raise _BinanceError(-1102, "Mandatory parameter 'symbol' was not sent.")
+        symbol = self.symbols.get(raw)
+        if symbol is None:
+            raise _BinanceError(-1121, "Invalid symbol.")
+        return symbol
+
+    async def _ping(self, params: dict[str, str]) -> Any:
+        return {}
+
+    async def _time(self, params: dict[str, str]) -> Any:
+        return {"serverTime": self._clock_ms()}
+
+    async def _exchange_info(self, params: dict[str, str]) -> Any:
+        symbols = []
+        for vsym, symbol in sorted(self.symbols.items()):
+            inst = await self.sim.fetch_instrument(symbol)
+            filters = [
+                {
+                    "filterType": "PRICE_FILTER",
+                    "minPrice": _s(inst.tick_size),
+                    "maxPrice": "10000000",
+                    "tickSize": _s(inst.tick_size),
+                },
+                {
+                    "filterType": "LOT_SIZE",
+                    "minQty": _s(inst.min_qty),
+                    "maxQty": "90000",
+                    "stepSize": _s(inst.step_size),
+                },
+                {
+                    "filterType": "NOTIONAL",
+                    "minNotional": _s(inst.min_notional),
+                    "maxNotional": "900000000",
+                    "applyMinToMarket": True,
+                    "applyMaxToMarket": False,
+                    "avgPriceMins": 5,
+                },
+            ]
+            symbols.append(
+                {
+                    "symbol": vsym,
+                    "status": "TRADING",
+                    "baseAsset": inst.base,
+                    "baseAssetPrecision": 8,
+                    "quoteAsset": inst.quote,
+                    "quotePrecision": 8,
+                    "quoteAssetPrecision": 8,
+                    "orderTypes": ["LIMIT", "LIMIT_MAKER"],
+                    "isSpotTradingAllowed": True,
+                    "isMarginTradingAllowed": False,
+                    "permissions": [],
+                    "filters": filters,
+                }
+            )
+        limits = [
+            {
+                "rateLimitType": "REQUEST_WEIGHT",
+                "interval": "MINUTE",
+                "intervalNum": 1,
+                "limit": self.weight_limit,
+            }
+        ]
+        return {
+            "timezone": "UTC",
+            "serverTime": self._clock_ms(),
+            "rateLimits": limits,
+            "exchangeFilters": [],
+            "symbols": symbols,
+        }
+
+    async def _ticker(self, params: dict[str, str]) -> Any:
+        symbol = self._symbol(params)
+        inst = await self.sim.fetch_instrument(symbol)
+        last = self.sim.last_price(symbol) or Decimal(0)
+        bid = max(last - inst.tick_size, Decimal(0)) if last else Decimal(0)
+        ask = last + inst.tick_size if last else Decimal(0)
+        ts = self._clock_ms()
+        return {
+            "symbol": venue_symbol(symbol),
+            "priceChange": "0",
+            "priceChangePercent": "0",
+            "weightedAvgPrice": _s(last),
+            "prevClosePrice": _s(last),
+            "lastPrice": _s(last),
+            "lastQty": "0",
+            "bidPrice": _s(bid),
+            "bidQty": "1",
+            "askPrice": _s(ask),
+            "askQty": "1",
+            "openPrice": _s(last),
+            "highPrice": _s(last),
+            "lowPrice": _s(last),
+            "volume": "0",
+            "quoteVolume": "0",
+            "openTime": ts - 86_400_000,
+            "closeTime": ts,
+            "firstId": 0,
+            "lastId": self.sim.feed_position(symbol),
+            "count": self.sim.feed_position(symbol),
+        }
+
+    async def _depth(self, params: dict[str, str]) -> Any:
+        symbol = self._symbol(params)
+        bids: dict[Decimal, Decimal] = {}
+        asks: dict[Decimal, Decimal] = {}
+        for order in await self.sim.fetch_open_orders(symbol):
+            book = bids if order.side is Side.BUY else asks
+            book[order.price] = book.get(order.price, Decimal(0)) + order.amount - order.filled
+        limit = int(params.get("limit", "100"))
+        return {
+            "lastUpdateId": self.sim.feed_position(symbol),
+            "bids": [[_s(p), _s(q)] for p, q in sorted(bids.items(), reverse=True)[:limit]],
+            "asks": [[_s(p), _s(q)] for p, q in sorted(asks.items())[:limit]],
+        }
+
+    async def _account(self, params: dict[str, str]) -> Any:
+        balances = await self.sim.fetch_balances()
+        return {
+            "makerCommission": 10,
+            "takerCommission": 10,
+            "canTrade": True,
+            "canWithdraw": False,
+            "canDeposit": False,
+            "updateTime": 0,
+            "accountType": "SPOT",
+            "permissions": ["SPOT"],
+            "balances": [
+                {"asset": a, "free": _s(b.free), "locked": _s(b.locked)}
+                for a, b in sorted(balances.items())
+            ],
+        }
+
+    async def _place(self, params: dict[str, str]) -> Any:
+        symbol = self._symbol(params)
+        kind = params.get("type", "")
+        if kind not in ("LIMIT", "LIMIT_MAKER"):
+            raise _BinanceError(-1116, "Invalid orderType.")
+        cid = params.get("newClientOrderId", "")
+        if not cid:
+            raise _BinanceError(-1102, "the simulator needs newClientOrderId")
+        try:
+            request = OrderRequest(
+                symbol=symbol,
+                client_order_id=cid,
+                side=Side(params["side"].lower()),
+                price=Decimal(params["price"]),
+                amount=Decimal(params["quantity"]),
+                post_only=kind == "LIMIT_MAKER",
+            )
+        except (KeyError, ValueError, InvalidOperation) as e:
+            raise _BinanceError(-1102, f"Mandatory parameter missing or malformed: {e}") from e
+        try:
+            order = await self.sim.place_order(request)
+        except DuplicateClientOrderId as e:
+            raise _BinanceError(-2010, "Duplicate order sent.") from e
+        except Rejected as e:
+            code, msg = _REJECTIONS.get(e.reason, (-1013, f"Filter failure: LOT_SIZE ({e})"))
+            if e.reason == "invalid_order":
+                msg = f"Filter failure: {'NOTIONAL' if 'notional' in str(e) else 'LOT_SIZE'}"
+            raise _BinanceError(code, msg) from e
+        body = _order_json(order)
+        body["type"] = kind
+        body["transactTime"] = order.ts_event
+        body["fills"] = []
+        for key in ("time", "updateTime", "isWorking"):
+            body.pop(key)
+        return body
+
+    def _find(self, symbol: str, params: Mapping[str, str]) -> ExchangeOrder | None:
+        if "orderId" in params:
+            oid = params["orderId"]
+            found = [o for o in self.sim.all_orders(symbol) if o.order_id == oid]
+            return found[0] if found else None
+        cid = params.get("origClientOrderId")
+        if cid is None:
+            raise _BinanceError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent.")
+        found = [o for o in self.sim.all_orders(symbol) if o.client_order_id == cid]
+        return max(found, key=lambda o: int(o.order_id)) if found else None
+
+    async def _get_order(self, params: dict[str, str]) -> Any:
+        order = self._find(self._symbol(params), params)
+        if order is None:
+            raise _BinanceError(-2013, "Order does not exist.")
+        return _order_json(order)
+
+    async def _cancel(self, params: dict[str, str]) -> Any:
+        symbol = self._symbol(params)
+        order = self._find(symbol, params)
+        if order is None or order.status is not OrderStatus.OPEN:
+            raise _BinanceError(-2011, "Unknown order sent.")
+        try:
+            canceled = await self.sim.cancel_order(symbol, order.client_order_id)
+        except NotFound as e:
+            raise _BinanceError(-2011, "Unknown order sent.") from e
+        return _cancel_json(canceled)
+
+    async def _cancel_all(self, params: dict[str, str]) -> Any:
+        symbol = self._symbol(params)
+        out = []
+        for order in list(await self.sim.fetch_open_orders(symbol)):
+            out.append(_cancel_json(await self.sim.cancel_order(symbol, order.client_order_id)))
+        if not out:
+            raise _BinanceError(-2011, "Unknown order sent.")
+        return out
+
+    async def _open_orders(self, params: dict[str, str]) -> Any:
+        symbol = self._symbol(params)
+        return [_order_json(o) for o in await self.sim.fetch_open_orders(symbol)]
+
+    async def _all_orders(self, params: dict[str, str]) -> Any:
+        symbol = self._symbol(params)
+        limit = min(int(params.get("limit", "500")), 1000)
+        orders = self.sim.all_orders(symbol)
+        return [_order_json(o) for o in orders[-limit:]]
+
+    async def _my_trades(self, params: dict[str, str]) -> Any:
+        symbol = self._symbol(params)
+        limit = min(int(params.get("limit", "500")), 1000)
+        fills = self.sim.all_fills(symbol)
+        if "fromId" in params:
+            from_id = int(params["fromId"])
+            fills = [f for f in fills if int(f.trade_id) >= from_id][:limit]
+        else:
+            fills = fills[-limit:]  # Binance: the most recent trades
+        return [_trade_json(f) for f in fills]
+
+
+def _html(status: int, headers: Mapping[str, str]) -> web.Response:
+    return web.Response(
+        status=status,
+        text=_HTML_ERROR.format(status=status),
+        headers=dict(headers),
+        content_type="text/html",
+    )
+
+
+def _plain(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, int | bool) else str(v) for k, v in record.items()}
+
+
+def _binance_status(order: ExchangeOrder) -> str:
+    if order.status is OrderStatus.OPEN:
+        return "PARTIALLY_FILLED" if order.filled > 0 else "NEW"
+    return {
+        OrderStatus.FILLED: "FILLED",
+        OrderStatus.CANCELED: "CANCELED",
+        OrderStatus.REJECTED: "REJECTED",
+    }.get(order.status, "EXPIRED")
+
+
+def _order_json(order: ExchangeOrder) -> dict[str, Any]:
+    return {
+        "symbol": venue_symbol(order.symbol),
+        "orderId": int(order.order_id),
+        "orderListId": -1,
+        "clientOrderId": order.client_order_id,
+        "price": _s(order.price),
+        "origQty": _s(order.amount),
+        "executedQty": _s(order.filled),
+        "cummulativeQuoteQty": _s(order.filled * order.price),
+        "status": _binance_status(order),
+        "timeInForce": "GTC",
+        "type": "LIMIT",
+        "side": order.side.value.upper(),
+        "stopPrice": "0",
+        "icebergQty": "0",
+        "time": order.ts_event,
+        "updateTime": order.ts_event,
+        "isWorking": True,
+        "workingTime": order.ts_event,
+        "origQuoteOrderQty": "0",
+        "selfTradePreventionMode": "EXPIRE_MAKER",
+    }
+
+
+def _cancel_json(order: ExchangeOrder) -> dict[str, Any]:
+    body = _order_json(order)
+    for key in ("time", "updateTime", "isWorking", "workingTime", "stopPrice", "icebergQty"):
+        body.pop(key)
+    body["origClientOrderId"] = order.client_order_id
+    body["clientOrderId"] = f"cancel{order.order_id}"  # the cancel request's id (Binance trap)
+    body["transactTime"] = order.ts_event
+    return body
+
+
+def _trade_json(fill: ExchangeFill) -> dict[str, Any]:
+    quote = fill.symbol.split("/")[1]
+    return {
+        "symbol": venue_symbol(fill.symbol),
+        "id": int(fill.trade_id),
+        "orderId": int(fill.order_id),
+        "orderListId": -1,
+        "price": _s(fill.price),
+        "qty": _s(fill.amount),
+        "quoteQty": _s(fill.price * fill.amount),
+        "commission": _s(fill.fee),
+        "commissionAsset": quote,
+        "time": fill.ts_event,
+        "isBuyer": fill.side is Side.BUY,
+        "isMaker": fill.is_maker,
+        "isBestMatch": True,
+    }
+
+
+async def serve(
+    server: BinanceSimServer, *, port: int, stop: asyncio.Event, on_ready: Callable[[int], None]
+) -> None:
+    """Serve on 127.0.0.1:``port`` (0 = any free port) until ``stop`` is set."""
+    runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", port)
+        await site.start()
+        on_ready(int(runner.addresses[0][1]))
+        await stop.wait()
+    finally:
+        await runner.cleanup()
