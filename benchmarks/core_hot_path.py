@@ -88,6 +88,7 @@ def no_cross(n: int) -> dict[str, float]:
         venue_base_steps=10**8,
         venue_quote_atoms=10**25,
         start_price_ticks=P0,
+        is_preflight_checked=False,
     )
     prices = [P0 + 1 + i % 97 for i in range(n)]
     result = run_backtest(setup, TickSeries(prices=prices), record=False)

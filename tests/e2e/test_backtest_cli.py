@@ -64,14 +64,14 @@ def test_backtest_candles_file_expands_each_candle_to_four_prints(tmp_path: Path
 def test_backtest_sweep_ranks_every_combination_and_writes_csv(tmp_path: Path) -> None:
     # Act
     out = backtest(
-        "--ticks", "1500", "--sweep", "spacing=0.1%..0.2%:2", "--sweep", "levels=5,10",
+        "--ticks", "3000", "--sweep", "spacing=0.25%..0.5%:2", "--sweep", "levels=5,10",
         "--workers", "2", "--csv", "sweep.csv", "--json", cwd=tmp_path,
     )  # fmt: skip
 
     # Assert
     rows = out["sweep"]
     assert sorted((r["spacing"], r["levels"]) for r in rows) == [
-        ("0.1%", "10"), ("0.1%", "5"), ("0.2%", "10"), ("0.2%", "5"),
+        ("0.25%", "10"), ("0.25%", "5"), ("0.5%", "10"), ("0.5%", "5"),
     ]  # fmt: skip
     pnls = [float(r["total_pnl"]) for r in rows]
     assert pnls == sorted(pnls, reverse=True)

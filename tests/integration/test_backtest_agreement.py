@@ -34,7 +34,7 @@ TRADES = 2_500
 
 
 def _config(*, partial_fills: bool, mode: str) -> Config:
-    market = MarketConfig.model_validate({"mode": mode, "grid": {"spacing": "0.1%"}})
+    market = MarketConfig.model_validate({"mode": mode, "grid": {"spacing": "0.25%"}})
     return Config(markets=[market], sim=SimExchangeConfig(partial_fills=partial_fills))
 
 
@@ -45,7 +45,7 @@ def _feed(config: Config) -> RandomWalkFeed:
         start_price=Decimal("50000"),
         tick_size=inst.tick_size,
         step_size=inst.step_size,
-        volatility=Decimal("0.0008"),
+        volatility=Decimal("0.0015"),
         reversion=Decimal("0.002"),
         max_amount=Decimal("0.002"),
     )

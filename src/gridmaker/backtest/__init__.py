@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gridmaker.backtest.engine import (
     Backtester,
+    BacktestRefused,
     BacktestResult,
     BacktestSetup,
     Curves,
@@ -14,6 +15,7 @@ from gridmaker.backtest.fill_model import FillModel
 from gridmaker.backtest.series import TickSeries, series_from_feed, series_from_trades
 
 __all__ = [
+    "BacktestRefused",
     "BacktestResult",
     "BacktestSetup",
     "Backtester",

@@ -34,11 +34,26 @@ from gridmaker.backtest.series import TickSeries
 from gridmaker.core.errors import InvalidGrid
 from gridmaker.core.events import Event, Fill, PriceTick, Side
 from gridmaker.core.grid import GridKind, GridSpec, GridTemplate
+from gridmaker.core.preflight import preflight
+from gridmaker.core.risk import RiskParams
 from gridmaker.core.slots import OrderState
-from gridmaker.core.strategy import GridState, StrategyParams, decide, new_state
+from gridmaker.core.strategy import GridState, StrategyParams, decide, needs_decision, new_state
 from gridmaker.core.units import FEE_SCALE, Instrument, Steps, Ticks, notional_atoms
 
-__all__ = ["BacktestResult", "BacktestSetup", "Backtester", "Curves", "fills_of", "run_backtest"]
+
+class BacktestRefused(ValueError):
+    """The live engines would refuse to start this grid (pre-flight), or a limit is unsupported."""
+
+
+__all__ = [
+    "BacktestRefused",
+    "BacktestResult",
+    "BacktestSetup",
+    "Backtester",
+    "Curves",
+    "fills_of",
+    "run_backtest",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,6 +72,11 @@ class BacktestSetup:
     partial_fills: bool = False
     start_price_ticks: int | None = None
     """Start the grid at this price before the first print (default: at the first print)."""
+    risk: RiskParams = RiskParams()
+    """The breaker's limits, as the live book gets them from the config."""
+    is_preflight_checked: bool = True
+    """Refuse, as the live engines do, a grid whose pre-flight checks fail (e.g. a spacing
+    narrower than two maker fees); off to compare with a peer that has no such check."""
 
     @property
     def symbol(self) -> str:
@@ -182,7 +202,15 @@ class Backtester:
     ) -> None:
         self.setup = setup
         self.record = record
-        self.lazy_levels = lazy_levels and not setup.params.trailing
+        if setup.risk.crash_ma_candles:
+            raise BacktestRefused(
+                "the crash detector (risk.crash_ma_candles) needs the live candle aggregator, "
+                "which the backtester does not replay yet; switch it off to backtest"
+            )
+        self.has_limits = setup.risk != RiskParams()
+        """With limits, every level change and bound goes through ``needs_decision`` and
+        ``decide``: the breaker reads the price on each."""
+        self.lazy_levels = lazy_levels and not setup.params.trailing and not self.has_limits
         self.model = FillModel(
             setup.instrument,
             base_steps=setup.venue_base_steps,
@@ -256,7 +284,9 @@ class Backtester:
                 level = (price - self._anchor) // self._spacing
             else:
                 level = self.state.grid.level_at_or_below(price)
-            if level != self._level:
+            if level != self._level or (
+                self.has_limits and needs_decision(self._materialized(), price)
+            ):
                 self._level, self._level_price = level, price
                 if self.lazy_levels and self._quiet():
                     self._is_stale = True
@@ -277,6 +307,11 @@ class Backtester:
             lo = best_buy - self._spread + 1
         if best_sell and best_sell < hi:
             hi = best_sell
+        risk = self.setup.risk
+        if risk.stop_loss_ticks and risk.stop_loss_ticks + 1 > lo:
+            lo = risk.stop_loss_ticks + 1
+        if risk.take_profit_ticks and risk.take_profit_ticks < hi:
+            hi = risk.take_profit_ticks
         return lo, hi
 
     # --- decisions -----------------------------------------------------------------------------
@@ -289,7 +324,7 @@ class Backtester:
     def _start(self, price: int, ts: int) -> None:
         setup = self.setup
         grid = setup.template.build(price)
-        self.state = new_state(
+        state = new_state(
             symbol=setup.symbol,
             instrument=setup.instrument,
             grid=grid,
@@ -297,6 +332,10 @@ class Backtester:
             base_steps=setup.book_base_steps,
             quote_atoms=setup.book_quote_atoms,
         )
+        problems = preflight(state, price) if setup.is_preflight_checked else []
+        if problems:
+            raise BacktestRefused("the live engines would refuse to start: " + "; ".join(problems))
+        self.state = replace(state, risk_params=setup.risk)
         if grid.kind is GridKind.ARITHMETIC:
             self._anchor, self._spacing = grid.anchor_ticks, grid.spacing_ticks
         self._level, self._level_price = grid.level_at_or_below(price), price
@@ -328,6 +367,11 @@ class Backtester:
         self.decisions += decisions
         self._is_quiet = None
         self._update_balances()
+
+    def _materialized(self) -> GridState:
+        self._materialize()
+        assert self.state is not None
+        return self.state
 
     def _materialize(self) -> None:
         """Apply a level change kept aside: exactly what ``decide`` would have recorded."""

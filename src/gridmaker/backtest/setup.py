@@ -37,6 +37,7 @@ def setup_from_config(config: Config, symbol: str | None = None) -> BacktestSetu
             venue_base_steps=inst.size_steps(base),
             venue_quote_atoms=inst.to_atoms(quote),
             partial_fills=config.sim.partial_fills,
+            risk=args["risk"],
         )
     except ValueError as e:
         raise ConfigError(f"sim.balances: {e}") from None

@@ -47,6 +47,7 @@ def _setup(
         venue_quote_atoms=inst.to_atoms(Decimal(quote)),
         partial_fills=partial_fills,
         start_price_ticks=start_price_ticks,
+        is_preflight_checked=False,
     )
 
 
@@ -200,6 +201,7 @@ def test_backtest_anchored_quotes_rest_twenty_buys_and_twenty_sells() -> None:
         venue_base_steps=inst.to_steps(Decimal(10)),
         venue_quote_atoms=inst.to_atoms(Decimal(1_000_000)),
         start_price_ticks=P0,
+        is_preflight_checked=False,
     )
     series = TickSeries(prices=[P0 + 37, P0 - SP - 1, P0 + 5], spread_ticks=1)
 
