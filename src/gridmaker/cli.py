@@ -27,10 +27,12 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from gridmaker.cli_venue import VenueChoice
     from gridmaker.config import Config
     from gridmaker.core.strategy import GridState
     from gridmaker.exchange.api import Exchange
     from gridmaker.feeds import MarketFeed
+    from gridmaker.store import DataDirLock, Store
 
 __all__ = ["app", "main"]
 
@@ -112,6 +114,15 @@ def run(
         float | None, typer.Option("--duration", min=0, help="stop after this many seconds")
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="random-walk seed")] = None,
+    exchange_id: Annotated[
+        str, typer.Option("--exchange", help="sim (built in) or a ccxt exchange id: binance, ...")
+    ] = "sim",
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="the venue's REST URL, e.g. a sim-exchange")
+    ] = None,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="trade on the venue's testnet")
+    ] = False,
     data_dir: DataDir = Path("gridmaker-data"),
     as_json: JsonFlag = False,
 ) -> None:
@@ -127,7 +138,12 @@ def run(
     config = _load_config(config_path, overrides)
     if steps is None and duration is None:
         steps = 20_000
-    summaries = asyncio.run(_run(config, data_dir, steps, duration, show_progress=True))
+    from gridmaker.cli_venue import venue_choice
+
+    remote = venue_choice(exchange_id, base_url, sandbox)
+    summaries = asyncio.run(
+        _run(config, data_dir, steps, duration, show_progress=True, remote=remote)
+    )
     _print_summaries(summaries, as_json)
 
 
@@ -138,27 +154,26 @@ async def _run(
     duration: float | None,
     *,
     show_progress: bool,
+    remote: VenueChoice | None = None,
 ) -> list[dict[str, Any]]:
+    from gridmaker.cli_venue import open_run_venue, run_session
     from gridmaker.config import book_setup_args, sim_instrument
     from gridmaker.engine.orchestrator import BookSetup, BootRefused, GridOrchestrator
     from gridmaker.engine.retry import Retrier
-    from gridmaker.engine.session import run_market_session
     from gridmaker.engine.simple import SimpleExecutor
     from gridmaker.engine.summary import summarize
     from gridmaker.exchange.api import Banned, ExchangeError
     from gridmaker.exchange.sim import SimExchange
-    from gridmaker.store import StateCorrupt, Store, StoreError
+    from gridmaker.store import StateCorrupt, StoreError
 
     instruments = [sim_instrument(config, m.symbol) for m in config.markets]
+    remote_venue, instruments = await open_run_venue(remote, config, instruments)
     setups = [
         BookSetup(**book_setup_args(m, inst))
         for m, inst in zip(config.markets, instruments, strict=True)
     ]
-    try:
-        store = Store(data_dir / "gridmaker.sqlite")
-    except StateCorrupt as e:
-        raise _fail(EXIT_STATE, str(e)) from None
-    exchange = SimExchange(
+    lock, store = _open_bot_files(data_dir)
+    exchange: Any = remote_venue or SimExchange(
         instruments=instruments,
         initial_balances=config.sim.balances,
         path=data_dir / "exchange.sqlite",
@@ -181,7 +196,8 @@ async def _run(
             progress = (
                 _progress_printer(setup.symbol, steps, orchestrator) if show_progress else None
             )
-            await run_market_session(
+            await run_session(
+                remote,
                 orchestrator,
                 exchange,
                 feed,
@@ -196,7 +212,9 @@ async def _run(
             state = orchestrator.state(symbol)
             if state is not None:
                 summary = summarize(state)
-                summary["feed_position"] = exchange.feed_position(symbol)
+                summary["feed_position"] = (
+                    exchange.feed_position(symbol) if hasattr(exchange, "feed_position") else None
+                )
                 summary["data_dir"] = str(data_dir)
                 summary["boot_sync"] = orchestrator.report(symbol).counts()
                 summary["retries"] = retrier.retries
@@ -216,6 +234,23 @@ async def _run(
     finally:
         await executor.close()
         await exchange.close()
+        lock.release()
+
+
+def _open_bot_files(data_dir: Path) -> tuple[DataDirLock, Store]:
+    """This process's hold on the data dir, and the bot's store (verified schema)."""
+    from gridmaker.store import AlreadyRunning, DataDirLock, StateCorrupt, Store
+
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire()
+    except AlreadyRunning as e:
+        raise _fail(EXIT_BOOT, str(e)) from None
+    try:
+        return lock, Store(data_dir / "gridmaker.sqlite")
+    except StateCorrupt as e:
+        lock.release()
+        raise _fail(EXIT_STATE, str(e)) from None
 
 
 def _with_chaos(config: Config, exchange: Exchange) -> Exchange:
@@ -341,6 +376,10 @@ _register_backtest(app)
 from gridmaker.cli_venue import register as _register_venue  # noqa: E402
 
 _register_venue(app)
+
+from gridmaker.cli_breaker import register as _register_breaker  # noqa: E402
+
+_register_breaker(app)
 
 
 def main() -> None:

@@ -275,3 +275,101 @@ def test_ban_stops_trading_and_status_says_why(tmp_path: Path) -> None:
     assert result.returncode == 5
     assert "banned" in result.stderr
     assert "banned by the exchange" in _summary(status)["last_halt"]
+
+
+def _crash_feed(path: Path) -> Path:
+    """Calm zig-zag around 50,000, a 6 % drop within 20 seconds, then calm inside the grid."""
+    zigzag = [0, -150, -300, -150, 0, 150, 300, 150]
+    prices = [50_000 + zigzag[i % 8] for i in range(300)]
+    prices += [50_000 - 3_000 * (i + 1) // 20 for i in range(20)]
+    prices += [47_900 + zigzag[i % 8] // 3 for i in range(600)]
+    rows = ["timestamp,price,amount"]
+    rows += [f"{1_700_000_000_000 + i * 1000},{p},0.05" for i, p in enumerate(prices)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def _buy_orders(data_dir: Path) -> int:
+    with sqlite3.connect(data_dir / "exchange.sqlite") as db:
+        return int(db.execute("SELECT count(*) FROM orders WHERE side = 'buy'").fetchone()[0])
+
+
+def _breaker(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "gridmaker.cli", "breaker", *args, "--data-dir", str(data_dir)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_risk_circuit_breaker(tmp_path: Path) -> None:
+    # Arrange
+    feed = str(_crash_feed(tmp_path / "crash.csv"))
+    data = tmp_path / "d"
+
+    # Act 1: the drop trips the fast-move breaker.
+    tripped = _summary(_run(data, "--feed", feed, "--steps", "400", "--json"))
+
+    # Assert 1: buys cancelled, take-profit sells still working.
+    assert tripped["breaker"] == "reducing" and "within 300000 ms" in tripped["breaker_reason"]
+    assert tripped["open_buys"] == 0 and tripped["open_sells"] > 0
+    assert not [o for o in _open_orders(data) if o[1] == "buy"]
+    buys_before_restart = _buy_orders(data)
+
+    # Act 2: restart; the market keeps trading below.
+    restarted = _summary(_run(data, "--feed", feed, "--steps", "100", "--json"))
+
+    # Assert 2: still tripped; the boot sync and the session placed no buy.
+    assert restarted["breaker"] == "reducing"
+    assert _buy_orders(data) == buys_before_restart
+    status = _breaker(data, "status")
+    assert (
+        status.returncode == 0
+        and "REDUCING since" in status.stdout
+        and "fast_move" in status.stdout
+    )
+
+    # Act 3: the operator resets; the bot trades again.
+    reset = _breaker(data, "reset", "--reason", "market calm again")
+    resumed = _summary(_run(data, "--feed", feed, "--steps", "100", "--json"))
+
+    # Assert 3
+    assert reset.returncode == 0 and "ACTIVE" in reset.stdout
+    assert resumed["breaker"] == "active" and resumed["open_buys"] > 0
+    assert _buy_orders(data) > buys_before_restart
+
+
+def test_breaker_trip_reaches_a_running_bot(tmp_path: Path) -> None:
+    # Arrange: a bot trading with its grid placed.
+    bot = subprocess.Popen(
+        _command(tmp_path, "--steps", "100000000"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        eventually(lambda: len(_open_orders(tmp_path)) >= 40, what="the grid to be placed")
+
+        # Act
+        trip = _breaker(tmp_path, "trip", "--reason", "operator says stop", "--wait", "60")
+
+        # Assert: the running bot applied it and cancelled its buys.
+        assert trip.returncode == 0 and "applied by the running bot" in trip.stdout
+        eventually(
+            lambda: not [o for o in _open_orders(tmp_path) if o[1] == "buy"], what="buys cancelled"
+        )
+        assert "operator says stop" in trip.stdout
+    finally:
+        bot.send_signal(signal.SIGKILL)
+        bot.wait()
+
+
+def test_second_bot_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
+    bot = subprocess.Popen(
+        _command(tmp_path, "--steps", "100000000"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        eventually(lambda: _open_orders(tmp_path), what="the first bot to trade")
+        second = _run(tmp_path, "--steps", "10")
+        assert second.returncode == 4 and "another gridmaker process is running" in second.stderr
+    finally:
+        bot.send_signal(signal.SIGKILL)
+        bot.wait()

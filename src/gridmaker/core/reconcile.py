@@ -31,7 +31,7 @@ from gridmaker.core.events import (
 from gridmaker.core.ids import decode_cid
 from gridmaker.core.risk import Trigger
 from gridmaker.core.slots import OrderEvent, OrderState, transition
-from gridmaker.core.strategy import Decision, GridState, decide, needs_decision
+from gridmaker.core.strategy import Decision, GridState, decide, needs_decision, replan
 from gridmaker.core.units import Steps, Ticks
 
 __all__ = ["ReconcileReport", "Snapshot", "VenueOrder", "reconcile"]
@@ -220,6 +220,11 @@ def reconcile(state: GridState, snapshot: Snapshot) -> tuple[Decision, Reconcile
             state = adopted
             continue
         actions.append(CancelOrder(symbol=state.symbol, client_order_id=cid, level=decoded.level))
+
+    # 4. Whatever is idle now (freed slots, a reset breaker) is planned against the price.
+    decision = replan(state)
+    state = decision.state
+    actions.extend(decision.actions)
 
     report = ReconcileReport(
         matched=tuple(matched),

@@ -56,6 +56,7 @@ __all__ = [
     "decide",
     "needs_decision",
     "new_state",
+    "replan",
 ]
 
 
@@ -512,6 +513,15 @@ def _on_breaker_order(state: GridState, order: BreakerOrder) -> Decision:
     else:
         risk = breaker.trip(risk, params, Trigger.MANUAL, order.reason, order.ts_event)
     return _guarded(state, risk)
+
+
+def replan(state: GridState) -> Decision:
+    """Plan every idle slot against the last price (a boot does this after reconciling)."""
+    if not state.is_started:
+        return Decision(state)
+    plan = _Plan(state)
+    plan.plan_all_idle()
+    return plan.freeze()
 
 
 def apply_breaker_command(

@@ -28,6 +28,8 @@ def summarize(state: GridState) -> dict[str, object]:
         "base_balance": str(inst.from_steps(state.base_steps)),
         "quote_balance": str(inst.from_atoms(state.quote_atoms)),
         "last_price": str(inst.from_ticks(state.last_price_ticks)),
+        "breaker": state.risk.breaker.value,
+        "breaker_reason": state.risk.reason if not state.risk.is_active else "",
         "base": inst.base,
         "quote": inst.quote,
     }

@@ -1,0 +1,174 @@
+"""``gridmaker breaker status|trip|reset``: the circuit breaker, with the bot running or not.
+
+A running bot holds its data dir's lock; then a command is queued in the store and the bot
+applies it within its next few trades (this command waits for that). With no bot running the
+command is applied to the stored books directly, and the next start's reconciliation cancels
+what a trip forbids before anything new is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["register"]
+
+
+class Verb(StrEnum):
+    STATUS = "status"
+    TRIP = "trip"
+    RESET = "reset"
+
+
+def _when(ts_ms: int) -> str:
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat(timespec="seconds") if ts_ms else ""
+
+
+def _describe(data_dir: Path) -> list[dict[str, Any]]:
+    from gridmaker.store import Store
+
+    store = Store(data_dir / "gridmaker.sqlite")
+    try:
+        rows = []
+        pending = store.pending_commands()
+        for symbol in store.symbols():
+            state = store.load_book(symbol)
+            if state is None:
+                continue
+            risk = state.risk
+            rows.append(
+                {
+                    "symbol": symbol,
+                    "breaker": risk.breaker.value,
+                    "trigger": risk.trigger,
+                    "reason": risk.reason,
+                    "tripped_at": _when(risk.tripped_at),
+                    "cleared_by": risk.cleared_by,
+                    "cleared_at": _when(risk.cleared_at),
+                    "trips": risk.trips,
+                    "pending": [
+                        f"{c.command}: {c.reason}" for c in pending if c.symbol in ("*", symbol)
+                    ],
+                }
+            )
+        return rows
+    finally:
+        store.close()
+
+
+def _apply_at_rest(data_dir: Path, symbol: str, verb: Verb, reason: str) -> None:
+    from gridmaker.core.events import BreakerCommand
+    from gridmaker.core.strategy import apply_breaker_command
+    from gridmaker.store import Store
+
+    store = Store(data_dir / "gridmaker.sqlite")
+    try:
+        command_id = store.add_command(symbol, verb.value, reason)
+        now_ms = int(time.time() * 1000)
+        for name in store.symbols():
+            state = store.load_book(name)
+            if state is not None and symbol in ("*", name):
+                changed = apply_breaker_command(state, BreakerCommand(verb.value), reason, now_ms)
+                store.commit(changed)
+        store.mark_command_applied(command_id)
+    finally:
+        store.close()
+
+
+def _queue_for_running_bot(
+    data_dir: Path, symbol: str, verb: Verb, reason: str, wait_s: float
+) -> bool:
+    from gridmaker.store import Store
+
+    store = Store(data_dir / "gridmaker.sqlite")
+    try:
+        command_id = store.add_command(symbol, verb.value, reason)
+        deadline = time.monotonic() + wait_s
+        delay = 0.05
+        while time.monotonic() < deadline:
+            if store.is_command_applied(command_id):
+                return True
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        return False
+    finally:
+        store.close()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def breaker(
+        verb: Annotated[Verb, typer.Argument(help="status, trip or reset")],
+        data_dir: Annotated[Path, typer.Option("--data-dir")] = Path("gridmaker-data"),
+        reason: Annotated[str, typer.Option("--reason", help="recorded with the change")] = "",
+        symbol: Annotated[str, typer.Option("--symbol", help="one symbol; default all")] = "*",
+        wait: Annotated[
+            float, typer.Option("--wait", help="seconds to wait for a running bot")
+        ] = 30.0,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """Show, trip or reset the circuit breaker (with the bot running or stopped)."""
+        from gridmaker.cli import EXIT_STATE, _fail
+        from gridmaker.store import StateCorrupt
+
+        if not (data_dir / "gridmaker.sqlite").exists():
+            raise _fail(EXIT_STATE, f"no gridmaker state in {data_dir}")
+        try:
+            note = "" if verb is Verb.STATUS else _change(data_dir, symbol, verb, reason, wait)
+            rows = _describe(data_dir)
+        except StateCorrupt as e:
+            raise _fail(EXIT_STATE, str(e)) from None
+        if as_json:
+            sys.stdout.write(json.dumps({"books": rows, "note": note}, sort_keys=True) + "\n")
+            return
+        _print(rows, note)
+
+
+def _change(data_dir: Path, symbol: str, verb: Verb, reason: str, wait: float) -> str:
+    """Trip or reset through the running bot, or on the stored books; says which."""
+    from gridmaker.store import DataDirLock
+
+    text = reason or f"{verb.value} from the command line"
+    lock = DataDirLock(data_dir)
+    if lock.is_held_elsewhere():
+        if _queue_for_running_bot(data_dir, symbol, verb, text, wait):
+            return "applied by the running bot"
+        return (
+            f"queued: the running bot has not applied it within {wait:g} s; "
+            "it will within its next trades"
+        )
+    lock.acquire()
+    try:
+        _apply_at_rest(data_dir, symbol, verb, text)
+    finally:
+        lock.release()
+    if verb is Verb.TRIP:
+        return (
+            "applied to the stored book; the next start cancels what the trip forbids "
+            "before sending anything"
+        )
+    return "applied to the stored book; the next start trades again"
+
+
+def _print(rows: list[dict[str, Any]], note: str) -> None:
+    for row in rows:
+        line = f"{row['symbol']}: {row['breaker'].upper()}"
+        if row["breaker"] != "active":
+            line += f" since {row['tripped_at']} ({row['trigger']}: {row['reason']})"
+        else:
+            if row["cleared_by"]:
+                line += f" (cleared {row['cleared_at']}: {row['cleared_by']})"
+            if row["trips"]:
+                line += f"; last trip {row['tripped_at']} ({row['trigger']}: {row['reason']})"
+        for pending in row["pending"]:
+            line += f"; pending {pending}"
+        typer.echo(line)
+    if note:
+        typer.echo(note)

@@ -1,0 +1,57 @@
+"""``HttpSimVenue``: the ccxt venue at the local simulator, which also moves its market."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from gridmaker.exchange.api import ExchangeFill
+from gridmaker.exchange.ccxt_venue import CcxtExchange
+
+__all__ = ["HttpSimVenue"]
+
+
+class HttpSimVenue(CcxtExchange):
+    """``CcxtExchange`` at the local simulator, which also moves the simulator's market.
+
+    ``apply_trade`` and ``bind_feed`` make it the ``SimulatedMarket`` of a session: each feed
+    trade is printed on the server (control endpoint) before the bot hears of it, exactly as
+    ``gridmaker run`` does with the in-process exchange. These calls are blocking and local.
+    """
+
+    def __init__(self, client: Any, *, base_url: str) -> None:
+        super().__init__(client)
+        self.base_url = base_url.rstrip("/")
+        self._positions: dict[str, int] = {}
+
+    def _control(self, path: str, body: Mapping[str, Any]) -> Any:
+        request = urllib.request.Request(
+            self.base_url + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as e:
+            raise ValueError(f"simulator refused {path}: {e.read().decode()[:300]}") from e
+
+    def apply_trade(
+        self, symbol: str, price: Decimal, amount: Decimal, ts_event: int
+    ) -> list[ExchangeFill]:
+        """Print a trade on the simulator; its fills reach the bot through the API only."""
+        body = {"symbol": symbol, "price": str(price), "amount": str(amount), "ts_event": ts_event}
+        self._positions[symbol] = int(self._control("/__sim/trade", body)["position"])
+        return []
+
+    def bind_feed(self, symbol: str, key: str) -> int:
+        position = int(self._control("/__sim/bind", {"symbol": symbol, "key": key})["position"])
+        self._positions[symbol] = position
+        return position
+
+    def feed_position(self, symbol: str) -> int:
+        return self._positions.get(symbol, 0)

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from gridmaker.core.preflight import preflight
+from gridmaker.core.strategy import GridMode
+from tests import kit
+
+P0 = 5_000_000
+
+
+def test_grid_that_fits_passes() -> None:
+    state = kit.state(grid_=kit.grid(spacing_ticks=15_000))  # 0.3 % > two 0.1 % fees
+    assert preflight(state, P0) == []
+
+
+def test_spacing_below_round_trip_fees_is_refused() -> None:
+    problems = preflight(kit.state(), P0)  # 0.1 % spacing, 0.2 % round trip
+    assert any("does not cover the round-trip fees" in p for p in problems)
+
+
+def test_level_below_min_notional_is_refused() -> None:
+    state = kit.state(
+        grid_=kit.grid(spacing_ticks=15_000),
+        instrument_=kit.instrument(min_notional=Decimal("49.5")),
+    )
+    problems = preflight(state, P0)
+    assert any("below the minimum" in p and "level -20" in p for p in problems)
+
+
+def test_balance_too_small_for_the_buys_or_the_sells_is_refused() -> None:
+    state = kit.state(base="0.01", quote="500", grid_=kit.grid(spacing_ticks=15_000))
+    problems = preflight(state, P0)
+    assert any("buys need" in p for p in problems)
+    assert any("sells need 0.02 BTC" in p for p in problems)
+
+
+def test_long_grid_needs_no_base() -> None:
+    state = kit.state(
+        base="0", grid_=kit.grid(spacing_ticks=15_000), params_=kit.params(mode=GridMode.LONG)
+    )
+    assert preflight(state, P0) == []
