@@ -11,12 +11,34 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
+from urllib.parse import urlparse
 
 import typer
 
-__all__ = ["ENV_KEY", "ENV_SECRET", "SIM_API_KEY", "SIM_API_SECRET", "register"]
+if TYPE_CHECKING:
+    from gridmaker.config import Config
+    from gridmaker.core.units import Instrument
+    from gridmaker.engine.orchestrator import GridOrchestrator
+    from gridmaker.exchange.ccxt_venue import CcxtExchange
+    from gridmaker.feeds import MarketFeed
+
+__all__ = [
+    "ENV_KEY",
+    "ENV_SECRET",
+    "SIM_API_KEY",
+    "SIM_API_SECRET",
+    "VenueChoice",
+    "open_run_venue",
+    "open_venue",
+    "register",
+    "run_session",
+    "venue_choice",
+    "venue_keys",
+]
 
 ENV_KEY: Final = "GRIDMAKER_API_KEY"
 ENV_SECRET: Final = "GRIDMAKER_API_SECRET"
@@ -110,3 +132,148 @@ def sim_exchange(
             sim.close_sync()
 
     asyncio.run(main())
+
+
+# --- gridmaker run --exchange ID [--base-url URL] [--sandbox] --------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VenueChoice:
+    """Where ``gridmaker run`` trades: a ccxt exchange id, maybe at another base URL."""
+
+    exchange_id: str
+    base_url: str | None = None
+    sandbox: bool = False
+
+    @property
+    def is_local_sim(self) -> bool:
+        """A loopback base URL: the ``gridmaker sim-exchange`` server, whose market we move."""
+        if self.base_url is None:
+            return False
+        host = urlparse(self.base_url).hostname or ""
+        return host in ("127.0.0.1", "localhost", "::1")
+
+
+def venue_keys(choice: VenueChoice) -> tuple[str, str]:
+    """The API key pair from the environment; the simulator's pair for a local simulator."""
+    key, secret = os.environ.get(ENV_KEY, ""), os.environ.get(ENV_SECRET, "")
+    if key and secret:
+        return key, secret
+    if choice.is_local_sim:
+        return SIM_API_KEY, SIM_API_SECRET
+    raise ValueError(
+        f"{choice.exchange_id} needs API keys: set {ENV_KEY} and {ENV_SECRET} in the environment "
+        "(keys are never read from the config file)"
+    )
+
+
+async def open_venue(choice: VenueChoice, symbols: Sequence[str]) -> CcxtExchange:
+    """The ccxt venue for ``choice``, its markets loaded and ``symbols`` checked to trade there.
+
+    Raises ``ValueError`` (bad id, missing keys) and the taxonomy (``NotFound`` for a symbol
+    the venue does not list or that is not trading, ``Banned`` for refused keys).
+    """
+    from gridmaker.exchange.ccxt_venue import CcxtExchange, build_ccxt_client
+    from gridmaker.exchange.http_sim_client import HttpSimVenue
+
+    key, secret = venue_keys(choice)
+    client = build_ccxt_client(
+        choice.exchange_id,
+        api_key=key,
+        api_secret=secret,
+        sandbox=choice.sandbox,
+        base_url=choice.base_url,
+        streams=not choice.is_local_sim,
+    )
+    venue: CcxtExchange = (
+        HttpSimVenue(client, base_url=choice.base_url or "")
+        if choice.is_local_sim
+        else CcxtExchange(client)
+    )
+    try:
+        for symbol in symbols:
+            await venue.fetch_instrument(symbol)
+        await venue.fetch_balances()  # proves the keys and their permissions
+    except BaseException:
+        await venue.close()
+        raise
+    return venue
+
+
+def venue_choice(exchange_id: str, base_url: str | None, sandbox: bool) -> VenueChoice | None:
+    """``run``'s venue options: ``None`` for the built-in exchange; exits 2 when inconsistent."""
+    from gridmaker.cli import _fail
+
+    if exchange_id == "sim":
+        if base_url is not None or sandbox:
+            raise _fail(EXIT_CONFIG, "--base-url and --sandbox need --exchange <ccxt id>")
+        return None
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise _fail(EXIT_CONFIG, f"--base-url must start with http:// or https://, was {base_url}")
+    return VenueChoice(exchange_id=exchange_id, base_url=base_url, sandbox=sandbox)
+
+
+async def open_run_venue(
+    choice: VenueChoice | None, config: Config, sim_instruments: list[Instrument]
+) -> tuple[Any, list[Instrument]]:
+    """The venue ``run`` trades on and its instruments for the configured markets.
+
+    ``None`` and ``sim_instruments`` for the built-in exchange (``choice`` is ``None``).
+
+    Checked at start: the exchange id, the keys (from the environment), every market listed and
+    trading, and a balance read (the keys work). Exits 2 (config) or 5 (exchange) otherwise.
+    """
+    from gridmaker.cli import EXIT_EXCHANGE, _fail
+    from gridmaker.exchange.api import ExchangeError
+
+    if choice is None:
+        return None, sim_instruments
+    symbols = [m.symbol for m in config.markets]
+    try:
+        venue = await open_venue(choice, symbols)
+    except ValueError as e:
+        raise _fail(EXIT_CONFIG, str(e)) from None
+    except ExchangeError as e:
+        where = choice.base_url or choice.exchange_id
+        raise _fail(EXIT_EXCHANGE, f"cannot start on {where}: {e}") from None
+    return venue, [await venue.fetch_instrument(s) for s in symbols]
+
+
+async def run_session(
+    remote: VenueChoice | None,
+    orchestrator: GridOrchestrator,
+    market: Any,
+    feed: MarketFeed,
+    symbol: str,
+    *,
+    steps: int | None,
+    duration_s: float | None,
+    reconcile_every: int,
+    on_progress: Callable[[int], None] | None = None,
+) -> None:
+    """A simulated market (in process or at the local simulator) prints the feed; a real
+    venue's own prices drive the bot instead."""
+    if remote is None or remote.is_local_sim:
+        from gridmaker.engine.session import run_market_session
+
+        await run_market_session(
+            orchestrator,
+            market,
+            feed,
+            symbol,
+            steps=steps,
+            duration_s=duration_s,
+            reconcile_every=reconcile_every,
+            on_progress=on_progress,
+        )
+        return
+    from gridmaker.live_session import run_live_session
+
+    await run_live_session(
+        orchestrator,
+        market,
+        symbol,
+        steps=steps,
+        duration_s=duration_s,
+        reconcile_every=reconcile_every,
+    )
