@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from gridmaker.core.strategy import GridState
     from gridmaker.exchange.api import Exchange
     from gridmaker.feeds import MarketFeed
+    from gridmaker.store import DataDirLock, Store
 
 __all__ = ["app", "main"]
 
@@ -163,7 +164,7 @@ async def _run(
     from gridmaker.engine.summary import summarize
     from gridmaker.exchange.api import Banned, ExchangeError
     from gridmaker.exchange.sim import SimExchange
-    from gridmaker.store import StateCorrupt, Store, StoreError
+    from gridmaker.store import StateCorrupt, StoreError
 
     instruments = [sim_instrument(config, m.symbol) for m in config.markets]
     remote_venue, instruments = await open_run_venue(remote, config, instruments)
@@ -171,10 +172,7 @@ async def _run(
         BookSetup(**book_setup_args(m, inst))
         for m, inst in zip(config.markets, instruments, strict=True)
     ]
-    try:
-        store = Store(data_dir / "gridmaker.sqlite")
-    except StateCorrupt as e:
-        raise _fail(EXIT_STATE, str(e)) from None
+    lock, store = _open_bot_files(data_dir)
     exchange: Any = remote_venue or SimExchange(
         instruments=instruments,
         initial_balances=config.sim.balances,
@@ -236,6 +234,23 @@ async def _run(
     finally:
         await executor.close()
         await exchange.close()
+        lock.release()
+
+
+def _open_bot_files(data_dir: Path) -> tuple[DataDirLock, Store]:
+    """This process's hold on the data dir, and the bot's store (verified schema)."""
+    from gridmaker.store import AlreadyRunning, DataDirLock, StateCorrupt, Store
+
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire()
+    except AlreadyRunning as e:
+        raise _fail(EXIT_BOOT, str(e)) from None
+    try:
+        return lock, Store(data_dir / "gridmaker.sqlite")
+    except StateCorrupt as e:
+        lock.release()
+        raise _fail(EXIT_STATE, str(e)) from None
 
 
 def _with_chaos(config: Config, exchange: Exchange) -> Exchange:
@@ -361,6 +376,10 @@ _register_backtest(app)
 from gridmaker.cli_venue import register as _register_venue  # noqa: E402
 
 _register_venue(app)
+
+from gridmaker.cli_breaker import register as _register_breaker  # noqa: E402
+
+_register_breaker(app)
 
 
 def main() -> None:
