@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final
 from urllib.parse import urlparse
@@ -173,6 +174,7 @@ async def open_venue(choice: VenueChoice, symbols: Sequence[str]) -> CcxtExchang
     Raises ``ValueError`` (bad id, missing keys) and the taxonomy (``NotFound`` for a symbol
     the venue does not list or that is not trading, ``Banned`` for refused keys).
     """
+    from gridmaker.engine.retry import Retrier
     from gridmaker.exchange.ccxt_venue import CcxtExchange, build_ccxt_client
     from gridmaker.exchange.http_sim_client import HttpSimVenue
 
@@ -190,10 +192,12 @@ async def open_venue(choice: VenueChoice, symbols: Sequence[str]) -> CcxtExchang
         if choice.is_local_sim
         else CcxtExchange(client)
     )
+    retrier = Retrier()
     try:
         for symbol in symbols:
-            await venue.fetch_instrument(symbol)
-        await venue.fetch_balances()  # proves the keys and their permissions
+            await retrier.read(f"instrument {symbol}", partial(venue.fetch_instrument, symbol))
+        # proves the keys and their permissions
+        await retrier.read("balances", venue.fetch_balances)
     except BaseException:
         await venue.close()
         raise

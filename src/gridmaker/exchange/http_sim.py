@@ -213,6 +213,7 @@ class BinanceSimServer:
         return web.json_response(
             {
                 "chaos": self.chaos.describe() if self.chaos else "off",
+                "weight_limit": self.weight_limit,
                 "requests": self.stats.requests,
                 "faults": dict(self.stats.faults),
                 "calls": dict(self.stats.calls),

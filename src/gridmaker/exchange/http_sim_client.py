@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from gridmaker.exchange.api import ExchangeFill
+from gridmaker.exchange.api import ExchangeFill, Unavailable
 from gridmaker.exchange.ccxt_venue import CcxtExchange
+from gridmaker.exchange.rate_budget import RateBudget
 
 __all__ = ["HttpSimVenue"]
 
@@ -24,14 +25,17 @@ class HttpSimVenue(CcxtExchange):
     """
 
     def __init__(self, client: Any, *, base_url: str) -> None:
-        super().__init__(client)
         self.base_url = base_url.rstrip("/")
         self._positions: dict[str, int] = {}
+        # The simulator states its weight limit (Binance lists it in exchangeInfo, which ccxt
+        # does not parse); this process's budget for the key follows it.
+        limit = int(self._control("/__sim/chaos", None)["weight_limit"])
+        super().__init__(client, budget=RateBudget(limit=limit))
 
-    def _control(self, path: str, body: Mapping[str, Any]) -> Any:
+    def _control(self, path: str, body: Mapping[str, Any] | None) -> Any:
         request = urllib.request.Request(
             self.base_url + path,
-            data=json.dumps(body).encode(),
+            data=None if body is None else json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
         )
         try:
@@ -39,6 +43,8 @@ class HttpSimVenue(CcxtExchange):
                 return json.loads(response.read())
         except urllib.error.HTTPError as e:
             raise ValueError(f"simulator refused {path}: {e.read().decode()[:300]}") from e
+        except (urllib.error.URLError, OSError) as e:
+            raise Unavailable(f"simulator at {self.base_url} unreachable: {e}") from e
 
     def apply_trade(
         self, symbol: str, price: Decimal, amount: Decimal, ts_event: int
