@@ -2,7 +2,7 @@
 
 Usage:
     python benchmarks/crash_torture.py --engine simple --crashes N --seed S
-        [--faults P] [--market paused|live] [--trades T]
+        [--faults P] [--market paused|live] [--trades T] [--venue sim|http]
 
 Each life of the bot is a real subprocess on one data dir. It dies either at a named failpoint
 (between recording an intent and sending it, after a send before its answer is recorded, inside
@@ -17,6 +17,11 @@ At the end the exchange's own records are the judge:
 - balance_mismatches: assets whose bot-side balance differs from the exchange's total
 - pnl_matches_crash_free: realized PnL (and fills) equal to one uninterrupted run (paused market)
 The last stdout line is that JSON object.
+
+With ``--venue http`` the exchange is a ``gridmaker sim-exchange`` subprocess (one per data dir,
+outliving every death of the bot) and the bot reaches it through the real ccxt binance client
+(``run --exchange binance --base-url``); ``--faults`` then injects chaos on the wire (HTTP 429,
+5xx, 504, -1007, lost responses, junk bodies) instead of wrapping the exchange in-process.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -44,16 +50,46 @@ FAILPOINTS = {  # point -> passages to draw the crash from (about what one life 
 }
 
 
-def _config_text(seed: int, faults: float) -> str:
+def _config_text(seed: int, faults: float, *, venue: str = "sim") -> str:
     text = f"feed:\n  seed: {seed}\n  volatility: '0.0008'\nreconcile_every: 200\n"
-    if faults > 0:
+    if faults > 0 and venue == "sim":
         text += f"chaos:\n  rate: {faults}\n  seed: {seed}\n"
     return text
+
+
+_SERVERS: dict[Path, tuple[subprocess.Popen[bytes], str]] = {}
+"""data dir -> its ``gridmaker sim-exchange`` and base URL (``--venue http`` only)."""
+
+
+def _start_server(data_dir: Path, config: Path, chaos: tuple[str, ...] = ()) -> None:
+    """Serve ``data_dir``'s exchange over HTTP until ``_stop_servers`` (``--venue http``)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    out = data_dir / "sim-exchange.out"
+    command = [sys.executable, "-m", "gridmaker.cli", "sim-exchange", "--port", "0"]
+    command += ["--state", str(data_dir / "exchange.sqlite"), "--config", str(config), *chaos]
+    with out.open("w") as sink:
+        server = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    _SERVERS[data_dir] = (server, "")
+    deadline = time.monotonic() + 60
+    while "listening on" not in out.read_text():
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"sim-exchange did not start: {out.read_text()[-2000:]}")
+        time.sleep(0.05)
+    _SERVERS[data_dir] = (server, out.read_text().split("listening on ", 1)[1].split()[0])
+
+
+def _stop_servers() -> None:
+    while _SERVERS:
+        _, (server, _) = _SERVERS.popitem()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
 
 
 def _bot(data_dir: Path, config: Path, steps: int, env: dict[str, str]) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "gridmaker.cli", "run", "--data-dir", str(data_dir)]
     command += ["--config", str(config), "--steps", str(steps), "--json"]
+    if data_dir in _SERVERS:
+        command += ["--exchange", "binance", "--base-url", _SERVERS[data_dir][1]]
     return subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -77,6 +113,8 @@ def _print_while_down(data_dir: Path, config_path: Path, rng: random.Random) -> 
     from gridmaker.exchange.sim import SimExchange
 
     config = load_config(config_path)
+    if data_dir in _SERVERS:
+        return _print_over_http(_SERVERS[data_dir][1], _make_feed(config, SYMBOL), rng)
     sim = SimExchange(
         instruments=[sim_instrument(config, SYMBOL)],
         initial_balances=config.sim.balances,
@@ -88,6 +126,24 @@ def _print_while_down(data_dir: Path, config_path: Path, rng: random.Random) -> 
     for _, trade in zip(range(count), feed.trades(start), strict=False):
         sim.apply_trade(SYMBOL, trade.price, trade.amount, trade.ts_event)
     sim.close_sync()
+    return count
+
+
+def _print_over_http(url: str, feed: Any, rng: random.Random) -> int:
+    """A live market at the HTTP simulator: print through its control endpoints."""
+
+    def post(path: str, body: dict[str, Any]) -> Any:
+        data = json.dumps(body).encode()
+        request = urllib.request.Request(url + path, data=data, method="POST")
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    start = post("/__sim/bind", {"symbol": SYMBOL, "key": feed.key})["position"]
+    count = rng.randint(0, 60)
+    for _, trade in zip(range(count), feed.trades(start), strict=False):
+        body = {"price": str(trade.price), "amount": str(trade.amount), "ts_event": trade.ts_event}
+        post("/__sim/trade", {"symbol": SYMBOL, **body})
     return count
 
 
@@ -174,7 +230,14 @@ def _judge(data_dir: Path) -> dict[str, Any]:
 
 
 def torture(
-    *, engine: str, crashes: int, seed: int, faults: float, market: str, trades: int
+    *,
+    engine: str,
+    crashes: int,
+    seed: int,
+    faults: float,
+    market: str,
+    trades: int,
+    venue: str = "sim",
 ) -> dict[str, Any]:
     if engine != "simple":
         raise SystemExit(
@@ -184,9 +247,13 @@ def torture(
     with tempfile.TemporaryDirectory(prefix="gm-torture-") as tmp:
         root = Path(tmp)
         config = root / "config.yaml"
-        config.write_text(_config_text(seed, faults))
-        reference = _finish(root / "reference", config, trades)
+        config.write_text(_config_text(seed, faults, venue=venue))
         data_dir = root / "tortured"
+        if venue == "http":  # the reference is fault-free; the tortured run gets the chaos
+            _start_server(root / "reference", config)
+            chaos = ("--chaos", str(faults), "--seed", str(seed)) if faults > 0 else ()
+            _start_server(data_dir, config, chaos)
+        reference = _finish(root / "reference", config, trades)
         died, printed_while_down, started = 0, 0, time.monotonic()
         attempts = 0
         while died < crashes and attempts < crashes * 4:
@@ -203,6 +270,7 @@ def torture(
             if was_killed and market == "live":
                 printed_while_down += _print_while_down(data_dir, config, rng)
         final = _finish(data_dir, config, trades)
+        _stop_servers()
         verdict = _judge(data_dir)
     pnl_matches = None
     if market == "paused":
@@ -213,6 +281,7 @@ def torture(
         )
     return {
         "engine": engine,
+        "venue": venue,
         "crashes": died,
         "duplicate_orders": verdict["duplicate_orders"],
         "lost_fills": verdict["lost_fills"],
@@ -241,17 +310,31 @@ def main() -> None:
     parser.add_argument("--faults", type=float, default=0.0)
     parser.add_argument("--market", choices=("paused", "live"), default="paused")
     parser.add_argument("--trades", type=int, default=0, help="trades in all (default 100/crash)")
+    parser.add_argument(
+        "--venue",
+        choices=("sim", "http"),
+        default="sim",
+        help="sim: the in-process exchange; http: gridmaker sim-exchange through ccxt",
+    )
     args = parser.parse_args()
     trades = args.trades or max(2000, args.crashes * 100)
-    result = torture(
+    try:
+        result = _torture_with(args, trades)
+    finally:
+        _stop_servers()
+    print(json.dumps(result))
+
+
+def _torture_with(args: argparse.Namespace, trades: int) -> dict[str, Any]:
+    return torture(
         engine=args.engine,
         crashes=args.crashes,
         seed=args.seed,
         faults=args.faults,
         market=args.market,
         trades=trades,
+        venue=args.venue,
     )
-    print(json.dumps(result))
 
 
 if __name__ == "__main__":
