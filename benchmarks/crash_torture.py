@@ -158,18 +158,18 @@ def _one_life(data_dir: Path, config: Path, remaining: int, rng: random.Random) 
         env["GRIDMAKER_FAILPOINT"] = f"{point}:n={passage}"
         how = f"{point}#{passage}"
         bot = _bot(data_dir, config, remaining, env)
-        bot.communicate(timeout=600)
+        _, err = bot.communicate(timeout=600)
     else:
         delay = rng.uniform(0.3, 2.5)
         how = f"kill-after-{delay:.2f}s"
         bot = _bot(data_dir, config, remaining, env)
         try:
-            bot.communicate(timeout=delay)
+            _, err = bot.communicate(timeout=delay)
         except subprocess.TimeoutExpired:
             bot.send_signal(signal.SIGKILL)
-            bot.communicate()
+            _, err = bot.communicate()
     if bot.returncode not in (0, -signal.SIGKILL):
-        raise SystemExit(f"bot failed (exit {bot.returncode}) after {how}: {bot.stderr}")
+        raise SystemExit(f"bot failed (exit {bot.returncode}) after {how}: {err[-4000:]}")
     return bot.returncode == -signal.SIGKILL, how
 
 
