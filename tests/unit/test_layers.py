@@ -15,6 +15,7 @@ ALLOWED = {
     "store": {"core", "store", "failpoints"},
     "feeds": {"feeds"},
     "engine": {"core", "exchange", "store", "engine", "feeds", "failpoints"},
+    "backtest": {"core", "feeds", "config", "backtest"},
 }
 
 
