@@ -7,7 +7,7 @@ Exit codes:
 1     unexpected error (a bug: the message and traceback say where)
 2     invalid config or arguments
 3     stored state refused: checksum mismatch or unreadable file
-4     boot refused: the stored book, the config and the venue disagree
+4     boot refused: book, config and venue disagree; pre-flight failed; data dir in use
 5     exchange error that stops trading (ban, malformed data at boot, ...)
 ====  ==========================================================================
 """
