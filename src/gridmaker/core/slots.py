@@ -16,12 +16,13 @@ Rules (everything that moves a slot lives here):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
 from gridmaker.core.errors import IllegalTransition
 from gridmaker.core.events import Side
+from gridmaker.core.evolve import evolve
 from gridmaker.core.units import Atoms, Steps, Ticks
 
 __all__ = [
@@ -145,4 +146,4 @@ def transition(slot: Slot, event: OrderEvent, **changes: object) -> Slot:
             "order_filled_steps": Steps(0),
             **changes,
         }
-    return replace(slot, order=target, **changes)  # type: ignore[arg-type]
+    return evolve(slot, order=target, **changes)

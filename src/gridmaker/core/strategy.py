@@ -23,7 +23,7 @@ Rules kept by ``decide``:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 from gridmaker.core import risk as breaker
@@ -41,6 +41,7 @@ from gridmaker.core.events import (
     PriceTick,
     Side,
 )
+from gridmaker.core.evolve import evolve
 from gridmaker.core.grid import GridSpec
 from gridmaker.core.ids import decode_cid, encode_cid
 from gridmaker.core.risk import BreakerState, RiskParams, RiskState, Trigger
@@ -168,11 +169,36 @@ class _Plan:
         self.state = state
         self.slots: dict[int, Slot] = dict(state.slots)
         self.actions: list[Action] = []
-        self.free_quote, self.free_base = _free_funds(state)
+        self._free_quote: int | None = None
+        self._free_base: int | None = None
+
+    @property
+    def free_quote(self) -> int:
+        """Quote not reserved by live buys; computed once per decision, when first needed."""
+        if self._free_quote is None:
+            self._free_quote, self._free_base = _free_funds(self._with_slots())
+        return self._free_quote
+
+    @free_quote.setter
+    def free_quote(self, value: int) -> None:
+        self._free_quote = value
+
+    @property
+    def free_base(self) -> int:
+        if self._free_base is None:
+            self._free_quote, self._free_base = _free_funds(self._with_slots())
+        return self._free_base
+
+    @free_base.setter
+    def free_base(self, value: int) -> None:
+        self._free_base = value
+
+    def _with_slots(self) -> GridState:
+        return evolve(self.state, slots=self.slots)
 
     def freeze(self, **changes: object) -> Decision:
         self.enforce_breaker()
-        new = replace(self.state, slots=self.slots, **changes)  # type: ignore[arg-type]
+        new = evolve(self.state, slots=self.slots, **changes)
         return Decision(new, tuple(self.actions))
 
     def put(self, slot: Slot) -> None:
@@ -223,11 +249,11 @@ class _Plan:
         price = slot.buy_ticks
         if remaining <= 0 or not st.instrument.is_tradeable(price, remaining):
             if slot.position_steps > 0:
-                return self._plan_sell(replace(slot, phase=Phase.SELL))
+                return self._plan_sell(evolve(slot, phase=Phase.SELL))
             return slot
         if not slot.is_engaged:
             if slot.position_steps > 0:
-                return self._plan_sell(replace(slot, phase=Phase.SELL))
+                return self._plan_sell(evolve(slot, phase=Phase.SELL))
             return slot
         if price >= st.last_price_ticks or not st.risk.is_active:
             return slot
@@ -248,13 +274,13 @@ class _Plan:
     def _complete_cycle(self, slot: Slot) -> Slot:
         """The round trip is over: realize its PnL, set aside any unsellable dust, next cycle."""
         pnl = slot.proceeds_atoms - slot.cost_atoms
-        self.state = replace(
+        self.state = evolve(
             self.state,
             realized_pnl_atoms=Atoms(self.state.realized_pnl_atoms + pnl),
             completed_cycles=self.state.completed_cycles + 1,
             dust_steps=Steps(self.state.dust_steps + slot.position_steps),
         )
-        return replace(
+        return evolve(
             slot,
             phase=Phase.BUY,
             position_steps=Steps(0),
@@ -276,11 +302,14 @@ class _Plan:
                 self.put(self.cancel(slot))
 
     def plan_all_idle(self) -> None:
+        idle = [
+            tick
+            for tick, slot in self.slots.items()
+            if slot.order is OrderState.NONE and (slot.is_engaged or slot.position_steps > 0)
+        ]
         # Highest first: when quote is short, the buys nearest the price get it.
-        for tick in sorted(self.slots, reverse=True):
-            slot = self.slots[tick]
-            if slot.order is OrderState.NONE and (slot.is_engaged or slot.position_steps > 0):
-                self.plan(slot)
+        for tick in sorted(idle, reverse=True):
+            self.plan(self.slots[tick])
 
 
 def _buy_reserve(instrument: Instrument, price_ticks: int, qty_steps: int) -> int:
@@ -328,10 +357,10 @@ def _on_price(state: GridState, tick: PriceTick) -> Decision:
     level = state.grid.level_at_or_below(tick.price_ticks)
     if state.is_started and level == state.price_level and not _beyond_bounds(state, tick):
         # Inside the same level band nothing becomes placeable or leaves the window.
-        return Decision(replace(state, last_price_ticks=tick.price_ticks))
+        return Decision(evolve(state, last_price_ticks=tick.price_ticks))
     risk = breaker.check_price(state.risk, state.risk_params, tick.price_ticks, tick.ts_event)
-    state = replace(state, last_price_ticks=tick.price_ticks, price_level=level, risk=risk)
-    state = replace(state, risk=_check_equity(state, tick.ts_event))
+    state = evolve(state, last_price_ticks=tick.price_ticks, price_level=level, risk=risk)
+    state = evolve(state, risk=_check_equity(state, tick.ts_event))
     plan = _Plan(state)
     if not state.is_started:
         _start(plan, level)
@@ -355,7 +384,7 @@ def _start(plan: _Plan, level: int) -> None:
                 continue
             plan.free_base -= qty
             mark = notional_atoms(state.last_price_ticks, qty)
-            plan.put(replace(slot, phase=Phase.SELL, position_steps=qty, cost_atoms=mark))
+            plan.put(evolve(slot, phase=Phase.SELL, position_steps=qty, cost_atoms=mark))
     else:
         for slot in slots:
             plan.put(slot)
@@ -369,7 +398,7 @@ def _move_window(plan: _Plan, level: int) -> None:
         inside = low <= slot.level <= high
         if inside == slot.is_engaged:
             continue
-        slot = replace(slot, is_engaged=inside)
+        slot = evolve(slot, is_engaged=inside)
         if not inside and slot.phase is Phase.BUY and slot.order is OrderState.OPEN:
             slot = plan.cancel(slot)
         plan.put(slot)
@@ -397,10 +426,10 @@ def _on_fill(state: GridState, fill: Fill) -> Decision:
     slot = _slot_of(state, fill.client_order_id)
     if slot is None:
         # Not ours (foreign or another strategy): never touched, never counted.
-        return Decision(replace(state, anomalies=state.anomalies + 1))
+        return Decision(evolve(state, anomalies=state.anomalies + 1))
     notional = notional_atoms(fill.price_ticks, fill.qty_steps)
     is_buy = fill.side is Side.BUY
-    state = replace(
+    state = evolve(
         state,
         base_steps=Steps(state.base_steps + (fill.qty_steps if is_buy else -fill.qty_steps)),
         quote_atoms=Atoms(state.quote_atoms - fill.fee_atoms + (-notional if is_buy else notional)),
@@ -409,26 +438,26 @@ def _on_fill(state: GridState, fill: Fill) -> Decision:
         sell_fills=state.sell_fills + (0 if is_buy else 1),
     )
     if is_buy:
-        slot = replace(
+        slot = evolve(
             slot,
             position_steps=Steps(slot.position_steps + fill.qty_steps),
             cost_atoms=Atoms(slot.cost_atoms + notional + fill.fee_atoms),
         )
     else:
-        slot = replace(
+        slot = evolve(
             slot,
             position_steps=Steps(max(0, slot.position_steps - fill.qty_steps)),
             proceeds_atoms=Atoms(slot.proceeds_atoms + notional - fill.fee_atoms),
         )
     if slot.order_cid != fill.client_order_id or not slot.has_live_order:
-        state = replace(state, anomalies=state.anomalies + 1)
+        state = evolve(state, anomalies=state.anomalies + 1)
     else:
-        slot = replace(slot, order_filled_steps=Steps(slot.order_filled_steps + fill.qty_steps))
+        slot = evolve(slot, order_filled_steps=Steps(slot.order_filled_steps + fill.qty_steps))
         if slot.order_filled_steps >= slot.order_qty_steps:
             slot = transition(slot, OrderEvent.FILLED, phase=Phase.SELL)
     plan = _Plan(state)
     plan.put(slot)
-    plan.state = replace(plan.state, risk=_check_equity(_with(plan), fill.ts_event))
+    plan.state = evolve(plan.state, risk=_check_equity(_with(plan), fill.ts_event))
     plan.plan_all_idle()
     return plan.freeze()
 
@@ -452,13 +481,13 @@ def _on_update(state: GridState, update: OrderUpdate) -> Decision:
         was_acked = slot.order in (OrderState.OPEN, OrderState.CANCELLING)
         slot = transition(slot, OrderEvent.FOUND_GONE)
         if was_acked:
-            slot = replace(slot, cycle=slot.cycle + 1)
+            slot = evolve(slot, cycle=slot.cycle + 1)
     elif update.status in _ENDED_WITHOUT_FILL:
         # The id is spent at the venue; the slot's next order needs a fresh one. It is planned
         # on the next price level or fill, not now: re-sending at once into the same market
         # would be refused again (post-only crossing, funds) and loop.
         slot = transition(slot, _ENDED_WITHOUT_FILL[update.status], cycle=slot.cycle + 1)
-        return Decision(replace(state, slots={**state.slots, slot.buy_ticks: slot}))
+        return Decision(evolve(state, slots={**state.slots, slot.buy_ticks: slot}))
     else:
         return Decision(state)  # FILLED: the fills themselves move the slot
     plan = _Plan(state)
@@ -467,10 +496,15 @@ def _on_update(state: GridState, update: OrderUpdate) -> Decision:
 
 
 def _with(plan: _Plan) -> GridState:
-    return replace(plan.state, slots=plan.slots)
+    return evolve(plan.state, slots=plan.slots)
 
 
 def _check_equity(state: GridState, ts_event: int) -> RiskState:
+    params = state.risk_params
+    if not (
+        params.drawdown_ppm or params.inventory_limit_steps or params.realized_loss_limit_atoms
+    ):
+        return state.risk
     held = sum(s.position_steps for s in state.slots.values()) + state.dust_steps
     equity = state.quote_atoms + state.base_steps * state.last_price_ticks * FEE_SCALE
     return breaker.check_equity(
@@ -498,7 +532,7 @@ def _beyond_bounds(state: GridState, tick: PriceTick) -> bool:
 def _guarded(state: GridState, risk: RiskState) -> Decision:
     """The book with a new breaker state: cancels what a trip forbids, replans on a clear."""
     was_active = state.risk.is_active
-    plan = _Plan(replace(state, risk=risk))
+    plan = _Plan(evolve(state, risk=risk))
     if risk.is_active and not was_active:
         plan.plan_all_idle()
     return plan.freeze()
@@ -538,7 +572,7 @@ def apply_breaker_command(
     else:
         trigger = Trigger.BAN if command is BreakerCommand.BAN else Trigger.MANUAL
         risk = breaker.trip(risk, state.risk_params, trigger, reason, ts_event)
-    return replace(state, risk=risk)
+    return evolve(state, risk=risk)
 
 
 def needs_decision(state: GridState | None, price_ticks: int) -> bool:
