@@ -317,16 +317,19 @@ def _buy_reserve(instrument: Instrument, price_ticks: int, qty_steps: int) -> in
 
 
 def _free_funds(state: GridState) -> tuple[int, int]:
-    """Quote not reserved by live buys; base that no slot holds (a slot sells only its own)."""
-    locked_quote = 0
-    held_base: int = state.dust_steps
+    """Quote not reserved by live buys; base that no slot holds (a slot sells only its own).
+
+    One pass, integer products only: this runs on every decision that plans a buy.
+    """
+    locked = 0
+    held: int = state.dust_steps
+    buy = Side.BUY
     for slot in state.slots.values():
-        held_base += slot.position_steps
-        if slot.has_live_order and slot.order_side is Side.BUY:
-            remaining = slot.order_qty_steps - slot.order_filled_steps
-            locked_quote += _buy_reserve(state.instrument, slot.order_price_ticks, remaining)
-    free_base = state.base_steps - held_base
-    return state.quote_atoms - locked_quote, free_base
+        held += slot.position_steps
+        if slot.order_side is buy:  # set only while an order is live
+            locked += slot.order_price_ticks * (slot.order_qty_steps - slot.order_filled_steps)
+    reserve_rate = FEE_SCALE + state.instrument.maker_fee_ppm
+    return state.quote_atoms - locked * reserve_rate, state.base_steps - held
 
 
 # --- prices ---------------------------------------------------------------------------------
