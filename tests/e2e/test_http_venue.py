@@ -175,7 +175,7 @@ def test_crash_fill_while_down_restart_syncs_and_counter_orders(tmp_path: Path) 
 
 def test_chaos_on_the_wire_keeps_every_invariant_and_ends_as_a_calm_run(tmp_path: Path) -> None:
     # Arrange
-    chaos = ("--chaos", "0.25", "--seed", "7")
+    chaos = ("--chaos", "0.35", "--seed", "7")
     with sim_exchange(tmp_path / "calm") as url:
         calm = _run(_bot(tmp_path / "calm-bot", url, "--steps", STEPS, "--json"))
     with sim_exchange(tmp_path / "wild", *chaos) as url:
