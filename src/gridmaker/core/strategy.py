@@ -432,6 +432,7 @@ def _on_fill(state: GridState, fill: Fill) -> Decision:
         return Decision(evolve(state, anomalies=state.anomalies + 1))
     notional = notional_atoms(fill.price_ticks, fill.qty_steps)
     is_buy = fill.side is Side.BUY
+    is_its_order = slot.order_cid == fill.client_order_id and slot.has_live_order
     state = evolve(
         state,
         base_steps=Steps(state.base_steps + (fill.qty_steps if is_buy else -fill.qty_steps)),
@@ -439,28 +440,29 @@ def _on_fill(state: GridState, fill: Fill) -> Decision:
         fees_atoms=Atoms(state.fees_atoms + fill.fee_atoms),
         buy_fills=state.buy_fills + (1 if is_buy else 0),
         sell_fills=state.sell_fills + (0 if is_buy else 1),
+        anomalies=state.anomalies + (0 if is_its_order else 1),
     )
+    filled = slot.order_filled_steps + (fill.qty_steps if is_its_order else 0)
     if is_buy:
         slot = evolve(
             slot,
             position_steps=Steps(slot.position_steps + fill.qty_steps),
             cost_atoms=Atoms(slot.cost_atoms + notional + fill.fee_atoms),
+            order_filled_steps=Steps(filled),
         )
     else:
         slot = evolve(
             slot,
             position_steps=Steps(max(0, slot.position_steps - fill.qty_steps)),
             proceeds_atoms=Atoms(slot.proceeds_atoms + notional - fill.fee_atoms),
+            order_filled_steps=Steps(filled),
         )
-    if slot.order_cid != fill.client_order_id or not slot.has_live_order:
-        state = evolve(state, anomalies=state.anomalies + 1)
-    else:
-        slot = evolve(slot, order_filled_steps=Steps(slot.order_filled_steps + fill.qty_steps))
-        if slot.order_filled_steps >= slot.order_qty_steps:
-            slot = transition(slot, OrderEvent.FILLED, phase=Phase.SELL)
+    if is_its_order and filled >= slot.order_qty_steps:
+        slot = transition(slot, OrderEvent.FILLED, phase=Phase.SELL)
     plan = _Plan(state)
     plan.put(slot)
-    plan.state = evolve(plan.state, risk=_check_equity(_with(plan), fill.ts_event))
+    if _has_equity_triggers(state.risk_params):
+        plan.state = evolve(plan.state, risk=_check_equity(_with(plan), fill.ts_event))
     plan.plan_all_idle()
     return plan.freeze()
 
@@ -502,11 +504,14 @@ def _with(plan: _Plan) -> GridState:
     return evolve(plan.state, slots=plan.slots)
 
 
-def _check_equity(state: GridState, ts_event: int) -> RiskState:
-    params = state.risk_params
-    if not (
+def _has_equity_triggers(params: RiskParams) -> bool:
+    return bool(
         params.drawdown_ppm or params.inventory_limit_steps or params.realized_loss_limit_atoms
-    ):
+    )
+
+
+def _check_equity(state: GridState, ts_event: int) -> RiskState:
+    if not _has_equity_triggers(state.risk_params):
         return state.risk
     held = sum(s.position_steps for s in state.slots.values()) + state.dust_steps
     equity = state.quote_atoms + state.base_steps * state.last_price_ticks * FEE_SCALE
