@@ -302,10 +302,11 @@ class _Plan:
                 self.put(self.cancel(slot))
 
     def plan_all_idle(self) -> None:
+        none = OrderState.NONE  # hoisted: an enum member lookup per slot costs more than the test
         idle = [
             tick
             for tick, slot in self.slots.items()
-            if slot.order is OrderState.NONE and (slot.is_engaged or slot.position_steps > 0)
+            if slot.order is none and (slot.is_engaged or slot.position_steps)
         ]
         # Highest first: when quote is short, the buys nearest the price get it.
         for tick in sorted(idle, reverse=True):

@@ -111,14 +111,13 @@ def _best_prices(state: GridState | None) -> tuple[int, int]:
     """Highest live buy and lowest live sell (0 when none): the only prices a tick can cross."""
     best_buy, best_sell = 0, 0
     if state is not None:
+        buy, sell = Side.BUY, Side.SELL  # hoisted: enum member lookups are slow in a loop
         for slot in state.slots.values():
-            if not slot.has_live_order:
-                continue
-            price = slot.order_price_ticks
-            if slot.order_side is Side.BUY:
-                best_buy = max(best_buy, price)
-            elif best_sell == 0 or price < best_sell:
-                best_sell = price
+            side = slot.order_side  # set only while an order is live
+            if side is buy:
+                best_buy = max(best_buy, slot.order_price_ticks)
+            elif side is sell and (best_sell == 0 or slot.order_price_ticks < best_sell):
+                best_sell = slot.order_price_ticks
     return best_buy, best_sell
 
 
