@@ -89,7 +89,8 @@ def test_recovery_offline_fills(tmp_path: Path) -> None:
     summary = _summary(_run(tmp_path, "--steps", "0", "--json"))
 
     # Assert: the fill is in the book, and answered by a sell one level up.
-    assert summary["boot_sync"]["ghost_fills"] == 1
+    # The offline fill is a ghost fill (the kill may also have beaten the poll of another one).
+    assert summary["boot_sync"]["ghost_fills"] >= 1
     store = Store(tmp_path / "gridmaker.sqlite")
     state = store.load_book(SYMBOL)
     boot = store.last_boot(SYMBOL)
