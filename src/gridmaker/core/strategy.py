@@ -464,7 +464,12 @@ def _on_fill(state: GridState, fill: Fill) -> Decision:
     plan.put(slot)
     if _has_equity_triggers(state.risk_params):
         plan.state = evolve(plan.state, risk=_check_equity(_with(plan), fill.ts_event))
-    plan.plan_all_idle()
+    if is_buy:
+        # A buy fill frees no quote (its reserve turns into cost) and moves no price: no other
+        # idle slot can become placeable, so only this one is planned.
+        plan.plan(plan.slots[slot.buy_ticks])
+    else:
+        plan.plan_all_idle()
     return plan.freeze()
 
 
