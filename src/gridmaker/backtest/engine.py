@@ -33,6 +33,7 @@ from gridmaker.backtest.fill_model import FillModel
 from gridmaker.backtest.series import TickSeries
 from gridmaker.core.errors import InvalidGrid
 from gridmaker.core.events import Event, Fill, PriceTick, Side
+from gridmaker.core.evolve import evolve
 from gridmaker.core.grid import GridKind, GridSpec, GridTemplate
 from gridmaker.core.preflight import preflight
 from gridmaker.core.risk import RiskParams
@@ -376,7 +377,7 @@ class Backtester:
     def _materialize(self) -> None:
         """Apply a level change kept aside: exactly what ``decide`` would have recorded."""
         if self._is_stale and self.state is not None:
-            self.state = replace(
+            self.state = evolve(
                 self.state, last_price_ticks=Ticks(self._level_price), price_level=self._level
             )
             self._is_stale = False
@@ -385,9 +386,8 @@ class Backtester:
         """True when every slot has a live order: a level change can plan nothing."""
         if self._is_quiet is None:
             assert self.state is not None
-            self._is_quiet = all(
-                slot.order is not OrderState.NONE for slot in self.state.slots.values()
-            )
+            none = OrderState.NONE  # hoisted: an enum member lookup per slot is slow
+            self._is_quiet = all(slot.order is not none for slot in self.state.slots.values())
         return self._is_quiet
 
     # --- levels --------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final, NewType
 
 from gridmaker.core.events import Side
@@ -76,6 +77,7 @@ def encode_cid(strategy: str, level: int, side: Side, cycle: int) -> ClientOrder
     return ClientOrderId(f"{CID_PREFIX}{strategy}{side_letter}{sign}{level_digits}C{cycle_digits}")
 
 
+@lru_cache(maxsize=8192)
 def decode_cid(cid: str) -> DecodedCid | None:
     """The inputs behind one of our ids, or ``None`` for an id that is not ours (foreign)."""
     match = _CID_RE.fullmatch(cid)
