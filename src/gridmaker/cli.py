@@ -77,7 +77,7 @@ def _load_config(path: Path | None, overrides: dict[str, Any]) -> Config:
 
 def _make_feed(config: Config, symbol: str) -> MarketFeed:
     from gridmaker.config import sim_instrument
-    from gridmaker.feeds import FeedError, RandomWalkFeed, ReplayFeed
+    from gridmaker.feeds import FeedError, ReplayFeed
 
     feed = config.feed
     if feed.kind == "file":
@@ -86,16 +86,7 @@ def _make_feed(config: Config, symbol: str) -> MarketFeed:
             return ReplayFeed(feed.path)
         except FeedError as e:
             raise _fail(EXIT_CONFIG, str(e)) from None
-    inst = sim_instrument(config, symbol)
-    return RandomWalkFeed(
-        seed=feed.seed,
-        start_price=feed.start_price,
-        tick_size=inst.tick_size,
-        step_size=inst.step_size,
-        volatility=feed.volatility,
-        drift=feed.drift,
-        reversion=feed.reversion,
-    )
+    return feed.random_walk(sim_instrument(config, symbol))
 
 
 @app.command()

@@ -123,7 +123,7 @@ def _config(path: Path | None, seed: int | None, err: Any) -> Config:
 def _series(config: Config, feed: str, ticks: int | None, err: Any) -> TickSeries:
     from gridmaker.backtest.series import series_from_feed
     from gridmaker.config import sim_instrument
-    from gridmaker.feeds import CandleFeed, FeedError, MarketFeed, RandomWalkFeed, ReplayFeed
+    from gridmaker.feeds import CandleFeed, FeedError, MarketFeed, ReplayFeed
     from gridmaker.feeds.candles import is_candle_csv
 
     inst = sim_instrument(config, config.markets[0].symbol)
@@ -131,15 +131,7 @@ def _series(config: Config, feed: str, ticks: int | None, err: Any) -> TickSerie
     try:
         if feed == "random-walk":
             walk = config.feed
-            source = RandomWalkFeed(
-                seed=walk.seed,
-                start_price=walk.start_price,
-                tick_size=inst.tick_size,
-                step_size=inst.step_size,
-                volatility=walk.volatility,
-                drift=walk.drift,
-                reversion=walk.reversion,
-            )
+            source = walk.random_walk(inst)
             ticks = ticks or DEFAULT_WALK_TICKS
             err.print(
                 f"generating {ticks:,} random-walk trades (seed {walk.seed})", highlight=False

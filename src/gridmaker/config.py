@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -19,6 +19,9 @@ from gridmaker.core.ids import is_valid_strategy_id
 from gridmaker.core.risk import PPM, OnTrip, RiskParams
 from gridmaker.core.strategy import GridMode, StrategyParams
 from gridmaker.core.units import Instrument
+
+if TYPE_CHECKING:
+    from gridmaker.feeds import RandomWalkFeed
 
 __all__ = [
     "ChaosConfig",
@@ -254,6 +257,20 @@ class FeedConfig(_Model):
     reversion: Dec = Field(
         Decimal("0.002"), ge=0, lt=1, description="pull back toward the start price per trade"
     )
+
+    def random_walk(self, instrument: Instrument) -> RandomWalkFeed:
+        """The configured walk on ``instrument``'s tick and step (the same one ``run`` prints)."""
+        from gridmaker.feeds import RandomWalkFeed
+
+        return RandomWalkFeed(
+            seed=self.seed,
+            start_price=self.start_price,
+            tick_size=instrument.tick_size,
+            step_size=instrument.step_size,
+            volatility=self.volatility,
+            drift=self.drift,
+            reversion=self.reversion,
+        )
 
     @model_validator(mode="after")
     def _check_path(self) -> FeedConfig:
