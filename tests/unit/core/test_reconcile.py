@@ -222,3 +222,32 @@ def test_reconcile_never_leaves_two_live_orders_on_a_level_and_side(moves, data)
         if s.has_live_order
     ]
     assert len(live) == len(set(live))
+
+
+def test_reconcile_divergence_above_the_limit_trips_before_anything_is_planned() -> None:
+    # Arrange: three of our open orders vanished at the venue; the limit is two.
+    from gridmaker.core.risk import BreakerState, RiskParams, Trigger
+
+    state, venue = _running()
+    state = replace(state, risk_params=RiskParams(divergence_limit=2))
+    for order in sorted(venue.open(), key=lambda o: o.price)[:3]:
+        order.is_open = False
+
+    # Act
+    decision, report = reconcile(state, _snapshot(venue))
+
+    # Assert: tripped, the zombies' slots are not re-placed, nothing new is bought.
+    assert len(report.zombies) == 3
+    assert decision.state.risk.breaker is BreakerState.REDUCING
+    assert decision.state.risk.trigger == Trigger.DIVERGENCE
+    assert not [a for a in decision.actions if isinstance(a, PlaceOrder) and a.side is Side.BUY]
+
+
+def test_reconcile_divergence_within_the_limit_does_not_trip() -> None:
+    from gridmaker.core.risk import RiskParams
+
+    state, venue = _running()
+    state = replace(state, risk_params=RiskParams(divergence_limit=2))
+    sorted(venue.open(), key=lambda o: o.price)[0].is_open = False
+    decision, _ = reconcile(state, _snapshot(venue))
+    assert decision.state.risk.is_active
