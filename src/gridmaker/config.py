@@ -142,6 +142,11 @@ class RiskConfig(_Model):
         None, ge=0, description="trip when a boot sync finds more zombies/unknown orders"
     )
     stop_loss: Dec | None = Field(None, gt=0, description="halt (cancel everything) at or below")
+    stop_loss_sell: str | None = Field(
+        None,
+        description="on a stop-loss, also sell the inventory, at most this far below the price "
+        "('1%'); null: keep it",
+    )
     take_profit: Dec | None = Field(None, gt=0, description="close the grid at or above")
     on_trip: OnTrip = Field(
         OnTrip.REDUCE,
@@ -156,7 +161,7 @@ class RiskConfig(_Model):
 
     @model_validator(mode="after")
     def _check_percents(self) -> RiskConfig:
-        for name in ("fast_move", "drawdown"):
+        for name in ("fast_move", "drawdown", "stop_loss_sell"):
             value = getattr(self, name)
             if value is not None:
                 _percent_ppm(value, name)
@@ -192,6 +197,7 @@ class RiskConfig(_Model):
             stop_loss_ticks=0
             if self.stop_loss is None
             else instrument.buy_price_ticks(self.stop_loss),
+            stop_loss_sell_ppm=ppm(self.stop_loss_sell, "stop_loss_sell") if self.stop_loss else 0,
             take_profit_ticks=(
                 0 if self.take_profit is None else instrument.sell_price_ticks(self.take_profit)
             ),

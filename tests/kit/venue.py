@@ -44,6 +44,8 @@ class PaperVenue:
     orders: dict[str, PaperOrder] = field(default_factory=dict)
     trade_seq: int = 0
     sent: list[Action] = field(default_factory=list)
+    taker_fills: list[Fill] = field(default_factory=list)
+    """Fills of taking sells, executed on placement; the driver delivers them next."""
 
     def _reserve(self, order: PaperOrder, qty: int) -> int:
         return self.instrument.notional(order.price, qty) + self.instrument.fee(order.price, qty)
@@ -86,9 +88,12 @@ class PaperVenue:
             short = self._reserve(order, order.qty) > self.quote - locked_quote
         else:
             short = order.qty > self.base - locked_base
-        if crosses or short:
+        if short or (crosses and (action.post_only or order.side is Side.BUY)):
             return self._update(cid, OrderStatus.REJECTED)
         self.orders[cid] = order
+        if crosses:  # a taking sell: whole, at the last trade price, taker fee
+            self.taker_fills.append(self._fill(order, order.qty, price=self.last_price))
+            return self._update(cid, OrderStatus.FILLED, order.qty)
         return self._update(cid, OrderStatus.OPEN)
 
     def _cancel(self, action: CancelOrder) -> OrderUpdate:
@@ -119,9 +124,11 @@ class PaperVenue:
                 left -= qty
         return fills
 
-    def _fill(self, order: PaperOrder, qty: int) -> Fill:
+    def _fill(self, order: PaperOrder, qty: int, price: int | None = None) -> Fill:
         inst = self.instrument
-        notional, fee = inst.notional(order.price, qty), inst.fee(order.price, qty)
+        at = order.price if price is None else price
+        notional = inst.notional(at, qty)
+        fee = inst.fee(at, qty, is_maker=price is None)
         if order.side is Side.BUY:
             self.base += qty
             self.quote -= notional + fee
@@ -136,7 +143,7 @@ class PaperVenue:
             trade_id=f"t{self.trade_seq}",
             client_order_id=order.cid,
             side=order.side,
-            price_ticks=Ticks(order.price),
+            price_ticks=Ticks(at),
             qty_steps=Steps(qty),
             fee_atoms=Atoms(fee),
             ts_event=self.trade_seq,
@@ -158,6 +165,8 @@ def run_session(
             for action in decision.actions:
                 actions.append(action)
                 queue.append(venue.send(action))
+            queue.extend(venue.taker_fills)
+            venue.taker_fills.clear()
 
     for price, amount in trades:
         fills = venue.trade(price, amount)

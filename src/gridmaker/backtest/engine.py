@@ -208,6 +208,11 @@ class Backtester:
                 "the crash detector (risk.crash_ma_candles) needs the live candle aggregator, "
                 "which the backtester does not replay yet; switch it off to backtest"
             )
+        if setup.risk.stop_loss_sell_ppm:
+            raise BacktestRefused(
+                "selling the inventory on a stop-loss (risk.stop_loss_sell) takes liquidity, "
+                "which the fill model does not replay yet; switch it off to backtest"
+            )
         self.has_limits = setup.risk != RiskParams()
         """With limits, every level change and bound goes through ``needs_decision`` and
         ``decide``: the breaker reads the price on each."""

@@ -142,7 +142,10 @@ def _check_divergence(
 
 
 def _tracked(state: GridState) -> dict[str, OrderState]:
-    return {s.order_cid: s.order for s in state.slots.values() if s.has_live_order}
+    tracked = {s.order_cid: s.order for s in state.slots.values() if s.has_live_order}
+    if state.liquidation_cid:
+        tracked[state.liquidation_cid] = OrderState.OPEN  # the stop-loss sale is ours too
+    return tracked
 
 
 def reconcile(state: GridState, snapshot: Snapshot) -> tuple[Decision, ReconcileReport]:

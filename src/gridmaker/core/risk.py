@@ -85,6 +85,8 @@ class RiskParams:
     realized_loss_limit_atoms: int = 0
     divergence_limit: int = 0
     stop_loss_ticks: int = 0
+    stop_loss_sell_ppm: int = 0
+    """On a stop-loss, sell the inventory at most this far below the price (0: keep it)."""
     take_profit_ticks: int = 0
     on_trip: OnTrip = OnTrip.REDUCE
     cooldown_ms: int = 0

@@ -44,11 +44,15 @@ from gridmaker.core.events import (
 from gridmaker.core.evolve import evolve
 from gridmaker.core.grid import GridSpec
 from gridmaker.core.ids import decode_cid, encode_cid
-from gridmaker.core.risk import BreakerState, RiskParams, RiskState, Trigger
+from gridmaker.core.risk import PPM, BreakerState, RiskParams, RiskState, Trigger
 from gridmaker.core.slots import OrderEvent, OrderState, Phase, Slot, transition
 from gridmaker.core.units import FEE_SCALE, Atoms, Instrument, Steps, Ticks, notional_atoms
 
+LIQUIDATION_LEVEL = -(36**8 - 1)
+"""The level in a stop-loss sale's client id: below every grid, so it is never a slot's."""
+
 __all__ = [
+    "LIQUIDATION_LEVEL",
     "Decision",
     "GridMode",
     "GridState",
@@ -104,6 +108,12 @@ class GridState:
     """The venue's cursor after the last fill applied (opaque to the core)."""
     risk: RiskState = RiskState()
     risk_params: RiskParams = RiskParams()
+    liquidation_cid: str = ""
+    """The stop-loss sale of the inventory while it works ("" = none)."""
+    liquidation_steps: int = 0
+    """What that sale still has to fill."""
+    liquidations: int = 0
+    """Sales sent so far: the cycle of the next one's client id."""
     """Limits may change between runs (the config wins at boot); the breaker's state may not."""
 
     @property
@@ -198,6 +208,7 @@ class _Plan:
 
     def freeze(self, **changes: object) -> Decision:
         self.enforce_breaker()
+        self.liquidate_if_due()
         new = evolve(self.state, slots=self.slots, **changes)
         return Decision(new, tuple(self.actions))
 
@@ -300,6 +311,37 @@ class _Plan:
                 continue
             if slot.order_side is Side.BUY or risk.breaker is BreakerState.HALTED:
                 self.put(self.cancel(slot))
+
+    def liquidate_if_due(self) -> None:
+        """Stop-loss with a sale configured: once no order works, sell the whole inventory."""
+        st = self.state
+        params = st.risk_params
+        if (
+            st.risk.trigger != Trigger.STOP_LOSS
+            or not params.stop_loss_sell_ppm
+            or st.liquidation_cid
+            or any(s.has_live_order for s in self.slots.values())
+        ):
+            return
+        qty = sum(s.position_steps for s in self.slots.values()) + st.dust_steps
+        price = st.last_price_ticks * (PPM - params.stop_loss_sell_ppm) // PPM
+        if qty <= 0 or not st.instrument.is_tradeable(price, qty):
+            return
+        cid = encode_cid(st.params.strategy_id, LIQUIDATION_LEVEL, Side.SELL, st.liquidations)
+        self.actions.append(
+            PlaceOrder(
+                symbol=st.symbol,
+                client_order_id=cid,
+                level=LIQUIDATION_LEVEL,
+                side=Side.SELL,
+                price_ticks=Ticks(price),
+                qty_steps=Steps(qty),
+                post_only=False,
+            )
+        )
+        self.state = evolve(
+            st, liquidation_cid=cid, liquidation_steps=qty, liquidations=st.liquidations + 1
+        )
 
     def plan_all_idle(self) -> None:
         none = OrderState.NONE  # hoisted: an enum member lookup per slot costs more than the test
@@ -427,6 +469,8 @@ def _slot_of(state: GridState, cid: str) -> Slot | None:
 
 
 def _on_fill(state: GridState, fill: Fill) -> Decision:
+    if state.liquidation_cid and fill.client_order_id == state.liquidation_cid:
+        return _on_liquidation_fill(state, fill)
     slot = _slot_of(state, fill.client_order_id)
     if slot is None:
         # Not ours (foreign or another strategy): never touched, never counted.
@@ -473,6 +517,41 @@ def _on_fill(state: GridState, fill: Fill) -> Decision:
     return plan.freeze()
 
 
+def _on_liquidation_fill(state: GridState, fill: Fill) -> Decision:
+    """The stop-loss sale filled (in part): the held levels give up their inventory, lowest
+    first, and each emptied level realizes its round trip; dust goes last."""
+    notional = notional_atoms(fill.price_ticks, fill.qty_steps)
+    state = evolve(
+        state,
+        base_steps=Steps(state.base_steps - fill.qty_steps),
+        quote_atoms=Atoms(state.quote_atoms + notional - fill.fee_atoms),
+        fees_atoms=Atoms(state.fees_atoms + fill.fee_atoms),
+        sell_fills=state.sell_fills + 1,
+        liquidation_steps=max(0, state.liquidation_steps - fill.qty_steps),
+    )
+    plan = _Plan(state)
+    left: int = fill.qty_steps
+    fee: int = fill.fee_atoms
+    for tick in sorted(plan.slots):
+        slot = plan.slots[tick]
+        take = min(left, slot.position_steps)
+        if take <= 0:
+            continue
+        share = notional_atoms(fill.price_ticks, take) - fee
+        fee, left = 0, left - take
+        slot = evolve(
+            slot,
+            position_steps=Steps(slot.position_steps - take),
+            proceeds_atoms=Atoms(slot.proceeds_atoms + share),
+        )
+        plan.put(plan._complete_cycle(slot) if slot.position_steps == 0 else slot)
+    if left:
+        plan.state = evolve(plan.state, dust_steps=Steps(max(0, plan.state.dust_steps - left)))
+    if plan.state.liquidation_steps == 0:
+        plan.state = evolve(plan.state, liquidation_cid="")
+    return plan.freeze()
+
+
 _ENDED_WITHOUT_FILL = {
     OrderStatus.CANCELED: OrderEvent.CANCELED,
     OrderStatus.REJECTED: OrderEvent.REJECTED,
@@ -480,6 +559,11 @@ _ENDED_WITHOUT_FILL = {
 
 
 def _on_update(state: GridState, update: OrderUpdate) -> Decision:
+    if state.liquidation_cid and update.client_order_id == state.liquidation_cid:
+        if update.status in (OrderStatus.REJECTED, OrderStatus.CANCELED, OrderStatus.NOT_FOUND):
+            # The sale did not happen (or only in part): a fresh one is sent for what is left.
+            return _Plan(evolve(state, liquidation_cid="")).freeze()
+        return Decision(state)
     slot = _slot_of(state, update.client_order_id)
     if slot is None or slot.order_cid != update.client_order_id or not slot.has_live_order:
         return Decision(state)  # stale: about an order this slot no longer works

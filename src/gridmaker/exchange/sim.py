@@ -189,13 +189,16 @@ class SimExchange:
     async def place_order(self, request: OrderRequest) -> ExchangeOrder:
         """Rest a maker order and lock its funds (a buy's quote includes its maker fee).
 
+        A sell that is not post-only and crosses the last trade fills whole at once, at the
+        last trade price, paying the taker fee (the sim has no book to walk).
+
         Raises ``Rejected`` (reason ``unknown_symbol``, ``invalid_order``,
         ``post_only_would_cross``, ``taker_not_supported`` or ``insufficient_balance``), and
         ``DuplicateClientOrderId`` while an order with this client id is open.
         """
         self.place_calls[request.client_order_id] += 1
         with decimal.localcontext(_EXACT):
-            asset, need = self._check_admissible(request)
+            asset, need, is_taker = self._check_admissible(request)
             oid = self._next_order_id
             order = ExchangeOrder(
                 symbol=request.symbol,
@@ -210,6 +213,15 @@ class SimExchange:
             )
             batch = _Batch(orders={oid: order})
             self._adjust(batch, asset, free=-need, locked=need)
+            if is_taker:
+                # No book behind the sim: a taking sell fills whole at the last trade price.
+                market = self._markets[request.symbol]
+                assert market.last_price is not None
+                inst = self._instruments[request.symbol]
+                self._fill(
+                    batch, inst, order, order.amount, market.ts_event, price=market.last_price
+                )
+                order = batch.orders[oid]
             self._commit(batch)
         return order
 
@@ -324,8 +336,8 @@ class SimExchange:
             raise NotFound(f"unknown symbol {symbol!r}", symbol=symbol)
         return market
 
-    def _check_admissible(self, request: OrderRequest) -> tuple[str, Decimal]:
-        """The asset and amount the order would lock, or the ``Rejected`` that refuses it."""
+    def _check_admissible(self, request: OrderRequest) -> tuple[str, Decimal, bool]:
+        """The asset and amount the order would lock and whether it takes, or ``Rejected``."""
         inst = self._instruments.get(request.symbol)
         if inst is None:
             raise _rejected(request, "unknown_symbol", f"unknown symbol {request.symbol!r}")
@@ -339,23 +351,26 @@ class SimExchange:
                 f"an order with client id {request.client_order_id!r} is already open",
                 DuplicateClientOrderId,
             )
-        self._check_maker(request)
+        is_taker = self._check_maker(request)
         asset, need = _lock_of(inst, request.side, request.price, request.amount)
         free = self._balances[asset].free
         if free < need:
             message = f"insufficient balance: need {need} {asset}, free {free}"
             raise _rejected(request, "insufficient_balance", message)
-        return asset, need
+        return asset, need, is_taker
 
-    def _check_maker(self, request: OrderRequest) -> None:
+    def _check_maker(self, request: OrderRequest) -> bool:
+        """False for a maker order; True for a sell that takes (fills at once at the last price)."""
         last = self._markets[request.symbol].last_price
         price = request.price
         if last is None or ((price < last) if request.side is Side.BUY else (price > last)):
-            return
+            return False
         message = f"{request.side} at {price} would cross the last trade price {last}"
         if request.post_only:
             raise _rejected(request, "post_only_would_cross", message)
-        message += "; SimExchange only rests maker orders"
+        if request.side is Side.SELL:
+            return True
+        message += "; SimExchange takes only sells (a stop-loss liquidation)"
         raise _rejected(request, "taker_not_supported", message)
 
     def _crossing(self, symbol: str, side: Side, price: Decimal) -> list[ExchangeOrder]:
@@ -368,21 +383,31 @@ class SimExchange:
         return sorted(hit, key=lambda o: (o.price, int(o.order_id)))
 
     def _fill(
-        self, batch: _Batch, inst: Instrument, order: ExchangeOrder, qty: Decimal, ts_event: int
+        self,
+        batch: _Batch,
+        inst: Instrument,
+        order: ExchangeOrder,
+        qty: Decimal,
+        ts_event: int,
+        *,
+        price: Decimal | None = None,
     ) -> None:
+        """Fill ``qty`` of ``order``: at its own price as a maker, or at ``price`` as a taker."""
+        is_maker = price is None
+        fill_price = order.price if price is None else price
         seq = self._next_seq + len(batch.fills)
-        notional = order.price * qty
-        fee = notional * inst.maker_fee
+        notional = fill_price * qty
+        fee = notional * (inst.maker_fee if is_maker else inst.taker_fee)
         fill = ExchangeFill(
             symbol=order.symbol,
             trade_id=str(seq),
             order_id=order.order_id,
             client_order_id=order.client_order_id,
             side=order.side,
-            price=order.price,
+            price=fill_price,
             amount=qty,
             fee=fee,
-            is_maker=True,
+            is_maker=is_maker,
             ts_event=ts_event,
         )
         batch.fills.append((seq, fill))

@@ -204,3 +204,34 @@ def test_stop_loss_is_checked_on_every_price_not_only_level_changes(price: int) 
         ).state.risk.breaker
         is BreakerState.HALTED
     )
+
+
+def test_stop_loss_with_a_sale_cancels_everything_then_sells_the_inventory() -> None:
+    # Arrange: a neutral grid holding inventory, a stop-loss 3 levels down with a 1 % sale.
+    state, venue = _running(stop_loss_ticks=P0 - 3 * SP, stop_loss_sell_ppm=10_000)
+    held = sum(s.position_steps for s in state.slots.values())
+    assert held > 0
+
+    # Act: the price falls through the stop (buys fill on the way down).
+    state, actions = run_session(state, venue, [(P0 - 3 * SP, None)])
+
+    # Assert: halted; every order gone; the inventory sold, including what the buys that
+    # filled on the way down brought in (their fills arrive after the price).
+    sales = [a for a in actions if isinstance(a, PlaceOrder) and not a.post_only]
+    assert state.risk.breaker is BreakerState.HALTED and state.risk.trigger == Trigger.STOP_LOSS
+    assert {a.side for a in sales} == {Side.SELL}
+    assert {a.price_ticks for a in sales} == {(P0 - 3 * SP) * 99 // 100}
+    assert sum(a.qty_steps for a in sales) == held + 3 * 100
+    assert len({a.client_order_id for a in sales}) == len(sales)
+    assert not venue.open()
+    assert sum(s.position_steps for s in state.slots.values()) + state.dust_steps == 0
+    assert (state.base_steps, state.quote_atoms) == (venue.base, venue.quote)
+    assert state.liquidation_cid == "" and state.liquidation_steps == 0
+
+
+def test_stop_loss_without_a_sale_keeps_the_inventory() -> None:
+    state, venue = _running(stop_loss_ticks=P0 - 3 * SP)
+    state, actions = run_session(state, venue, [(P0 - 3 * SP, None)])
+    assert state.risk.breaker is BreakerState.HALTED
+    assert not [a for a in actions if isinstance(a, PlaceOrder) and not a.post_only]
+    assert sum(s.position_steps for s in state.slots.values()) > 0

@@ -612,3 +612,50 @@ def test_random_operations_conserve_balances_and_never_go_negative(
     run(_play(sim, ops))
 
     assert sim.feed_position(SYMBOL) == sum(1 for op in ops if op[0] == "trade")
+
+
+def test_sim_taking_sell_fills_whole_at_the_last_price_with_the_taker_fee() -> None:
+    # Arrange
+    sim = SimExchange(
+        instruments=[kit.instrument(taker_fee=Decimal("0.002"))],
+        initial_balances={"BTC": Decimal("1"), "USDT": Decimal("0")},
+    )
+    sim.apply_trade("BTC/USDT", Decimal("50000"), Decimal("1"), 1)
+    request = OrderRequest(
+        symbol="BTC/USDT",
+        client_order_id="liq1",
+        side=Side.SELL,
+        price=Decimal("49500"),
+        amount=Decimal("0.5"),
+        post_only=False,
+    )
+
+    # Act
+    order = asyncio.run(sim.place_order(request))
+
+    # Assert
+    assert order.status is OrderStatus.FILLED and order.filled == Decimal("0.5")
+    (fill,) = sim.all_fills("BTC/USDT")
+    assert (fill.price, fill.fee, fill.is_maker) == (Decimal("50000"), Decimal("50"), False)
+    balances = asyncio.run(sim.fetch_balances())
+    assert balances["BTC"].total == Decimal("0.5")
+    assert balances["USDT"].total == Decimal("24950")
+
+
+def test_sim_taking_buy_is_refused() -> None:
+    sim = SimExchange(
+        instruments=[kit.instrument()],
+        initial_balances={"BTC": Decimal("0"), "USDT": Decimal("100000")},
+    )
+    sim.apply_trade("BTC/USDT", Decimal("50000"), Decimal("1"), 1)
+    request = OrderRequest(
+        symbol="BTC/USDT",
+        client_order_id="b1",
+        side=Side.BUY,
+        price=Decimal("50100"),
+        amount=Decimal("0.1"),
+        post_only=False,
+    )
+    with pytest.raises(Rejected) as raised:
+        asyncio.run(sim.place_order(request))
+    assert raised.value.reason == "taker_not_supported"
