@@ -582,7 +582,9 @@ def _on_update(state: GridState, update: OrderUpdate) -> Decision:
         # on the next price level or fill, not now: re-sending at once into the same market
         # would be refused again (post-only crossing, funds) and loop.
         slot = transition(slot, _ENDED_WITHOUT_FILL[update.status], cycle=slot.cycle + 1)
-        return Decision(evolve(state, slots={**state.slots, slot.buy_ticks: slot}))
+        plan = _Plan(state)
+        plan.put(slot)
+        return plan.freeze()  # no planning; a breaker may still have something to do
     else:
         return Decision(state)  # FILLED: the fills themselves move the slot
     plan = _Plan(state)
