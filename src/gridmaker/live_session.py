@@ -16,6 +16,9 @@ __all__ = ["price_stream", "run_live_session"]
 
 log = logging.getLogger("gridmaker.venue")
 
+COMMANDS_EVERY = 10
+"""Prices between looks at the operator's queued breaker commands (prices come slowly here)."""
+
 
 async def price_stream(
     venue: CcxtExchange, symbol: str, *, poll_interval_s: float = 2.0, retry_ws_after: int = 30
@@ -73,8 +76,11 @@ async def run_live_session(
                 price = await asyncio.wait_for(anext(stream), timeout)
             except TimeoutError:
                 break
-            await orchestrator.on_trade(symbol, price, int(time.time() * 1000))
+            now_ms = int(time.time() * 1000)
+            await orchestrator.on_trade(symbol, price, now_ms)
             seen += 1
+            if seen % COMMANDS_EVERY == 0:
+                await orchestrator.apply_commands(now_ms)  # `gridmaker breaker` while running
             if seen % reconcile_every == 0:
                 await orchestrator.poll_fills(symbol)
                 await orchestrator.resolve_unknown(symbol)
