@@ -415,7 +415,10 @@ class GridOrchestrator:
         """Apply the operator's queued breaker commands; returns how many were applied."""
         applied = 0
         for command_id, target, command, reason in self.executor.pending_commands():
-            for symbol in self.symbols if target == "*" else (target,):
+            targets = self.symbols if target == "*" else (target,)
+            if any(s in self._books and self._books[s].state is None for s in targets):
+                continue  # a book not created yet: keep the command for when it exists
+            for symbol in targets:
                 book = self._books.get(symbol)
                 if book is None or book.state is None or book.halted:
                     continue
@@ -434,6 +437,9 @@ class GridOrchestrator:
         """Commands queued while stopped act on the books before the sync can send anything."""
         now_ms = int(time.time() * 1000)
         for command_id, target, command, reason in self.executor.pending_commands():
+            targets = self.symbols if target == "*" else (target,)
+            if any(s in self.symbols and s not in stored for s in targets):
+                continue  # a book not created yet: the running bot applies it once it exists
             for symbol, state in list(stored.items()):
                 if target in ("*", symbol):
                     stored[symbol] = apply_breaker_command(
