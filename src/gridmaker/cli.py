@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from gridmaker.cli_venue import VenueChoice
     from gridmaker.config import Config
     from gridmaker.core.strategy import GridState
+    from gridmaker.engine.executor import GridExecutor
     from gridmaker.exchange.api import Exchange
     from gridmaker.feeds import MarketFeed
     from gridmaker.store import DataDirLock, Store
@@ -40,6 +41,7 @@ EXIT_CONFIG = 2
 EXIT_STATE = 3
 EXIT_BOOT = 4
 EXIT_EXCHANGE = 5
+ENGINES = ("simple", "durable")
 
 app = typer.Typer(
     name="gridmaker",
@@ -94,7 +96,9 @@ def run(
     config_path: Annotated[
         Path | None, typer.Option("--config", help="YAML config file (defaults need none)")
     ] = None,
-    engine: Annotated[str, typer.Option("--engine", help="simple")] = "simple",
+    engine: Annotated[
+        str, typer.Option("--engine", help="simple, or durable (DBOS workflows)")
+    ] = "simple",
     feed_path: Annotated[
         Path | None, typer.Option("--feed", help="replay trades from a CSV/JSON file")
     ] = None,
@@ -119,8 +123,8 @@ def run(
 ) -> None:
     """Run a grid session on the simulated exchange (no keys needed)."""
     _setup_logging()
-    if engine != "simple":
-        raise _fail(EXIT_CONFIG, f"--engine must be one of: simple; was {engine!r}")
+    if engine not in ENGINES:
+        raise _fail(EXIT_CONFIG, f"--engine must be one of: {', '.join(ENGINES)}; was {engine!r}")
     overrides: dict[str, Any] = {}
     if feed_path is not None:
         overrides.update(kind="file", path=feed_path)
@@ -133,7 +137,7 @@ def run(
 
     remote = venue_choice(exchange_id, base_url, sandbox)
     summaries = asyncio.run(
-        _run(config, data_dir, steps, duration, show_progress=True, remote=remote)
+        _run(config, data_dir, steps, duration, show_progress=True, remote=remote, engine=engine)
     )
     _print_summaries(summaries, as_json)
 
@@ -146,6 +150,7 @@ async def _run(
     *,
     show_progress: bool,
     remote: VenueChoice | None = None,
+    engine: str = "simple",
 ) -> list[dict[str, Any]]:
     from gridmaker.cli_venue import open_run_venue, run_session
     from gridmaker.config import book_setup_args, sim_instrument
@@ -173,7 +178,13 @@ async def _run(
     )
     venue = _with_chaos(config, exchange)
     retrier = Retrier(seed=config.feed.seed)
-    executor = SimpleExecutor(store=store, exchange=venue, retrier=retrier)
+    executor: GridExecutor
+    if engine == "durable":
+        from gridmaker.engine.durable import DurableExecutor
+
+        executor = DurableExecutor.launch(data_dir, store=store, exchange=venue, retrier=retrier)
+    else:
+        executor = SimpleExecutor(store=store, exchange=venue, retrier=retrier)
     orchestrator = GridOrchestrator(
         exchange=venue, executor=executor, setups=setups, retrier=retrier
     )

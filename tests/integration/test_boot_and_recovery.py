@@ -27,6 +27,8 @@ from tests.integration.world import (
 )
 
 pytestmark = pytest.mark.integration
+parity = pytest.mark.usefixtures("engine")
+"""Runs the test once per engine (``simple``, ``durable``): see conftest.py."""
 
 
 async def _session(world: World, steps: int, seed: int = 1) -> None:
@@ -98,6 +100,7 @@ def test_restart_resumes_without_duplicate_orders_and_counts_continue(tmp_path: 
     asyncio.run(main())
 
 
+@parity
 def test_fills_while_down_are_applied_at_boot_and_answered(tmp_path: Path) -> None:
     async def main() -> None:
         # Arrange: the bot stops; the market keeps printing through its orders.
@@ -166,6 +169,7 @@ class CrashingVenue:
         return order
 
 
+@parity
 @pytest.mark.parametrize("after_send", [False, True], ids=["before-send", "after-send"])
 @pytest.mark.parametrize("at", [1, 7, 25, 41])
 def test_crash_around_a_send_places_each_order_once(tmp_path: Path, at: int, after_send: bool):
@@ -194,6 +198,7 @@ def test_crash_around_a_send_places_each_order_once(tmp_path: Path, at: int, aft
     asyncio.run(main())
 
 
+@parity
 def test_flipped_byte_in_stored_state_is_refused(tmp_path: Path) -> None:
     async def main() -> None:
         world = open_world(tmp_path)
@@ -217,6 +222,7 @@ def test_flipped_byte_in_stored_state_is_refused(tmp_path: Path) -> None:
     store.close()
 
 
+@parity
 def test_changed_grid_config_is_refused_at_boot(tmp_path: Path) -> None:
     from gridmaker.engine.orchestrator import BootRefused
 
@@ -232,6 +238,7 @@ def test_changed_grid_config_is_refused_at_boot(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
+@parity
 def test_book_without_state_refuses_a_venue_with_our_open_orders(tmp_path: Path) -> None:
     from gridmaker.engine.orchestrator import BootRefused
 
@@ -266,6 +273,7 @@ class JunkOrdersFor:
         return list(await self.inner.fetch_open_orders(symbol))
 
 
+@parity
 def test_symbol_with_malformed_snapshot_does_not_trade_and_others_do(tmp_path: Path) -> None:
     async def main() -> None:
         # Arrange

@@ -11,7 +11,7 @@ import pytest
 from gridmaker.config import Config
 from tests.integration.world import SYMBOL, open_world, venue_totals
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("engine")]
 
 
 def test_stop_loss_sale_empties_the_inventory_and_matches_the_venue(tmp_path: Path) -> None:

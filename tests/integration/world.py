@@ -10,6 +10,7 @@ from pathlib import Path
 from gridmaker.config import Config, MarketConfig, book_setup_args, sim_instrument
 from gridmaker.core.events import Side
 from gridmaker.core.ids import decode_cid
+from gridmaker.engine.executor import GridExecutor
 from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
 from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.exchange.api import Exchange
@@ -18,6 +19,27 @@ from gridmaker.feeds import RandomWalkFeed
 from gridmaker.store import Store
 
 SYMBOL = "BTC/USDT"
+ENGINES = ("simple", "durable")
+_engine = ["simple"]
+
+
+def use_engine(name: str) -> str:
+    """Make ``open_world`` build this engine from now on; returns the one it built before."""
+    if name not in ENGINES:
+        raise ValueError(f"invalid engine, was {name!r}; must be one of {ENGINES}")
+    before, _engine[0] = _engine[0], name
+    return before
+
+
+def make_executor(engine: str, data_dir: Path, store: Store, venue: Exchange) -> GridExecutor:
+    """The executor of ``engine`` on this store; the durable one launches DBOS (in the loop)."""
+    if engine == "durable":
+        from gridmaker.engine.durable import DurableExecutor
+
+        return DurableExecutor.launch(
+            data_dir, store=store, exchange=venue, polling_interval_s=0.01
+        )
+    return SimpleExecutor(store=store, exchange=venue)
 
 
 def config(**market: object) -> Config:
@@ -30,7 +52,7 @@ class World:
     config: Config
     sim: SimExchange
     store: Store
-    executor: SimpleExecutor
+    executor: GridExecutor
     orchestrator: GridOrchestrator
 
     async def close(self) -> None:
@@ -43,8 +65,12 @@ def open_world(
     cfg: Config | None = None,
     *,
     wrap: Callable[[SimExchange], Exchange] | None = None,
+    engine: str | None = None,
 ) -> World:
-    """Open (or reopen) the bot and the venue on ``data_dir``; ``wrap`` puts a layer between."""
+    """Open (or reopen) the bot and the venue on ``data_dir``; ``wrap`` puts a layer between.
+
+    ``engine`` defaults to the one ``use_engine`` chose (the parity fixture sets it).
+    """
     cfg = cfg or config()
     instruments = [sim_instrument(cfg, m.symbol) for m in cfg.markets]
     sim = SimExchange(
@@ -54,7 +80,7 @@ def open_world(
     )
     store = Store(data_dir / "gridmaker.sqlite")
     venue: Exchange = sim if wrap is None else wrap(sim)
-    executor = SimpleExecutor(store=store, exchange=venue)
+    executor = make_executor(engine or _engine[0], data_dir, store, venue)
     setups: Sequence[BookSetup] = [
         BookSetup(**book_setup_args(m, i)) for m, i in zip(cfg.markets, instruments, strict=True)
     ]
