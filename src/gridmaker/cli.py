@@ -9,6 +9,7 @@ Exit codes:
 3     stored state refused: checksum mismatch or unreadable file
 4     boot refused: book, config and venue disagree; pre-flight failed; data dir in use
 5     exchange error that stops trading (ban, malformed data at boot, ...)
+6     ``shadow``: the simple and the durable engine diverged
 ====  ==========================================================================
 """
 
@@ -382,6 +383,10 @@ _register_venue(app)
 from gridmaker.cli_breaker import register as _register_breaker  # noqa: E402
 
 _register_breaker(app)
+
+from gridmaker.cli_shadow import register as _register_shadow  # noqa: E402
+
+_register_shadow(app)
 
 
 def main() -> None:
