@@ -18,9 +18,9 @@ import pytest
 from gridmaker.config import Config, book_setup_args, load_config, sim_instrument
 from gridmaker.core.events import Side
 from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
-from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.store import Store
+from tests.integration.world import make_executor
 from tests.kit.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -64,10 +64,10 @@ def _intents(data_dir: Path) -> dict[str, int]:
         return {str(cid): int(rev) for cid, rev in rows}
 
 
-def test_recovery_offline_fills(tmp_path: Path) -> None:
+def test_recovery_offline_fills(tmp_path: Path, engine: str) -> None:
     # Arrange: the bot runs until its grid is placed, then dies.
     bot = subprocess.Popen(
-        _command(tmp_path, "--steps", "100000000"),
+        _command(tmp_path, "--engine", engine, "--steps", "100000000"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -86,7 +86,7 @@ def test_recovery_offline_fills(tmp_path: Path) -> None:
     assert [f.side for f in offline] == [Side.BUY]
 
     # Act
-    summary = _summary(_run(tmp_path, "--steps", "0", "--json"))
+    summary = _summary(_run(tmp_path, "--engine", engine, "--steps", "0", "--json"))
 
     # Assert: the fill is in the book, and answered by a sell one level up.
     # The offline fill is a ghost fill (the kill may also have beaten the poll of another one).
@@ -130,7 +130,7 @@ class RecordingVenue:
         return recorded
 
 
-def test_sync_runs_before_trading(tmp_path: Path) -> None:
+def test_sync_runs_before_trading(tmp_path: Path, engine: str) -> None:
     async def main() -> list[tuple[str, str]]:
         # Arrange: two symbols with stored books and open orders.
         raw = {
@@ -154,7 +154,8 @@ def test_sync_runs_before_trading(tmp_path: Path) -> None:
                 path=tmp_path / "x.sqlite",
             )
             venue = RecordingVenue(sim)
-            executor = SimpleExecutor(store=Store(tmp_path / "gm.sqlite"), exchange=venue)
+            store = Store(tmp_path / "gm.sqlite")
+            executor = make_executor(engine, tmp_path, store, venue)
             orch = GridOrchestrator(exchange=venue, executor=executor, setups=setups)
             await orch.boot()
             for symbol, price in (("BTC/USDT", "50000"), ("ETH/USDT", "3000")):
@@ -203,9 +204,9 @@ def test_client_order_ids_deterministic(tmp_path: Path) -> None:
     assert sorted(placed) == sorted(journaled)
 
 
-def test_corrupt_state_refuses_start(tmp_path: Path) -> None:
+def test_corrupt_state_refuses_start(tmp_path: Path, engine: str) -> None:
     # Arrange
-    _summary(_run(tmp_path, "--steps", "300", "--json"))
+    _summary(_run(tmp_path, "--engine", engine, "--steps", "300", "--json"))
     with sqlite3.connect(tmp_path / "exchange.sqlite") as db:
         orders_before = db.execute("SELECT count(*) FROM orders").fetchone()[0]
     path = tmp_path / "gridmaker.sqlite"
@@ -215,7 +216,7 @@ def test_corrupt_state_refuses_start(tmp_path: Path) -> None:
     path.write_bytes(bytes(raw))
 
     # Act
-    result = _run(tmp_path, "--steps", "300")
+    result = _run(tmp_path, "--engine", engine, "--steps", "300")
 
     # Assert
     assert result.returncode == 3
@@ -224,15 +225,18 @@ def test_corrupt_state_refuses_start(tmp_path: Path) -> None:
         assert db.execute("SELECT count(*) FROM orders").fetchone()[0] == orders_before
 
 
-def test_rate_limited_backs_off(tmp_path: Path) -> None:
+def test_rate_limited_backs_off(tmp_path: Path, engine: str) -> None:
     # Arrange
     chaos = tmp_path / "chaos.yaml"
     chaos.write_text("chaos:\n  every: 3\n  kinds: [rate_limited]\n")
 
     # Act
-    calm = _summary(_run(tmp_path / "calm", "--steps", "3000", "--json"))
+    calm = _summary(_run(tmp_path / "calm", "--engine", engine, "--steps", "3000", "--json"))
     limited = _summary(
-        _run(tmp_path / "limited", "--steps", "3000", "--json", "--config", str(chaos))
+        _run(
+            tmp_path / "limited",
+            *("--engine", engine, "--steps", "3000", "--json", "--config", str(chaos)),
+        )
     )
 
     # Assert: it waited and retried, and traded exactly as without the limits.
@@ -300,13 +304,14 @@ def _breaker(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_risk_circuit_breaker(tmp_path: Path) -> None:
+def test_risk_circuit_breaker(tmp_path: Path, engine: str) -> None:
     # Arrange
     feed = str(_crash_feed(tmp_path / "crash.csv"))
     data = tmp_path / "d"
+    run = ("--engine", engine, "--feed", feed)
 
     # Act 1: the drop trips the fast-move breaker.
-    tripped = _summary(_run(data, "--feed", feed, "--steps", "400", "--json"))
+    tripped = _summary(_run(data, *run, "--steps", "400", "--json"))
 
     # Assert 1: buys cancelled, take-profit sells still working.
     assert tripped["breaker"] == "reducing" and "within 300000 ms" in tripped["breaker_reason"]
@@ -315,7 +320,7 @@ def test_risk_circuit_breaker(tmp_path: Path) -> None:
     buys_before_restart = _buy_orders(data)
 
     # Act 2: restart; the market keeps trading below.
-    restarted = _summary(_run(data, "--feed", feed, "--steps", "100", "--json"))
+    restarted = _summary(_run(data, *run, "--steps", "100", "--json"))
 
     # Assert 2: still tripped; the boot sync and the session placed no buy.
     assert restarted["breaker"] == "reducing"
@@ -329,7 +334,7 @@ def test_risk_circuit_breaker(tmp_path: Path) -> None:
 
     # Act 3: the operator resets; the bot trades again.
     reset = _breaker(data, "reset", "--reason", "market calm again")
-    resumed = _summary(_run(data, "--feed", feed, "--steps", "100", "--json"))
+    resumed = _summary(_run(data, *run, "--steps", "100", "--json"))
 
     # Assert 3
     assert reset.returncode == 0 and "ACTIVE" in reset.stdout
