@@ -1,7 +1,7 @@
 """Crash torture: kill ``gridmaker run`` with SIGKILL at seeded instants, restart it, check it.
 
 Usage:
-    python benchmarks/crash_torture.py --engine simple --crashes N --seed S
+    python benchmarks/crash_torture.py --engine simple|durable --crashes N --seed S
         [--faults P] [--market paused|live] [--trades T] [--venue sim|http]
 
 Each life of the bot is a real subprocess on one data dir. It dies either at a named failpoint
@@ -57,6 +57,9 @@ def _config_text(seed: int, faults: float, *, venue: str = "sim") -> str:
     return text
 
 
+_ENGINE = {"name": "simple"}
+"""The ``run --engine`` of every life (set by ``torture``)."""
+
 _SERVERS: dict[Path, tuple[subprocess.Popen[bytes], str]] = {}
 """data dir -> its ``gridmaker sim-exchange`` and base URL (``--venue http`` only)."""
 
@@ -88,6 +91,7 @@ def _stop_servers() -> None:
 def _bot(data_dir: Path, config: Path, steps: int, env: dict[str, str]) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "gridmaker.cli", "run", "--data-dir", str(data_dir)]
     command += ["--config", str(config), "--steps", str(steps), "--json"]
+    command += ["--engine", _ENGINE["name"]]
     if data_dir in _SERVERS:
         command += ["--exchange", "binance", "--base-url", _SERVERS[data_dir][1]]
     return subprocess.Popen(
@@ -239,10 +243,9 @@ def torture(
     trades: int,
     venue: str = "sim",
 ) -> dict[str, Any]:
-    if engine != "simple":
-        raise SystemExit(
-            f"--engine must be simple (the durable engine does not exist yet), was {engine}"
-        )
+    if engine not in ("simple", "durable"):
+        raise SystemExit(f"--engine must be simple or durable, was {engine}")
+    _ENGINE["name"] = engine
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="gm-torture-") as tmp:
         root = Path(tmp)
