@@ -98,8 +98,9 @@ def run(
         Path | None, typer.Option("--config", help="YAML config file (defaults need none)")
     ] = None,
     engine: Annotated[
-        str, typer.Option("--engine", help="simple, or durable (DBOS workflows)")
-    ] = "simple",
+        str | None,
+        typer.Option("--engine", help="simple, or durable (DBOS workflows); default: config"),
+    ] = None,
     feed_path: Annotated[
         Path | None, typer.Option("--feed", help="replay trades from a CSV/JSON file")
     ] = None,
@@ -124,7 +125,7 @@ def run(
 ) -> None:
     """Run a grid session on the simulated exchange (no keys needed)."""
     _setup_logging()
-    if engine not in ENGINES:
+    if engine is not None and engine not in ENGINES:
         raise _fail(EXIT_CONFIG, f"--engine must be one of: {', '.join(ENGINES)}; was {engine!r}")
     overrides: dict[str, Any] = {}
     if feed_path is not None:
@@ -138,7 +139,15 @@ def run(
 
     remote = venue_choice(exchange_id, base_url, sandbox)
     summaries = asyncio.run(
-        _run(config, data_dir, steps, duration, show_progress=True, remote=remote, engine=engine)
+        _run(
+            config,
+            data_dir,
+            steps,
+            duration,
+            show_progress=True,
+            remote=remote,
+            engine=engine or config.engine,
+        )
     )
     _print_summaries(summaries, as_json)
 

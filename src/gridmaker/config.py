@@ -317,7 +317,11 @@ class ChaosConfig(_Model):
 
 
 class Config(_Model):
-    engine: Literal["simple"] = Field("simple", description="simple: asyncio + SQLite journal")
+    engine: Literal["simple", "durable"] = Field(
+        "simple",
+        description="simple: asyncio + our SQLite journal; durable: DBOS workflows "
+        "(system database in the data dir, or GRIDMAKER_SYSTEM_DB_URL=postgresql://...)",
+    )
     exchange: Literal["sim"] = Field("sim", description="sim: the built-in simulated exchange")
     sim: SimExchangeConfig = Field(default_factory=SimExchangeConfig)
     markets: list[MarketConfig] = Field(
