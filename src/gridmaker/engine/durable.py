@@ -51,7 +51,7 @@ from gridmaker import failpoints
 from gridmaker.core.events import Event, Fill
 from gridmaker.core.strategy import Decision, GridState
 from gridmaker.engine.retry import Retrier
-from gridmaker.engine.sending import Sender
+from gridmaker.engine.store_backed import StoreBackedExecutor
 from gridmaker.exchange.api import Exchange
 from gridmaker.store import Store
 
@@ -156,7 +156,7 @@ class _Job:
     send: bool
 
 
-class DurableExecutor:
+class DurableExecutor(StoreBackedExecutor):
     """The ``GridExecutor`` on DBOS workflows; DBOS must be launched (``launch_dbos``) first."""
 
     def __init__(
@@ -167,10 +167,7 @@ class DurableExecutor:
         retrier: Retrier | None = None,
         executor_id: str,
     ) -> None:
-        self.store = store
-        self.exchange = exchange
-        self.retrier = retrier or Retrier()
-        self.sender = Sender(exchange, self.retrier)
+        super().__init__(store=store, exchange=exchange, retrier=retrier)
         self.executor_id = executor_id
         self.workflows = 0
         self.owns_dbos = False
@@ -201,13 +198,7 @@ class DurableExecutor:
 
     async def load_books(self, symbols: Sequence[str]) -> Mapping[str, GridState]:
         await self._drop_abandoned()
-        books = {}
-        for symbol in symbols:
-            state = self.store.load_book(symbol)
-            if state is not None:
-                books[symbol] = state
-                self.sender.instruments[symbol] = state.instrument
-        return books
+        return await super().load_books(symbols)
 
     async def _drop_abandoned(self) -> None:
         """Delete unfinished workflows of dead processes; boot reconciliation resolves them."""
@@ -224,18 +215,6 @@ class DurableExecutor:
         if stale:
             log.warning("deleting %d unfinished workflows of a dead process", len(stale))
             await DBOS.delete_workflows_async(stale)
-
-    def is_fill_applied(self, symbol: str, trade_id: str) -> bool:
-        return self.store.has_fill(symbol, trade_id)
-
-    def has_intent(self, symbol: str, client_order_id: str) -> bool:
-        return self.store.has_intent(symbol, client_order_id)
-
-    def record_boot(self, symbol: str, report: Mapping[str, int], halted: str) -> None:
-        self.store.record_boot(symbol, report, halted)
-
-    def record_halt(self, reason: str) -> None:
-        self.store.record_halt(reason)
 
     async def execute(
         self, decision: Decision, causes: Sequence[Event], *, send: bool = True
@@ -261,15 +240,6 @@ class DurableExecutor:
         if len(causes) == 1 and isinstance(fill := causes[0], Fill):
             return f"gm:{symbol}:fill:{fill.trade_id}"
         return f"gm:{symbol}:rev:{self.store.revision + 1}"
-
-    def pending_commands(self) -> Sequence[tuple[int, str, str, str]]:
-        return [(c.id, c.symbol, c.command, c.reason) for c in self.store.pending_commands()]
-
-    def mark_command_applied(self, command_id: int) -> None:
-        self.store.mark_command_applied(command_id)
-
-    async def lookup(self, symbol: str, client_order_id: str) -> Event:
-        return await self.sender.lookup(symbol, client_order_id)
 
     async def close(self) -> None:
         _live.pop(self._key, None)
