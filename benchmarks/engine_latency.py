@@ -32,7 +32,6 @@ from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
 from gridmaker.engine.session import run_market_session
 from gridmaker.exchange.api import ExchangeOrder, OrderRequest
 from gridmaker.exchange.sim import SimExchange
-from gridmaker.feeds import RandomWalkFeed
 from gridmaker.store import Store
 
 
@@ -103,12 +102,7 @@ async def one_run(engine: str, data_dir: Path, steps: int, seed: int) -> dict[st
     orch = GridOrchestrator(
         exchange=venue, executor=executor, setups=[BookSetup(**book_setup_args(market, inst))]
     )
-    feed = RandomWalkFeed(
-        seed=seed,
-        start_price=config.feed.start_price,
-        tick_size=inst.tick_size,
-        step_size=inst.step_size,
-    )
+    feed = config.feed.model_copy(update={"seed": seed}).random_walk(inst)
     started = time.perf_counter()
     await orch.boot()
     result = await run_market_session(orch, sim, feed, market.symbol, steps=steps)

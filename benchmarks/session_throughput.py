@@ -20,7 +20,6 @@ from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
 from gridmaker.engine.session import run_market_session
 from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.exchange.sim import SimExchange
-from gridmaker.feeds import RandomWalkFeed
 from gridmaker.store import Store
 
 
@@ -36,12 +35,7 @@ async def one_run(data_dir: Path, steps: int, seed: int) -> dict[str, float]:
     orch = GridOrchestrator(
         exchange=sim, executor=executor, setups=[BookSetup(**book_setup_args(market, inst))]
     )
-    feed = RandomWalkFeed(
-        seed=seed,
-        start_price=config.feed.start_price,
-        tick_size=inst.tick_size,
-        step_size=inst.step_size,
-    )
+    feed = config.feed.model_copy(update={"seed": seed}).random_walk(inst)
     started = time.perf_counter()
     await orch.boot()
     result = await run_market_session(orch, sim, feed, market.symbol, steps=steps)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-__all__ = ["FeedError", "MarketFeed", "MarketTrade"]
+__all__ = ["FeedError", "MarketFeed", "MarketTrade", "read_feed_file", "trades_from"]
 
 
 class FeedError(Exception):
@@ -45,3 +47,23 @@ class MarketFeed(Protocol):
     def trades(self, start: int = 0) -> Iterator[MarketTrade]:
         """Yield the trades from 0-based position ``start`` on; ``ValueError`` if ``start < 0``."""
         ...
+
+
+def read_feed_file(path: Path, kind: str) -> tuple[bytes, str]:
+    """A recorded feed's bytes and its key ``<kind>:<file name>:sha256=<first 16 hex>``.
+
+    The key changes with the content, so a data dir refuses to continue an edited file.
+    Raises ``FeedError`` when the file cannot be read.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise FeedError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    return raw, f"{kind}:{path.name}:sha256={hashlib.sha256(raw).hexdigest()[:16]}"
+
+
+def trades_from(trades: tuple[MarketTrade, ...], start: int) -> Iterator[MarketTrade]:
+    """The loaded ``trades`` from 0-based position ``start`` on."""
+    if not isinstance(start, int) or isinstance(start, bool) or start < 0:
+        raise ValueError(f"invalid start, was {start!r}; must be an int >= 0")
+    return map(trades.__getitem__, range(start, len(trades)))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import decimal
 import gzip
-import hashlib
 import io
 import zlib
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
-from gridmaker.feeds.base import FeedError, MarketTrade
+from gridmaker.feeds.base import FeedError, MarketTrade, read_feed_file, trades_from
 
 __all__ = ["CANDLE_COLUMNS", "CandleFeed", "is_candle_csv"]
 
@@ -57,14 +56,10 @@ class CandleFeed:
 
     def __post_init__(self) -> None:
         path = Path(self.path)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise FeedError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-        digest = hashlib.sha256(raw).hexdigest()[:16]
+        raw, key = read_feed_file(path, "candles")
         candles = _parse(str(path), _text(str(path), raw))
         object.__setattr__(self, "path", path)
-        object.__setattr__(self, "_key", f"candles:{path.name}:sha256={digest}")
+        object.__setattr__(self, "_key", key)
         object.__setattr__(self, "_trades", tuple(_expand(candles)))
 
     @property
@@ -74,9 +69,7 @@ class CandleFeed:
 
     def trades(self, start: int = 0) -> Iterator[MarketTrade]:
         """Yield the expanded trades from 0-based position ``start`` on."""
-        if not isinstance(start, int) or isinstance(start, bool) or start < 0:
-            raise ValueError(f"invalid start, was {start!r}; must be an int >= 0")
-        return map(self._trades.__getitem__, range(start, len(self._trades)))
+        return trades_from(self._trades, start)
 
     def __len__(self) -> int:
         return len(self._trades)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import decimal
 import gzip
-import hashlib
 import io
 import json
 import re
@@ -33,7 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
-from gridmaker.feeds.base import FeedError, MarketTrade
+from gridmaker.feeds.base import FeedError, MarketTrade, read_feed_file, trades_from
 
 __all__ = ["ReplayFeed"]
 
@@ -59,13 +58,9 @@ class ReplayFeed:
 
     def __post_init__(self) -> None:
         path = Path(self.path)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise FeedError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-        digest = hashlib.sha256(raw).hexdigest()[:16]
+        raw, key = read_feed_file(path, "replay")
         object.__setattr__(self, "path", path)
-        object.__setattr__(self, "_key", f"replay:{path.name}:sha256={digest}")
+        object.__setattr__(self, "_key", key)
         object.__setattr__(self, "_trades", tuple(_parse(str(path), path.name, raw)))
 
     @property
@@ -75,9 +70,7 @@ class ReplayFeed:
 
     def trades(self, start: int = 0) -> Iterator[MarketTrade]:
         """Yield the recorded trades from 0-based position ``start`` on."""
-        if not isinstance(start, int) or isinstance(start, bool) or start < 0:
-            raise ValueError(f"invalid start, was {start!r}; must be an int >= 0")
-        return map(self._trades.__getitem__, range(start, len(self._trades)))
+        return trades_from(self._trades, start)
 
     def __len__(self) -> int:
         return len(self._trades)
