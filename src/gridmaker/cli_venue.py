@@ -76,6 +76,12 @@ def sim_exchange(
     weight_limit: Annotated[
         int, typer.Option("--weight-limit", min=1, help="request weight per minute before 429")
     ] = 6000,
+    clock_offset_ms: Annotated[
+        int,
+        typer.Option(
+            "--clock-offset-ms", help="run the server's clock off the host's (-1021 tests)"
+        ),
+    ] = 0,
 ) -> None:
     """Serve the simulated exchange on 127.0.0.1 in Binance spot REST v3 shapes (for ccxt)."""
     from gridmaker.cli import _fail, _load_config
@@ -114,6 +120,7 @@ def sim_exchange(
         api_secret=os.environ.get(ENV_SECRET, SIM_API_SECRET),
         chaos=plan,
         weight_limit=weight_limit,
+        clock_offset_ms=clock_offset_ms,
     )
 
     def ready(bound: int) -> None:

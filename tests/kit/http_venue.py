@@ -54,10 +54,15 @@ async def running_server(
 
 
 def venue(
-    base_url: str, *, secret: str = SIM_API_SECRET, budget: RateBudget | None = None
+    base_url: str,
+    *,
+    secret: str = SIM_API_SECRET,
+    budget: RateBudget | None = None,
+    streams: bool = False,
 ) -> CcxtExchange:
+    """The real ccxt binance client at ``base_url``; ``ccxt.pro`` (websockets) with ``streams``."""
     client = build_ccxt_client(
-        "binance", api_key=SIM_API_KEY, api_secret=secret, base_url=base_url, streams=False
+        "binance", api_key=SIM_API_KEY, api_secret=secret, base_url=base_url, streams=streams
     )
     return CcxtExchange(client, budget=budget or RateBudget(limit=1_000_000))
 

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
@@ -454,11 +454,30 @@ class GridOrchestrator:
         if state is None or self._books[symbol].halted:
             return 0
         unknown = [s.order_cid for s in state.slots.values() if s.order is OrderState.UNKNOWN]
-        for cid in unknown:
+        return await self._look_up(symbol, unknown)
+
+    async def confirm_orders(self, symbol: str, client_order_ids: Iterable[str]) -> int:
+        """Ask the venue about orders a stream says ended, if the book still works them.
+
+        A stream message is a hint, not a record: the book acts on the venue's answer to a
+        lookup (as for an UNKNOWN order), so a stale or duplicated message changes nothing.
+        Catches what no fill reports: an order cancelled or expired by the venue or by hand.
+        Returns how many were asked.
+        """
+        state = self._books[symbol].state
+        if state is None or self._books[symbol].halted:
+            return 0
+        live = {s.order_cid for s in state.slots.values() if s.has_live_order}
+        return await self._look_up(
+            symbol, [c for c in dict.fromkeys(client_order_ids) if c in live]
+        )
+
+    async def _look_up(self, symbol: str, client_order_ids: Sequence[str]) -> int:
+        for cid in client_order_ids:
             answer = await self.executor.lookup(symbol, cid)
             if not _is_unknown(answer):
                 await self.on_event(answer)
-        return len(unknown)
+        return len(client_order_ids)
 
 
 def _is_unknown(event: Event) -> bool:

@@ -346,10 +346,9 @@ class CcxtExchange:
         self.budget.spend(
             self.quirks.weights.get(endpoint, 1), f"{self.client.id} {what}", symbol=symbol
         )
+        if self._needs_clock_sync:
+            await self._sync_clock(symbol)
         try:
-            if self._needs_clock_sync and not is_write:
-                self._needs_clock_sync = False
-                await self.client.load_time_difference()
             return await call()
         except Exception as e:
             mapped = map_error(
@@ -372,6 +371,22 @@ class CcxtExchange:
             if isinstance(mapped, Banned | RateLimited | MalformedResponse):
                 log.warning("venue call %s symbol=%s cid=%s: %s", what, symbol, cid, mapped)
             raise mapped from e
+
+    async def _sync_clock(self, symbol: str) -> None:
+        """Measure the venue's clock again after a ``-1021`` (our timestamps were refused).
+
+        A read, mapped as one: a failure here means the request it precedes was never sent.
+        """
+        try:
+            await self.client.load_time_difference()
+        except Exception as e:
+            raise map_error(e, is_write=False, quirks=self.quirks, symbol=symbol) from e
+        self._needs_clock_sync = False
+        log.info(
+            "clock resynchronised with %s: offset %s ms",
+            self.client.id,
+            self.client.options.get("timeDifference"),
+        )
 
     async def _load_markets(self) -> None:
         if not self._markets_loaded:
@@ -584,6 +599,10 @@ class CcxtExchange:
         )
         return self._ticker_price(ticker, symbol)
 
+    @property
+    def has_order_stream(self) -> bool:
+        return bool(self.client.has.get("watchOrders")) and hasattr(self.client, "watch_orders")
+
     async def watch_orders(self, symbol: str) -> Sequence[ExchangeOrder]:
         """The next batch of order updates from the user-data stream."""
         raw = await self._call(
@@ -735,7 +754,9 @@ def build_ccxt_client(
         raise ValueError(f"unknown ccxt exchange id {exchange_id!r}")
     module = ccxtpro if streams and hasattr(ccxtpro, exchange_id) else accxt
     quirks = QUIRKS.get(exchange_id, GENERIC_QUIRKS)
-    options: dict[str, Any] = {"maxRetriesOnFailure": 0}
+    # adjustForTimeDifference: load_markets measures the venue's clock, so signed requests
+    # carry the venue's time (else a drifting host clock gets every request refused, -1021).
+    options: dict[str, Any] = {"maxRetriesOnFailure": 0, "adjustForTimeDifference": True}
     if base_url is not None:
         options.update(quirks.local_options)
     client = getattr(module, exchange_id)(

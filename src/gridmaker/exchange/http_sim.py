@@ -14,6 +14,12 @@ The market moves only when told (control endpoints, not Binance; JSON in and out
 - ``POST /__sim/trade`` ``{"symbol", "price", "amount", "ts_event"}`` → ``{"fills", "position"}``
 - ``POST /__sim/chaos`` a ``ChaosPlan`` as JSON (``{}`` = off); ``GET /__sim/chaos`` the counts
 - ``GET  /__sim/dump``  every order, fill and balance (for judging tests)
+- ``POST /__sim/clock`` ``{"offset_ms": n}``: the server's clock runs ``n`` ms off the host's
+
+Signed requests must carry a ``timestamp`` inside ``recvWindow`` (default 5000 ms) of the
+server's clock and at most 1000 ms ahead of it, else ``-1021`` as on Binance; with a clock
+offset this is how a client's clock resync (``adjustForTimeDifference``) is tested.
+Websockets (ticker and user data) are in ``http_sim_streams``.
 
 Differences from Binance: fees are charged in the quote currency (Binance charges the received
 asset or BNB); orders rest as makers only (a crossing LIMIT order is refused, not taken); trade
@@ -46,6 +52,7 @@ from gridmaker.exchange.api import (
     OrderRequest,
     Rejected,
 )
+from gridmaker.exchange.http_sim_streams import SimStreams
 from gridmaker.exchange.rate_budget import endpoint_weight
 from gridmaker.exchange.sim import SimExchange
 
@@ -157,6 +164,7 @@ class BinanceSimServer:
         chaos: ChaosPlan | None = None,
         weight_limit: int = 6000,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        clock_offset_ms: int = 0,
     ) -> None:
         self.sim = sim
         self.symbols = {venue_symbol(s): s for s in symbols}
@@ -164,7 +172,8 @@ class BinanceSimServer:
         self.api_secret = api_secret.encode()
         self.weight_limit = weight_limit
         self.stats = _Stats()
-        self._clock_ms = clock_ms
+        self._host_clock_ms = clock_ms
+        self.clock_offset_ms = clock_offset_ms
         self._weight_minute = 0
         self._weight_used = 0
         self._lock = asyncio.Lock()
@@ -176,6 +185,19 @@ class BinanceSimServer:
         self.app.router.add_post("/__sim/chaos", self._set_chaos)
         self.app.router.add_get("/__sim/chaos", self._get_chaos)
         self.app.router.add_get("/__sim/dump", self._dump)
+        self.app.router.add_post("/__sim/clock", self._set_clock)
+        self.streams = SimStreams(
+            sim,
+            symbols=self.symbols,
+            ticker=self._ticker_json,
+            authorize=self._authorize_stream,
+            clock_ms=self._clock_ms,
+        )
+        self.streams.add_routes(self.app)
+
+    def _clock_ms(self) -> int:
+        """The server's clock: the host's, ``clock_offset_ms`` off."""
+        return self._host_clock_ms() + self.clock_offset_ms
 
     def set_chaos(self, plan: ChaosPlan | None) -> None:
         self.chaos = plan
@@ -208,6 +230,14 @@ class BinanceSimServer:
             return web.json_response({"error": str(e)}, status=400)
         self.set_chaos(plan)
         return web.json_response({"chaos": plan.describe() if plan else "off"})
+
+    async def _set_clock(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        try:
+            self.clock_offset_ms = int(body["offset_ms"])
+        except (KeyError, TypeError, ValueError) as e:
+            return web.json_response({"error": f"offset_ms: {e}"}, status=400)
+        return web.json_response({"offset_ms": self.clock_offset_ms})
 
     async def _get_chaos(self, request: web.Request) -> web.Response:
         return web.json_response(
@@ -278,6 +308,37 @@ class BinanceSimServer:
         expected = hmac.new(self.api_secret, signed.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature):
             raise _BinanceError(-1022, "Signature for this request is not valid.")
+        self._check_timestamp(dict(parse_qsl(signed, keep_blank_values=True)))
+
+    def _check_timestamp(self, params: Mapping[str, Any]) -> None:
+        """Binance's rule: ``timestamp`` within ``recvWindow`` behind, 1 s ahead at most."""
+        try:
+            timestamp = int(params["timestamp"])
+            window = int(params.get("recvWindow", 5000))
+        except (KeyError, TypeError, ValueError):
+            raise _BinanceError(-1102, "Mandatory parameter 'timestamp' was not sent.") from None
+        if not 0 < window <= 60_000:
+            raise _BinanceError(-1131, "recvWindow must be less than 60000")
+        now = self._clock_ms()
+        if timestamp > now + 1000:
+            msg = "Timestamp for this request was 1000ms ahead of the server's time."
+            raise _BinanceError(-1021, msg)
+        if now - timestamp > window:
+            raise _BinanceError(-1021, "Timestamp for this request is outside of the recvWindow.")
+
+    def _authorize_stream(self, params: Mapping[str, Any]) -> tuple[int, int, str] | None:
+        """A websocket API request signed like a REST one, with ``apiKey`` among the params."""
+        if params.get("apiKey") != self.api_key:
+            return 401, -2015, "Invalid API-key, IP, or permissions for action."
+        signed = "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "signature")
+        expected = hmac.new(self.api_secret, signed.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, str(params.get("signature", ""))):
+            return 400, -1022, "Signature for this request is not valid."
+        try:
+            self._check_timestamp(params)
+        except _BinanceError as e:
+            return e.status, e.code, e.msg
+        return None
 
     def _draw(self, method: str, path: str) -> ChaosKind | None:
         plan = self.chaos
@@ -442,8 +503,10 @@ class BinanceSimServer:
         }
 
     async def _ticker(self, params: dict[str, str]) -> Any:
-        symbol = self._symbol(params)
-        inst = await self.sim.fetch_instrument(symbol)
+        return self._ticker_json(self._symbol(params))
+
+    def _ticker_json(self, symbol: str) -> dict[str, Any]:
+        inst = self.sim.instrument(symbol)
         last = self.sim.last_price(symbol) or Decimal(0)
         bid = max(last - inst.tick_size, Decimal(0)) if last else Decimal(0)
         ask = last + inst.tick_size if last else Decimal(0)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import decimal
+import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -37,7 +38,9 @@ from gridmaker.exchange.api import (
     Unavailable,
 )
 
-__all__ = ["SCHEMA_VERSION", "SimExchange"]
+__all__ = ["SCHEMA_VERSION", "SimExchange", "SimUpdate"]
+
+log = logging.getLogger("gridmaker.sim")
 
 SCHEMA_VERSION: Final = 1
 
@@ -87,6 +90,17 @@ class _Market:
     ts_event: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class SimUpdate:
+    """What one committed operation changed, for observers (the HTTP simulator's streams)."""
+
+    orders: tuple[ExchangeOrder, ...]
+    """Each changed order in its state after the operation."""
+    fills: tuple[ExchangeFill, ...]
+    markets: tuple[str, ...]
+    """Symbols whose market changed (a trade printed; a feed bound)."""
+
+
 @dataclass(slots=True)
 class _Batch:
     """Everything one operation changes: written in one transaction, then applied to memory."""
@@ -118,6 +132,8 @@ class SimExchange:
         self.partial_fills = partial_fills
         self.seed = seed
         self.place_calls: Counter[str] = Counter()
+        self.observers: list[Callable[[SimUpdate], None]] = []
+        """Called after each committed operation; an observer that raises is logged, not fatal."""
         self._instruments = {inst.symbol: inst for inst in instruments}
         self._markets = {symbol: _Market() for symbol in self._instruments}
         self._balances = {
@@ -145,6 +161,10 @@ class SimExchange:
 
     async def fetch_instrument(self, symbol: str) -> Instrument:
         """The instrument; raises ``NotFound`` for an unknown symbol."""
+        return self.instrument(symbol)
+
+    def instrument(self, symbol: str) -> Instrument:
+        """``fetch_instrument`` without the await, for code that serves the simulator."""
         self._market(symbol)
         return self._instruments[symbol]
 
@@ -442,6 +462,17 @@ class SimExchange:
             except sqlite3.Error as e:
                 raise Unavailable(f"SimExchange could not write {self.path}: {e}") from e
         self._apply(batch)
+        if self.observers:
+            update = SimUpdate(
+                orders=tuple(batch.orders.values()),
+                fills=tuple(fill for _, fill in batch.fills),
+                markets=tuple(batch.markets),
+            )
+            for observer in self.observers:
+                try:
+                    observer(update)
+                except Exception:  # the venue's books are committed; a watcher cannot undo them
+                    log.exception("sim observer failed")
 
     def _apply(self, batch: _Batch) -> None:
         self._balances.update(batch.balances)
