@@ -185,7 +185,9 @@ async def run_live_session(
         while (steps is None or seen < steps) and (deadline is None or time.monotonic() < deadline):
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                item = await asyncio.wait_for(inbox.get(), timeout)
+                # Not ``wait_for``: on 3.11 it can swallow a cancel that races a result.
+                async with asyncio.timeout(timeout):
+                    item = await inbox.get()
             except TimeoutError:
                 break
             if isinstance(item, _Crashed):
