@@ -118,13 +118,15 @@ def _print_while_down(data_dir: Path, config_path: Path, rng: random.Random) -> 
 
     config = load_config(config_path)
     if data_dir in _SERVERS:
-        return _print_over_http(_SERVERS[data_dir][1], _make_feed(config, SYMBOL), rng)
+        return _print_over_http(
+            _SERVERS[data_dir][1], _make_feed(config, sim_instrument(config, SYMBOL)), rng
+        )
     sim = SimExchange(
         instruments=[sim_instrument(config, SYMBOL)],
         initial_balances=config.sim.balances,
         path=data_dir / "exchange.sqlite",
     )
-    feed = _make_feed(config, SYMBOL)
+    feed = _make_feed(config, sim_instrument(config, SYMBOL))
     start = sim.bind_feed(SYMBOL, feed.key)
     count = rng.randint(0, 60)
     for _, trade in zip(range(count), feed.trades(start), strict=False):

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from gridmaker.cli_venue import VenueChoice
     from gridmaker.config import Config
     from gridmaker.core.strategy import GridState
+    from gridmaker.core.units import Instrument
     from gridmaker.engine.executor import GridExecutor
     from gridmaker.exchange.api import Exchange
     from gridmaker.feeds import MarketFeed
@@ -65,21 +66,17 @@ def _fail(code: int, message: str) -> typer.Exit:
 
 
 def _load_config(path: Path | None, overrides: dict[str, Any]) -> Config:
-    from gridmaker.config import ConfigError, load_config, parse_config
+    """The config with command-line ``overrides`` (``{"feed": {...}, "exchange": ...}``)."""
+    from gridmaker.config import ConfigError, load_config
 
     try:
-        config = load_config(path)
-        if overrides:
-            raw = config.model_dump(mode="python", exclude_unset=False)
-            raw["feed"] = {**raw["feed"], **overrides}
-            config = parse_config(raw, str(path) if path else "arguments")
+        return load_config(path, overrides)
     except ConfigError as e:
         raise _fail(EXIT_CONFIG, str(e)) from None
-    return config
 
 
-def _make_feed(config: Config, symbol: str) -> MarketFeed:
-    from gridmaker.config import sim_instrument
+def _make_feed(config: Config, instrument: Instrument) -> MarketFeed:
+    """The market a simulated exchange prints (unused on a real venue, whose market is real)."""
     from gridmaker.feeds import FeedError, ReplayFeed
 
     feed = config.feed
@@ -89,7 +86,7 @@ def _make_feed(config: Config, symbol: str) -> MarketFeed:
             return ReplayFeed(feed.path)
         except FeedError as e:
             raise _fail(EXIT_CONFIG, str(e)) from None
-    return feed.random_walk(sim_instrument(config, symbol))
+    return feed.random_walk(instrument)
 
 
 @app.command()
@@ -112,8 +109,11 @@ def run(
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="random-walk seed")] = None,
     exchange_id: Annotated[
-        str, typer.Option("--exchange", help="sim (built in) or a ccxt exchange id: binance, ...")
-    ] = "sim",
+        str | None,
+        typer.Option(
+            "--exchange", help="sim (built in) or a ccxt exchange id: binance, ...; default: config"
+        ),
+    ] = None,
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="the venue's REST URL, e.g. a sim-exchange")
     ] = None,
@@ -127,17 +127,20 @@ def run(
     _setup_logging()
     if engine is not None and engine not in ENGINES:
         raise _fail(EXIT_CONFIG, f"--engine must be one of: {', '.join(ENGINES)}; was {engine!r}")
-    overrides: dict[str, Any] = {}
+    feed: dict[str, Any] = {}
     if feed_path is not None:
-        overrides.update(kind="file", path=feed_path)
+        feed.update(kind="file", path=feed_path)
     if seed is not None:
-        overrides["seed"] = seed
-    config = _load_config(config_path, overrides)
+        feed["seed"] = seed
+    from gridmaker.cli_venue import venue_choice, venue_overrides
+
+    config = _load_config(
+        config_path,
+        {**({"feed": feed} if feed else {}), **venue_overrides(exchange_id, base_url, sandbox)},
+    )
     if steps is None and duration is None:
         steps = 20_000
-    from gridmaker.cli_venue import venue_choice
-
-    remote = venue_choice(exchange_id, base_url, sandbox)
+    remote = venue_choice(config)
     summaries = asyncio.run(
         _run(
             config,
@@ -162,8 +165,8 @@ async def _run(
     remote: VenueChoice | None = None,
     engine: str = "simple",
 ) -> list[dict[str, Any]]:
-    from gridmaker.cli_venue import open_run_venue, run_session
-    from gridmaker.config import book_setup_args, sim_instrument
+    from gridmaker.cli_venue import open_run_venue, run_sessions
+    from gridmaker.config import book_setup_args
     from gridmaker.engine.orchestrator import BookSetup, BootRefused, GridOrchestrator
     from gridmaker.engine.retry import Retrier
     from gridmaker.engine.simple import SimpleExecutor
@@ -172,8 +175,7 @@ async def _run(
     from gridmaker.exchange.sim import SimExchange
     from gridmaker.store import StateCorrupt, StoreError
 
-    instruments = [sim_instrument(config, m.symbol) for m in config.markets]
-    remote_venue, instruments = await open_run_venue(remote, config, instruments)
+    remote_venue, instruments = await open_run_venue(remote, config)
     setups = [
         BookSetup(**book_setup_args(m, inst))
         for m, inst in zip(config.markets, instruments, strict=True)
@@ -203,22 +205,21 @@ async def _run(
         for setup in setups:
             if reason := orchestrator.halted(setup.symbol):
                 err.print(f"[yellow]{setup.symbol} not trading:[/] {reason}", highlight=False)
-        for setup in setups:
-            feed = _make_feed(config, setup.symbol)
-            progress = (
-                _progress_printer(setup.symbol, steps, orchestrator) if show_progress else None
-            )
-            await run_session(
-                remote,
-                orchestrator,
-                exchange,
-                feed,
-                setup.symbol,
-                steps=steps,
-                duration_s=duration,
-                reconcile_every=config.reconcile_every,
-                on_progress=progress,
-            )
+        await run_sessions(
+            remote,
+            orchestrator,
+            exchange,
+            {
+                setup.symbol: (
+                    _make_feed(config, inst) if remote is None or remote.is_local_sim else None,
+                    _progress_printer(setup.symbol, steps, orchestrator) if show_progress else None,
+                )
+                for setup, inst in zip(setups, instruments, strict=True)
+            },
+            steps=steps,
+            duration_s=duration,
+            reconcile_every=config.reconcile_every,
+        )
         summaries = []
         for symbol in orchestrator.symbols:
             state = orchestrator.state(symbol)

@@ -107,17 +107,12 @@ def _fail(err: Any, message: str) -> typer.Exit:
 
 
 def _config(path: Path | None, seed: int | None, err: Any) -> Config:
-    from gridmaker.config import ConfigError, load_config, parse_config
+    from gridmaker.config import ConfigError, load_config
 
     try:
-        config = load_config(path)
-        if seed is not None:
-            raw = config.model_dump(mode="python")
-            raw["feed"] = {**raw["feed"], "seed": seed}
-            config = parse_config(raw, str(path) if path else "arguments")
+        return load_config(path, {"feed": {"seed": seed}} if seed is not None else None)
     except ConfigError as e:
         raise _fail(err, str(e)) from None
-    return config
 
 
 def _series(config: Config, feed: str, ticks: int | None, err: Any) -> TickSeries:

@@ -69,7 +69,7 @@ def shadow(
         overrides.update(kind="file", path=feed_path)
     if seed is not None:
         overrides["seed"] = seed
-    config = _load_config(config_path, overrides)
+    config = _load_config(config_path, {"feed": overrides} if overrides else {})
     if steps is None and feed_path is None:
         steps = DEFAULT_WALK_TRADES
     if work_dir is None:
@@ -104,7 +104,7 @@ async def _shadow(config: Config, work_dir: Path, steps: int | None) -> ShadowRe
         )
 
     return await run_shadow(
-        feed=_make_feed(config, market.symbol),
+        feed=_make_feed(config, instrument),
         setup=setup,
         make_exchange=make_exchange,
         make_executor=_make_executor,

@@ -11,7 +11,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -36,9 +36,10 @@ __all__ = [
     "open_run_venue",
     "open_venue",
     "register",
-    "run_session",
+    "run_sessions",
     "venue_choice",
     "venue_keys",
+    "venue_overrides",
 ]
 
 ENV_KEY: Final = "GRIDMAKER_API_KEY"
@@ -152,6 +153,8 @@ class VenueChoice:
     exchange_id: str
     base_url: str | None = None
     sandbox: bool = False
+    streams: bool = True
+    poll_interval_s: float = 2.0
 
     @property
     def is_local_sim(self) -> bool:
@@ -160,6 +163,37 @@ class VenueChoice:
             return False
         host = urlparse(self.base_url).hostname or ""
         return host in ("127.0.0.1", "localhost", "::1")
+
+
+def venue_overrides(exchange_id: str | None, base_url: str | None, sandbox: bool) -> dict[str, Any]:
+    """``run``'s venue options as config overrides (the config checks them)."""
+    overrides: dict[str, Any] = {}
+    if exchange_id is not None:
+        overrides["exchange"] = exchange_id
+    venue: dict[str, Any] = {}
+    if base_url is not None:
+        venue["base_url"] = base_url
+    if sandbox:
+        venue["sandbox"] = True
+    if venue:
+        overrides["venue"] = venue
+    return overrides
+
+
+def venue_choice(config: Config) -> VenueChoice | None:
+    """The configured venue: ``None`` for the built-in simulated exchange."""
+    from gridmaker.config import VenueConfig
+
+    if config.exchange == "sim":
+        return None
+    venue = config.venue or VenueConfig()
+    return VenueChoice(
+        exchange_id=config.exchange,
+        base_url=venue.base_url,
+        sandbox=venue.sandbox,
+        streams=venue.streams,
+        poll_interval_s=venue.poll_interval_s,
+    )
 
 
 def venue_keys(choice: VenueChoice) -> tuple[str, str]:
@@ -192,7 +226,7 @@ async def open_venue(choice: VenueChoice, symbols: Sequence[str]) -> CcxtExchang
         api_secret=secret,
         sandbox=choice.sandbox,
         base_url=choice.base_url,
-        streams=not choice.is_local_sim,
+        streams=choice.streams and not choice.is_local_sim,
     )
     venue: CcxtExchange = (
         HttpSimVenue(client, base_url=choice.base_url or "")
@@ -211,34 +245,22 @@ async def open_venue(choice: VenueChoice, symbols: Sequence[str]) -> CcxtExchang
     return venue
 
 
-def venue_choice(exchange_id: str, base_url: str | None, sandbox: bool) -> VenueChoice | None:
-    """``run``'s venue options: ``None`` for the built-in exchange; exits 2 when inconsistent."""
-    from gridmaker.cli import _fail
-
-    if exchange_id == "sim":
-        if base_url is not None or sandbox:
-            raise _fail(EXIT_CONFIG, "--base-url and --sandbox need --exchange <ccxt id>")
-        return None
-    if base_url is not None and not base_url.startswith(("http://", "https://")):
-        raise _fail(EXIT_CONFIG, f"--base-url must start with http:// or https://, was {base_url}")
-    return VenueChoice(exchange_id=exchange_id, base_url=base_url, sandbox=sandbox)
-
-
 async def open_run_venue(
-    choice: VenueChoice | None, config: Config, sim_instruments: list[Instrument]
+    choice: VenueChoice | None, config: Config
 ) -> tuple[Any, list[Instrument]]:
     """The venue ``run`` trades on and its instruments for the configured markets.
 
-    ``None`` and ``sim_instruments`` for the built-in exchange (``choice`` is ``None``).
+    ``None`` and the ``sim.instruments`` rules for the built-in exchange (``choice`` None).
 
     Checked at start: the exchange id, the keys (from the environment), every market listed and
     trading, and a balance read (the keys work). Exits 2 (config) or 5 (exchange) otherwise.
     """
     from gridmaker.cli import EXIT_EXCHANGE, _fail
+    from gridmaker.config import sim_instrument
     from gridmaker.exchange.api import ExchangeError
 
     if choice is None:
-        return None, sim_instruments
+        return None, [sim_instrument(config, m.symbol) for m in config.markets]
     symbols = [m.symbol for m in config.markets]
     try:
         venue = await open_venue(choice, symbols)
@@ -250,41 +272,57 @@ async def open_run_venue(
     return venue, [await venue.fetch_instrument(s) for s in symbols]
 
 
-async def run_session(
+async def run_sessions(
     remote: VenueChoice | None,
     orchestrator: GridOrchestrator,
     market: Any,
-    feed: MarketFeed,
-    symbol: str,
+    feeds: Mapping[str, tuple[MarketFeed | None, Callable[[int], None] | None]],
     *,
     steps: int | None,
     duration_s: float | None,
     reconcile_every: int,
-    on_progress: Callable[[int], None] | None = None,
 ) -> None:
-    """A simulated market (in process or at the local simulator) prints the feed; a real
-    venue's own prices drive the bot instead."""
+    """Trade every symbol of ``feeds`` (its feed, its progress printer).
+
+    A simulated market (in process or at the local simulator) prints each symbol's feed, one
+    symbol after another. A real venue's markets move at once and on their own: each symbol's
+    live session runs concurrently, driven by the venue's prices; if one fails, all stop.
+    """
     if remote is None or remote.is_local_sim:
         from gridmaker.engine.session import run_market_session
 
-        await run_market_session(
-            orchestrator,
-            market,
-            feed,
-            symbol,
-            steps=steps,
-            duration_s=duration_s,
-            reconcile_every=reconcile_every,
-            on_progress=on_progress,
-        )
+        for symbol, (feed, on_progress) in feeds.items():
+            assert feed is not None
+            await run_market_session(
+                orchestrator,
+                market,
+                feed,
+                symbol,
+                steps=steps,
+                duration_s=duration_s,
+                reconcile_every=reconcile_every,
+                on_progress=on_progress,
+            )
         return
     from gridmaker.live_session import run_live_session
 
-    await run_live_session(
-        orchestrator,
-        market,
-        symbol,
-        steps=steps,
-        duration_s=duration_s,
-        reconcile_every=reconcile_every,
-    )
+    try:
+        async with asyncio.TaskGroup() as sessions:
+            for symbol in feeds:
+                sessions.create_task(
+                    run_live_session(
+                        orchestrator,
+                        market,
+                        symbol,
+                        steps=steps,
+                        duration_s=duration_s,
+                        reconcile_every=reconcile_every,
+                        poll_interval_s=remote.poll_interval_s,
+                    )
+                )
+    except ExceptionGroup as group:
+        # The caller handles one error (a ban halts all books); the first says why.
+        first = group.exceptions[0]
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None

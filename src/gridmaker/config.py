@@ -7,6 +7,7 @@ integer units only in ``book_setup``, once the instrument is known.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -316,13 +317,41 @@ class ChaosConfig(_Model):
         return self
 
 
+class VenueConfig(_Model):
+    """How to reach a real venue (``exchange`` is a ccxt id); keys never live here."""
+
+    base_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/]+(/\S*)?$",
+        description="the venue's REST URL instead of its own, e.g. a gridmaker sim-exchange",
+    )
+    sandbox: bool = Field(False, description="trade on the venue's testnet")
+    streams: bool = Field(
+        True, description="websockets (ccxt.pro) for prices and order updates; false: REST polls"
+    )
+    poll_interval_s: float = Field(
+        2.0, gt=0, le=3600, description="seconds between REST price polls while no stream works"
+    )
+
+
+def _is_ccxt_id(exchange: str) -> bool:
+    import ccxt  # type: ignore[import-untyped]  # slow to import: only for a real venue
+
+    return exchange in ccxt.exchanges
+
+
 class Config(_Model):
     engine: Literal["simple", "durable"] = Field(
         "simple",
         description="simple: asyncio + our SQLite journal; durable: DBOS workflows "
         "(system database in the data dir, or GRIDMAKER_SYSTEM_DB_URL=postgresql://...)",
     )
-    exchange: Literal["sim"] = Field("sim", description="sim: the built-in simulated exchange")
+    exchange: str = Field(
+        "sim",
+        pattern=r"^[a-z0-9_]+$",
+        description="sim: the built-in simulated exchange; or a ccxt exchange id (binance, ...)",
+    )
+    venue: VenueConfig | None = Field(None, description="a ccxt exchange's connection")
     sim: SimExchangeConfig = Field(default_factory=SimExchangeConfig)
     markets: list[MarketConfig] = Field(
         default_factory=lambda: [MarketConfig()], min_length=1, description="one grid per symbol"
@@ -345,6 +374,10 @@ class Config(_Model):
             missing = [s for s in symbols if s not in self.sim.instruments]
             if missing:
                 raise ValueError(f"sim.instruments has no rules for {missing}")
+            if self.venue is not None:
+                raise ValueError("venue is for a ccxt exchange; the built-in one takes sim")
+        elif not _is_ccxt_id(self.exchange):
+            raise ValueError(f"exchange {self.exchange!r} is neither 'sim' nor a ccxt exchange id")
         return self
 
 
@@ -370,10 +403,24 @@ def parse_config(raw: Any, source: str = "config") -> Config:
         raise ConfigError(_format_error(e, source)) from None
 
 
-def load_config(path: Path | None) -> Config:
-    """The config in ``path`` (YAML), or the defaults; raises ``ConfigError``."""
-    if path is None:
-        return Config()
+def load_config(path: Path | None, overrides: Mapping[str, Any] | None = None) -> Config:
+    """The config in ``path`` (YAML), or the defaults, with ``overrides`` (command-line
+    options: a top-level key, or a section's keys merged into that section) applied before
+    it is checked; raises ``ConfigError``."""
+    raw = {} if path is None else _read_yaml(path)
+    for key, value in (overrides or {}).items():
+        section = raw.get(key)
+        if isinstance(value, Mapping) and isinstance(section, dict):
+            raw[key] = {**section, **value}
+        else:
+            raw[key] = dict(value) if isinstance(value, Mapping) else value
+    source = str(path) if path is not None else "config"
+    if overrides and path is not None:
+        source += " and options"
+    return parse_config(raw, source)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
@@ -382,11 +429,18 @@ def load_config(path: Path | None) -> Config:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ConfigError(f"config {path} is not valid YAML: {e}") from None
-    return parse_config(raw, str(path))
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"invalid config in {path}: the top level must be a mapping")
+    return raw
 
 
 def sim_instrument(config: Config, symbol: str) -> Instrument:
-    rules = config.sim.instruments[symbol]
+    """``symbol``'s rules from ``sim.instruments``; ``ConfigError`` when it has none."""
+    rules = config.sim.instruments.get(symbol)
+    if rules is None:
+        raise ConfigError(f"sim.instruments has no rules for {symbol} (simulation and backtests)")
     base, quote = symbol.split("/")
     return Instrument(
         symbol=symbol,

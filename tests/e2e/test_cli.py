@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -14,7 +15,9 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-def gridmaker(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def gridmaker(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gridmaker.cli", *args],
         cwd=cwd,
@@ -22,6 +25,7 @@ def gridmaker(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=240,
         check=False,
+        env=env,
     )
 
 
@@ -95,3 +99,29 @@ def test_invalid_config_names_the_field(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "markets.0.grid.buy_levels" in result.stderr
     assert "markets.0.grid.spacng: unknown key" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "config", "says"),
+    [
+        (["--exchange", "nosuchvenue"], "", "neither 'sim' nor a ccxt exchange id"),
+        (["--base-url", "http://127.0.0.1:9"], "", "venue is for a ccxt exchange"),
+        (["--exchange", "binance", "--base-url", "ftp://127.0.0.1:9"], "", "venue.base_url"),
+        ([], "exchange: binance\nvenue:\n  sandbox: true\n", "needs API keys"),
+        ([], "exchange: binance\nvenue:\n  api_key: abc\n", "venue.api_key: unknown key"),
+    ],
+)
+def test_venue_choice_is_checked_before_anything_starts(
+    tmp_path: Path, args: list[str], config: str, says: str
+) -> None:
+    # Arrange: no keys in the environment; nothing listens anywhere.
+    (tmp_path / "venue.yaml").write_text(config or "{}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDMAKER_API")}
+
+    # Act
+    result = gridmaker("run", "--config", "venue.yaml", *args, cwd=tmp_path, env=env)
+
+    # Assert: refused as a config error, naming what is wrong, before any state exists.
+    assert result.returncode == 2, result.stderr
+    assert says in " ".join(result.stderr.split())
+    assert not (tmp_path / "gridmaker-data").exists()

@@ -115,8 +115,13 @@ def _recorded_fills(data_dir: Path) -> list[str]:
 def test_full_grid_session_over_ccxt_equals_the_in_process_run(tmp_path: Path) -> None:
     # Arrange
     with sim_exchange(tmp_path / "sim", "--state", str(tmp_path / "sim" / "x.sqlite")) as url:
-        # Act
-        over_http = _run(_bot(tmp_path / "bot", url, "--steps", STEPS, "--json"))
+        # Act: this time the venue comes from the config file, not the flags.
+        config = tmp_path / "venue.yaml"
+        config.write_text(f"exchange: binance\nvenue:\n  base_url: {url}\n")
+        command = [sys.executable, "-m", "gridmaker.cli", "run", "--config", str(config)]
+        over_http = _run(
+            [*command, "--data-dir", str(tmp_path / "bot"), "--steps", STEPS, "--json"]
+        )
         dump = control(url, "/__sim/dump")
         stats = control(url, "/__sim/chaos")
     in_process = _in_process(tmp_path / "ref", "--steps", STEPS, "--json")
