@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -10,10 +12,12 @@ from typing import Any
 import aiohttp
 import pytest
 
+from gridmaker.cli_venue import SIM_API_KEY, SIM_API_SECRET
 from gridmaker.core.events import OrderStatus, Side
 from gridmaker.exchange.api import (
     Banned,
     DuplicateClientOrderId,
+    ExchangeError,
     MalformedResponse,
     NotFound,
     OrderRequest,
@@ -251,3 +255,74 @@ def test_rate_budget_reads_the_used_weight_header_and_honours_retry_after() -> N
 
     _servers.clear()
     _with_servers(body)
+
+
+def test_ticker_stream_speaks_binance_shapes() -> None:
+    async def main() -> list[Any]:
+        sim = new_sim()
+        sim.apply_trade(SYMBOL, Decimal("50000"), Decimal("0.1"), 0)
+        async with (
+            running_server(sim) as (_, url),
+            aiohttp.ClientSession() as http,
+            http.ws_connect(url.replace("http", "ws") + "/ws/0") as ws,
+        ):
+            streams = ["btcusdt@ticker", "btcusdt@miniTicker"]
+            await ws.send_json({"method": "SUBSCRIBE", "params": streams, "id": 7})
+            got = [await ws.receive_json(timeout=5) for _ in range(3)]  # ack + 2 snapshots
+            sim.apply_trade(SYMBOL, Decimal("49990.5"), Decimal("0.1"), 1)
+            got += [await ws.receive_json(timeout=5) for _ in range(2)]
+            await ws.send_json({"method": "SUBSCRIBE", "params": ["ethusdt@ticker"], "id": 8})
+            got.append(await ws.receive_json(timeout=5))
+            return got
+
+    ack, ticker, mini, ticker2, mini2, refused = asyncio.run(main())
+
+    assert ack == {"result": None, "id": 7}
+    assert (ticker["e"], ticker["s"], ticker["c"]) == ("24hrTicker", "BTCUSDT", "50000")
+    assert Decimal(ticker["b"]) < Decimal(ticker["c"]) < Decimal(ticker["a"])
+    assert (mini["e"], mini["c"]) == ("24hrMiniTicker", "50000") and "b" not in mini
+    assert (ticker2["c"], mini2["c"]) == ("49990.5", "49990.5")
+    assert refused["id"] == 8 and refused["error"]["code"] == 2
+
+
+def test_user_stream_with_a_wrong_signature_is_refused() -> None:
+    async def main() -> dict[str, Any]:
+        async with running_server() as (server, url):
+            ex = venue(url, secret="not-the-secret", streams=True)
+            try:
+                await ex.fetch_instrument(SYMBOL)  # public: fine
+                # ccxt 4.5.90 loses the -1022 on the websocket API (a KeyError while it
+                # unwinds the subscription), so it arrives as a plain failure, not a ban.
+                with pytest.raises(ExchangeError):
+                    await asyncio.wait_for(ex.watch_orders(SYMBOL), 10)
+            finally:
+                await ex.close()
+            return dict(server.streams.counts)
+
+    counts = asyncio.run(main())
+
+    assert counts.get("user_auth_refused") == 1 and "order_events" not in counts
+
+
+def test_signed_request_outside_the_time_window_is_minus_1021() -> None:
+    async def main() -> list[tuple[int, dict[str, Any]]]:
+        async with running_server() as (server, url), aiohttp.ClientSession() as http:
+            now = server._clock_ms()
+            answers = []
+            for timestamp, window in ((now + 5000, 5000), (now - 7000, 5000), (now - 7000, 9000)):
+                query = f"timestamp={timestamp}&recvWindow={window}"
+                signature = hmac.new(
+                    SIM_API_SECRET.encode(), query.encode(), hashlib.sha256
+                ).hexdigest()
+                async with http.get(
+                    f"{url}/api/v3/account?{query}&signature={signature}",
+                    headers={"X-MBX-APIKEY": SIM_API_KEY},
+                ) as raw:
+                    answers.append((raw.status, await raw.json()))
+            return answers
+
+    ahead, behind, inside = asyncio.run(main())
+
+    assert ahead[0] == 400 and ahead[1]["code"] == -1021 and "ahead" in ahead[1]["msg"]
+    assert behind[0] == 400 and behind[1]["code"] == -1021 and "recvWindow" in behind[1]["msg"]
+    assert inside[0] == 200 and "balances" in inside[1]

@@ -250,6 +250,7 @@ class SimStreams:
             return
         refused = self._authorize(params)
         if refused is not None:
+            self.counts["user_auth_refused"] += 1
             status, code, msg = refused
             conn.send({"id": request_id, "status": status, "error": {"code": code, "msg": msg}})
             return
