@@ -44,6 +44,8 @@ EXIT_STATE = 3
 EXIT_BOOT = 4
 EXIT_EXCHANGE = 5
 ENGINES = ("simple", "durable")
+DEFAULT_STEPS = 20_000
+"""Trades a simulated market prints when neither --steps nor --duration is given."""
 
 app = typer.Typer(
     name="gridmaker",
@@ -102,7 +104,13 @@ def run(
         Path | None, typer.Option("--feed", help="replay trades from a CSV/JSON file")
     ] = None,
     steps: Annotated[
-        int | None, typer.Option("--steps", min=0, help="trades to print (default 20000)")
+        int | None,
+        typer.Option(
+            "--steps",
+            min=0,
+            help="trades to print (default 20000); on a live venue: prices to trade on "
+            "(default: until stopped)",
+        ),
     ] = None,
     duration: Annotated[
         float | None, typer.Option("--duration", min=0, help="stop after this many seconds")
@@ -138,8 +146,6 @@ def run(
         config_path,
         {**({"feed": feed} if feed else {}), **venue_overrides(exchange_id, base_url, sandbox)},
     )
-    if steps is None and duration is None:
-        steps = 20_000
     remote = venue_choice(config)
     summaries = asyncio.run(
         _run(
@@ -205,13 +211,19 @@ async def _run(
         for setup in setups:
             if reason := orchestrator.halted(setup.symbol):
                 err.print(f"[yellow]{setup.symbol} not trading:[/] {reason}", highlight=False)
+        from gridmaker.exchange.http_sim_client import HttpSimVenue
+
+        prints_market = remote_venue is None or isinstance(remote_venue, HttpSimVenue)
+        if steps is None and duration is None and prints_market:
+            steps = DEFAULT_STEPS  # a live market runs until stopped
         await run_sessions(
             remote,
+            prints_market,
             orchestrator,
             exchange,
             {
                 setup.symbol: (
-                    _make_feed(config, inst) if remote is None or remote.is_local_sim else None,
+                    _make_feed(config, inst) if prints_market else None,
                     _progress_printer(setup.symbol, steps, orchestrator) if show_progress else None,
                 )
                 for setup, inst in zip(setups, instruments, strict=True)

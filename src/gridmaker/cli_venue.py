@@ -8,9 +8,11 @@ the local simulator (a loopback ``--base-url``) both sides default to the public
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -77,11 +79,23 @@ def sim_exchange(
     weight_limit: Annotated[
         int, typer.Option("--weight-limit", min=1, help="request weight per minute before 429")
     ] = 6000,
+    walk_ms: Annotated[
+        int,
+        typer.Option(
+            "--walk-ms",
+            min=0,
+            help="the market trades on its own, one print of the config's feed every N ms "
+            "(0: only when a bot or a test prints)",
+        ),
+    ] = 0,
     clock_offset_ms: Annotated[
         int,
         typer.Option(
             "--clock-offset-ms", help="run the server's clock off the host's (-1021 tests)"
         ),
+    ] = 0,
+    walk_trades: Annotated[
+        int, typer.Option("--walk-trades", min=0, help="with --walk-ms: stop after N (0: never)")
     ] = 0,
 ) -> None:
     """Serve the simulated exchange on 127.0.0.1 in Binance spot REST v3 shapes (for ccxt)."""
@@ -135,9 +149,21 @@ def sim_exchange(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        walker: asyncio.Task[int] | None = None
+        if walk_ms:
+            from gridmaker.cli import _make_feed
+            from gridmaker.exchange.http_sim_walk import walk_market
+
+            feeds = {s: _make_feed(config, sim_instrument(config, s)) for s in symbols}
+            walker = asyncio.create_task(
+                walk_market(server, feeds, interval_s=walk_ms / 1000, limit=walk_trades or None)
+            )
         try:
             await serve(server, port=port, stop=stop, on_ready=ready)
         finally:
+            if walker is not None:
+                walker.cancel()
+                await asyncio.gather(walker, return_exceptions=True)
             sim.close_sync()
 
     asyncio.run(main())
@@ -180,6 +206,16 @@ def venue_overrides(exchange_id: str | None, base_url: str | None, sandbox: bool
     return overrides
 
 
+def _local_market_moves_itself(base_url: str) -> bool | None:
+    """Ask a loopback venue if it is ``gridmaker sim-exchange`` and whether its market moves
+    by itself; ``None``: not our simulator (a local proxy to a real venue, say)."""
+    try:
+        with urllib.request.urlopen(base_url.rstrip("/") + "/__sim/market", timeout=10) as r:
+            return bool(json.loads(r.read())["moves_itself"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def venue_choice(config: Config) -> VenueChoice | None:
     """The configured venue: ``None`` for the built-in simulated exchange."""
     from gridmaker.config import VenueConfig
@@ -220,18 +256,23 @@ async def open_venue(choice: VenueChoice, symbols: Sequence[str]) -> CcxtExchang
     from gridmaker.exchange.http_sim_client import HttpSimVenue
 
     key, secret = venue_keys(choice)
+    # A simulator whose market waits to be printed gets the feed from us; any other venue
+    # (a self-moving simulator included) is traded as the real thing, streams and all.
+    prints = (
+        choice.is_local_sim
+        and choice.base_url is not None
+        and (_local_market_moves_itself(choice.base_url) is False)
+    )
     client = build_ccxt_client(
         choice.exchange_id,
         api_key=key,
         api_secret=secret,
         sandbox=choice.sandbox,
         base_url=choice.base_url,
-        streams=choice.streams and not choice.is_local_sim,
+        streams=choice.streams and not prints,
     )
     venue: CcxtExchange = (
-        HttpSimVenue(client, base_url=choice.base_url or "")
-        if choice.is_local_sim
-        else CcxtExchange(client)
+        HttpSimVenue(client, base_url=choice.base_url or "") if prints else CcxtExchange(client)
     )
     retrier = Retrier()
     try:
@@ -274,6 +315,7 @@ async def open_run_venue(
 
 async def run_sessions(
     remote: VenueChoice | None,
+    prints_market: bool,
     orchestrator: GridOrchestrator,
     market: Any,
     feeds: Mapping[str, tuple[MarketFeed | None, Callable[[int], None] | None]],
@@ -284,11 +326,12 @@ async def run_sessions(
 ) -> None:
     """Trade every symbol of ``feeds`` (its feed, its progress printer).
 
-    A simulated market (in process or at the local simulator) prints each symbol's feed, one
-    symbol after another. A real venue's markets move at once and on their own: each symbol's
-    live session runs concurrently, driven by the venue's prices; if one fails, all stop.
+    With ``prints_market`` (a simulated market, in process or at a local simulator waiting to
+    be printed) each symbol's feed is printed, one symbol after another. A venue whose markets
+    move at once and on their own gets a live session per symbol, concurrently, driven by the
+    venue's prices; if one fails, all stop.
     """
-    if remote is None or remote.is_local_sim:
+    if prints_market or remote is None:
         from gridmaker.engine.session import run_market_session
 
         for symbol, (feed, on_progress) in feeds.items():

@@ -199,3 +199,28 @@ def test_chaos_on_the_wire_keeps_every_invariant_and_ends_as_a_calm_run(tmp_path
     # ... and the bot ends exactly where the fault-free run did.
     assert wild["retries"] > 0
     assert {k: wild[k] for k in TRADING_KEYS} == {k: calm[k] for k in TRADING_KEYS}
+
+
+def test_a_market_that_moves_by_itself_is_traded_over_streams_like_a_real_venue(
+    tmp_path: Path,
+) -> None:
+    # Arrange: the simulator's market trades on its own (1000 prints, 10 ms apart), so the
+    # bot takes the path it takes on Binance: a live session fed by ccxt.pro streams.
+    walk = ("--walk-ms", "10", "--walk-trades", "1000")
+    with sim_exchange(tmp_path / "sim", *walk) as url:
+        # Act: trade for longer than the market moves.
+        summary = _run(_bot(tmp_path / "bot", url, "--duration", "16", "--json"))
+        market = control(url, "/__sim/market")
+        streams = control(url, "/__sim/streams")["counts"]
+        calls = control(url, "/__sim/chaos")["calls"]
+        dump = control(url, "/__sim/dump")
+
+    # Assert: the walk was over before the bot stopped; every venue fill is recorded once;
+    # prices came over the ticker stream (one REST ticker read: the boot sync's).
+    assert not market["moves_itself"] and market["positions"][SYMBOL] == 1000
+    assert summary["fills"] > 0
+    assert _recorded_fills(tmp_path / "bot") == sorted(f["trade_id"] for f in dump["fills"])
+    assert _duplicates(dump) == 0
+    assert streams["public_connections"] >= 1 and streams["ticker_events"] > 0
+    assert streams["user_connections"] >= 1 and streams["order_events"] > 0
+    assert calls.get("GET ticker/24hr", 0) <= 1

@@ -15,6 +15,8 @@ The market moves only when told (control endpoints, not Binance; JSON in and out
 - ``POST /__sim/chaos`` a ``ChaosPlan`` as JSON (``{}`` = off); ``GET /__sim/chaos`` the counts
 - ``GET  /__sim/dump``  every order, fill and balance (for judging tests)
 - ``POST /__sim/clock`` ``{"offset_ms": n}``: the server's clock runs ``n`` ms off the host's
+- ``GET  /__sim/market`` ``{"moves_itself": bool}``: whether the market prints trades on its
+  own (``http_sim_walk``); a bot then must not print them, only trade
 
 Signed requests must carry a ``timestamp`` inside ``recvWindow`` (default 5000 ms) of the
 server's clock and at most 1000 ms ahead of it, else ``-1021`` as on Binance; with a clock
@@ -186,6 +188,8 @@ class BinanceSimServer:
         self.app.router.add_get("/__sim/chaos", self._get_chaos)
         self.app.router.add_get("/__sim/dump", self._dump)
         self.app.router.add_post("/__sim/clock", self._set_clock)
+        self.app.router.add_get("/__sim/market", self._get_market)
+        self.moves_itself = False
         self.streams = SimStreams(
             sim,
             symbols=self.symbols,
@@ -216,11 +220,19 @@ class BinanceSimServer:
     async def _trade(self, request: web.Request) -> web.Response:
         body = await request.json()
         symbol = str(body["symbol"])
+        fills = await self.print_trade(
+            symbol, Decimal(body["price"]), Decimal(body["amount"]), int(body["ts_event"])
+        )
+        return web.json_response({"fills": fills, "position": self.sim.feed_position(symbol)})
+
+    async def print_trade(self, symbol: str, price: Decimal, amount: Decimal, ts: int) -> int:
+        """The market trades: resting orders it crosses fill. Returns how many fills."""
         async with self._lock:
-            fills = self.sim.apply_trade(
-                symbol, Decimal(body["price"]), Decimal(body["amount"]), int(body["ts_event"])
-            )
-        return web.json_response({"fills": len(fills), "position": self.sim.feed_position(symbol)})
+            return len(self.sim.apply_trade(symbol, price, amount, ts))
+
+    async def _get_market(self, request: web.Request) -> web.Response:
+        positions = {s: self.sim.feed_position(s) for s in self.symbols.values()}
+        return web.json_response({"moves_itself": self.moves_itself, "positions": positions})
 
     async def _set_chaos(self, request: web.Request) -> web.Response:
         raw = await request.json()
