@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from gridmaker.cli_venue import VenueChoice, run_sessions
 from gridmaker.config import MarketConfig, book_setup_args
 from gridmaker.core.events import Side
 from gridmaker.core.strategy import GridState
@@ -28,6 +29,7 @@ from gridmaker.exchange.http_sim import BinanceSimServer
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.live_session import run_live_session
 from gridmaker.store import Store
+from tests import kit
 from tests.kit.http_venue import SYMBOL, new_sim, running_server, venue
 from tests.kit.waiting import eventually_async, eventually_coro
 
@@ -251,5 +253,65 @@ def test_broken_streams_fall_back_to_polling_and_come_back(tmp_path: Path) -> No
             await bot.orch.poll_fills(SYMBOL)
             assert bot.executor.store.fill_count(SYMBOL) == len(bot.sim.all_fills(SYMBOL))
             assert await bot.venue_agrees()
+
+    asyncio.run(main())
+
+
+def test_each_market_of_a_live_venue_trades_at_once(tmp_path: Path) -> None:
+    async def main() -> None:
+        # Arrange: two markets at one venue; the bot runs until stopped.
+        eth = kit.instrument(symbol="ETH/USDT", base="ETH")
+        sim = SimExchange(
+            instruments=[kit.instrument(), eth],
+            initial_balances={"BTC": Decimal(1), "ETH": Decimal(10), "USDT": Decimal(200000)},
+        )
+        sim.apply_trade(SYMBOL, Decimal("50000"), Decimal("0.1"), 0)
+        sim.apply_trade("ETH/USDT", Decimal("3000"), Decimal("1"), 0)
+        async with running_server(sim, symbols=[SYMBOL, "ETH/USDT"]) as (_, url):
+            client = venue(url, streams=True)
+            executor = SimpleExecutor(store=Store(tmp_path / "gm.sqlite"), exchange=client)
+            setups = [
+                BookSetup(**book_setup_args(MarketConfig(symbol=s, order_size=size), inst))
+                for s, size, inst in (
+                    (SYMBOL, Decimal("0.001"), await client.fetch_instrument(SYMBOL)),
+                    ("ETH/USDT", Decimal("0.01"), await client.fetch_instrument("ETH/USDT")),
+                )
+            ]
+            orch = GridOrchestrator(exchange=client, executor=executor, setups=setups)
+            choice = VenueChoice(exchange_id="binance", base_url=url, poll_interval_s=0.01)
+            try:
+                await orch.boot()
+                sessions = asyncio.create_task(
+                    run_sessions(
+                        choice,
+                        False,
+                        orch,
+                        client,
+                        {s.symbol: (None, None) for s in setups},
+                        steps=None,
+                        duration_s=None,
+                        reconcile_every=1_000_000,
+                    )
+                )
+
+                # Act: only the second market moves.
+                async def eth_buys_placed() -> bool:
+                    orders = await sim.fetch_open_orders("ETH/USDT")
+                    return any(o.side is Side.BUY and o.price >= 2950 for o in orders)
+
+                await eventually_coro(eth_buys_placed, what="ETH's grid placed")
+                sim.apply_trade("ETH/USDT", Decimal("2950"), Decimal("5"), 1)
+
+                # Assert: its session answered while the first market's runs on, unended.
+                await eventually_async(
+                    lambda: (s := orch.state("ETH/USDT")) is not None and s.buy_fills > 0,
+                    what="ETH's buy filled",
+                )
+                assert orch.state(SYMBOL) is not None and not sessions.done()
+                sessions.cancel()
+                await asyncio.gather(sessions, return_exceptions=True)
+            finally:
+                await executor.close()
+                await client.close()
 
     asyncio.run(main())

@@ -30,13 +30,17 @@ def new_sim(instruments: Sequence[Instrument] | None = None) -> SimExchange:
 
 @asynccontextmanager
 async def running_server(
-    sim: SimExchange | None = None, *, chaos: ChaosPlan | None = None, weight_limit: int = 6000
+    sim: SimExchange | None = None,
+    *,
+    chaos: ChaosPlan | None = None,
+    weight_limit: int = 6000,
+    symbols: Sequence[str] = (SYMBOL,),
 ) -> AsyncIterator[tuple[BinanceSimServer, str]]:
     """A ``BinanceSimServer`` on a free loopback port; yields it and its base URL."""
     sim = sim or new_sim()
     server = BinanceSimServer(
         sim,
-        symbols=[SYMBOL],
+        symbols=list(symbols),
         api_key=SIM_API_KEY,
         api_secret=SIM_API_SECRET,
         chaos=chaos,
