@@ -30,6 +30,8 @@ log = logging.getLogger("gridmaker.venue")
 
 COMMANDS_EVERY = 10
 """Prices between looks at the operator's queued breaker commands (prices come slowly here)."""
+RECONCILE_INTERVAL_S = 15.0
+"""Seconds between fill polls and UNKNOWN lookups however few prices come."""
 STREAM_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 """Waits before reconnecting a broken order stream, by consecutive failures."""
 
@@ -164,15 +166,18 @@ async def run_live_session(
     poll_interval_s: float = 2.0,
     watch_orders: bool = True,
     stream_backoff_s: Sequence[float] = STREAM_BACKOFF_S,
+    reconcile_interval_s: float = RECONCILE_INTERVAL_S,
 ) -> int:
     """Trade a real market: each price from the venue goes to the bot; returns prices seen.
 
     Fills are polled whenever a price crosses a resting order (the orchestrator does that),
-    whenever the user-data stream reports a fill or a stream gap, and every
-    ``reconcile_every`` prices; UNKNOWN orders are looked up then too. Orders the stream says
-    were cancelled, expired or rejected are looked up at once.
+    whenever the user-data stream reports a fill or a stream gap, every ``reconcile_every``
+    prices and every ``reconcile_interval_s`` seconds (a quiet market sends few prices);
+    UNKNOWN orders are looked up then too. Orders the stream says were cancelled, expired or
+    rejected are looked up at once.
     """
     deadline = None if duration_s is None else time.monotonic() + duration_s
+    next_reconcile = time.monotonic() + reconcile_interval_s
     seen = 0
     inbox = _Inbox()
     sources: list[AsyncGenerator[Decimal, None] | AsyncGenerator[OrderNews, None]] = [
@@ -183,13 +188,17 @@ async def run_live_session(
     pumps = [asyncio.create_task(_pump(source, inbox)) for source in sources]
     try:
         while (steps is None or seen < steps) and (deadline is None or time.monotonic() < deadline):
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if time.monotonic() >= next_reconcile:
+                await orchestrator.poll_fills(symbol)
+                await orchestrator.resolve_unknown(symbol)
+                next_reconcile = time.monotonic() + reconcile_interval_s
+            wake = next_reconcile if deadline is None else min(deadline, next_reconcile)
             try:
                 # Not ``wait_for``: on 3.11 it can swallow a cancel that races a result.
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(max(0.0, wake - time.monotonic())):
                     item = await inbox.get()
             except TimeoutError:
-                break
+                continue  # the loop checks the deadline and the reconcile
             if isinstance(item, _Crashed):
                 raise item.error
             if isinstance(item, OrderNews):

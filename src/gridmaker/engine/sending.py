@@ -3,11 +3,18 @@
 A duplicate client id means the order exists (looked up, never re-sent); an ambiguous error
 (timeout, 5xx, rate limit, malformed answer) leaves the order UNKNOWN for a lookup by client
 id before anything is sent again. Every outcome comes back as an event for ``decide``.
+
+"Not found" is proof of absence only once the venue has had time to show the order: a venue
+whose lookups lag behind its writes (Binance can answer "does not exist" for a fresh order for
+tens of seconds) states ``lookup_grace_s``; within that time of our last placement with a
+client id, "not found" stays UNKNOWN and is asked again later. Otherwise the id would be sent
+again, and an order that filled meanwhile would be placed twice (a closed id is accepted anew).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from gridmaker import failpoints
 from gridmaker.core.events import (
@@ -47,6 +54,29 @@ class Sender:
         self.exchange = exchange
         self.retrier = retrier
         self.instruments: dict[str, Instrument] = {}
+        self.grace_s = float(getattr(exchange, "lookup_grace_s", 0.0))
+        self._placed_at: dict[str, float] = {}
+        """Client id → when we last sent it (monotonic), kept for ``grace_s``."""
+
+    def _note_placement(self, cid: str) -> None:
+        if not self.grace_s:
+            return
+        now = time.monotonic()
+        self._placed_at.pop(cid, None)
+        self._placed_at[cid] = now  # insertion order = time order: prune from the front
+        while self._placed_at:
+            oldest, at = next(iter(self._placed_at.items()))
+            if now - at < self.grace_s:
+                break
+            del self._placed_at[oldest]
+
+    def _too_fresh(self, cid: str) -> float | None:
+        """Seconds since ``cid`` was sent if that is within the grace, else ``None``."""
+        at = self._placed_at.get(cid)
+        if at is None:
+            return None
+        age = time.monotonic() - at
+        return age if age < self.grace_s else None
 
     async def send(self, action: Action, instrument: Instrument) -> Event:
         if isinstance(action, PlaceOrder):
@@ -61,6 +91,20 @@ class Sender:
             )
             return to_update(order, self.instruments[symbol])
         except NotFound:
+            age = self._too_fresh(client_order_id)
+            if age is not None:
+                log.info(
+                    "not found %.1fs after sending, maybe not visible yet symbol=%s cid=%s",
+                    age,
+                    symbol,
+                    client_order_id,
+                )
+                return order_update(
+                    symbol,
+                    client_order_id,
+                    OrderStatus.UNKNOWN,
+                    f"not found {age:.1f}s after sending: not proof yet",
+                )
             return order_update(
                 symbol, client_order_id, OrderStatus.NOT_FOUND, "not found at venue"
             )
@@ -70,6 +114,7 @@ class Sender:
     async def _place(self, action: PlaceOrder, instrument: Instrument) -> Event:
         sym, cid = action.symbol, action.client_order_id
         request = to_request(action, instrument)
+        self._note_placement(cid)
         try:
             order = await self.retrier.write(
                 f"place {cid}", lambda: self.exchange.place_order(request)

@@ -91,6 +91,8 @@ class VenueQuirks:
     """The param paging fills by trade id (inclusive), or None to page by time."""
     local_options: Mapping[str, Any] = field(default_factory=dict)
     """ccxt options that keep a client on the few endpoints a local base URL serves."""
+    lookup_grace_s: float = 60.0
+    """How long a fresh order may be missing from lookups by client id (eventual consistency)."""
 
 
 BINANCE_QUIRKS: Final = VenueQuirks(
@@ -276,6 +278,8 @@ class CcxtExchange:
         self.budget = budget or shared_budget(
             str(client.id), str(client.apiKey or ""), limit=self.quirks.weight_limit
         )
+        self.lookup_grace_s = self.quirks.lookup_grace_s
+        """Read by the engine: "not found" sooner after sending is not proof of absence."""
         self._instruments: dict[str, Instrument] = {}
         self._cids: dict[tuple[str, str], str] = {}
         self._markets_loaded = False

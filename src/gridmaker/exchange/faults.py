@@ -92,6 +92,7 @@ class FaultyExchange:
     """Wraps ``inner``; counts the faults it injected per kind in ``injected``."""
 
     def __init__(self, inner: Exchange, plan: FaultPlan) -> None:
+        self.lookup_grace_s = float(getattr(inner, "lookup_grace_s", 0.0))
         self.inner = inner
         self.plan = plan
         self.injected: Counter[FaultKind] = Counter()

@@ -31,6 +31,9 @@ class HttpSimVenue(CcxtExchange):
         # does not parse); this process's budget for the key follows it.
         limit = int(self._control("/__sim/chaos", None)["weight_limit"])
         super().__init__(client, budget=RateBudget(limit=limit))
+        # The simulator shows an order to lookups as soon as it takes it (its chaos makes
+        # answers get lost, never orders invisible): "not found" is proof at once.
+        self.lookup_grace_s = 0.0
 
     def _control(self, path: str, body: Mapping[str, Any] | None) -> Any:
         request = urllib.request.Request(
