@@ -315,3 +315,24 @@ def test_each_market_of_a_live_venue_trades_at_once(tmp_path: Path) -> None:
                 await client.close()
 
     asyncio.run(main())
+
+
+def test_a_quiet_market_is_reconciled_on_a_timer(tmp_path: Path) -> None:
+    async def main() -> None:
+        # Arrange: no prices, no order stream: only the timer can find the fill.
+        session = {"poll_interval_s": 3600, "watch_orders": False, "reconcile_interval_s": 0.2}
+        async with live_bot(tmp_path, stream_prices=False, **session) as bot:
+            best_buy = max(
+                (o for o in await bot.sim.fetch_open_orders(SYMBOL) if o.side is Side.BUY),
+                key=lambda o: o.price,
+            )
+
+            # Act
+            bot.sim.apply_trade(SYMBOL, best_buy.price, Decimal("1"), 1)
+
+            # Assert
+            await eventually_async(lambda: bot.state().buy_fills == 1, what="the fill applied")
+            assert bot.server.streams.counts["user_connections"] == 0
+            await eventually_coro(bot.venue_agrees, what="the counter-order placed")
+
+    asyncio.run(main())
