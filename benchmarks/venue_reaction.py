@@ -100,7 +100,7 @@ async def _mode(name: str, streams: bool, poll_s: float, rounds: int) -> dict[st
             run_live_session(
                 orch,
                 venue,
-                SYMBOL,
+                [SYMBOL],
                 steps=None,
                 duration_s=None,
                 reconcile_every=1_000_000,

@@ -328,8 +328,8 @@ async def run_sessions(
 
     With ``prints_market`` (a simulated market, in process or at a local simulator waiting to
     be printed) each symbol's feed is printed, one symbol after another. A venue whose markets
-    move at once and on their own gets a live session per symbol, concurrently, driven by the
-    venue's prices; if one fails, all stop.
+    move at once and on their own gets one live session for all symbols, driven by the venue's
+    prices and order news, until ``steps``, ``duration_s`` or a signal.
     """
     if prints_market or remote is None:
         from gridmaker.engine.session import run_market_session
@@ -349,23 +349,23 @@ async def run_sessions(
         return
     from gridmaker.live_session import run_live_session
 
+    # Trading until stopped: SIGINT/SIGTERM end the session cleanly (a last catch-up, then
+    # the summary). A SIGKILL is as safe, only less tidy: the next start syncs.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        async with asyncio.TaskGroup() as sessions:
-            for symbol in feeds:
-                sessions.create_task(
-                    run_live_session(
-                        orchestrator,
-                        market,
-                        symbol,
-                        steps=steps,
-                        duration_s=duration_s,
-                        reconcile_every=reconcile_every,
-                        poll_interval_s=remote.poll_interval_s,
-                    )
-                )
-    except ExceptionGroup as group:
-        # The caller handles one error (a ban halts all books); the first says why.
-        first = group.exceptions[0]
-        while isinstance(first, BaseExceptionGroup):
-            first = first.exceptions[0]
-        raise first from None
+        await run_live_session(
+            orchestrator,
+            market,
+            list(feeds),
+            steps=steps,
+            duration_s=duration_s,
+            reconcile_every=reconcile_every,
+            poll_interval_s=remote.poll_interval_s,
+            stop=stop,
+        )
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -1,12 +1,13 @@
-"""Trading a real market: the venue's streams (or REST polls) drive the bot.
+"""Trading real markets: the venue's streams (or REST polls) drive the bot.
 
-Two sources feed one inbox, drained by one loop, so the orchestrator is never entered twice at
-once: prices (ticker stream, REST polls while it is down) and order news (the user-data
-stream). Order news is a hint that makes the bot look now, never a record it trusts: a fill is
-applied from the venue's trade history (``poll_fills``, trade ids, a cursor), and an order the
-stream says ended is looked up by client id before the book believes it. A stream that breaks
-may have lost messages, so its reconnect is followed by the same REST catch-up; the periodic
-reconcile runs regardless. A slow bot acts on the newest price, not on a backlog.
+Each symbol's two sources feed one inbox, drained by one loop, so the orchestrator is never
+entered twice at once: prices (ticker stream, REST polls while it is down) and order news (the
+user-data stream). Order news is a hint that makes the bot look now, never a record it trusts:
+a fill is applied from the venue's trade history (``poll_fills``, trade ids, a cursor), and an
+order the stream says ended is looked up by client id before the book believes it. A stream
+that breaks may have lost messages, so its breaks are followed by a REST catch-up (fills, the
+venue's open orders against the book's, UNKNOWN orders); the same catch-up runs on a timer
+regardless. A slow bot acts on the newest price, not on a backlog.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from asyncio import FIRST_COMPLETED as FIRST
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -21,7 +23,14 @@ from decimal import Decimal
 
 from gridmaker.core.events import OrderStatus
 from gridmaker.engine.orchestrator import GridOrchestrator
-from gridmaker.exchange.api import Banned, ExchangeError, ExchangeOrder
+from gridmaker.exchange.api import (
+    Banned,
+    ExchangeError,
+    ExchangeOrder,
+    RateLimited,
+    Unavailable,
+    UnknownOutcome,
+)
 from gridmaker.exchange.ccxt_venue import CcxtExchange
 
 __all__ = ["OrderNews", "order_stream", "price_stream", "run_live_session"]
@@ -34,6 +43,8 @@ RECONCILE_INTERVAL_S = 15.0
 """Seconds between fill polls and UNKNOWN lookups however few prices come."""
 STREAM_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 """Waits before reconnecting a broken order stream, by consecutive failures."""
+RETRY_SOON_S = 5.0
+"""Seconds before the next catch-up after the venue could not be reached."""
 
 
 async def price_stream(
@@ -117,11 +128,23 @@ class _Crashed:
     error: BaseException
 
 
-_Item = Decimal | OrderNews | _Crashed
+@dataclass(frozen=True, slots=True)
+class _Price:
+    symbol: str
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class _News:
+    symbol: str
+    news: OrderNews
+
+
+_Item = _Price | _News | _Crashed
 
 
 class _Inbox:
-    """Items from the sources, in arrival order; leading prices can be taken as a run."""
+    """Items from every source, in arrival order; a run of like items can be taken at once."""
 
     def __init__(self) -> None:
         self._items: deque[_Item] = deque()
@@ -137,28 +160,37 @@ class _Inbox:
             await self._ready.wait()
         return self._items.popleft()
 
-    def newer_prices(self) -> list[Decimal]:
-        """The prices queued right behind the one just taken (a backlog to skip over)."""
+    def take_prices(self, symbol: str) -> list[Decimal]:
+        """Prices of ``symbol`` queued right behind the one just taken (a backlog to skip)."""
         taken: list[Decimal] = []
-        while self._items and isinstance(self._items[0], Decimal):
-            item = self._items.popleft()
-            assert isinstance(item, Decimal)
-            taken.append(item)
+        while self._items and isinstance(head := self._items[0], _Price) and head.symbol == symbol:
+            self._items.popleft()
+            taken.append(head.price)
+        return taken
+
+    def take_news(self, symbol: str) -> list[OrderNews]:
+        """Order news of ``symbol`` queued right behind the one just taken (one catch-up)."""
+        taken: list[OrderNews] = []
+        while self._items and isinstance(head := self._items[0], _News) and head.symbol == symbol:
+            self._items.popleft()
+            taken.append(head.news)
         return taken
 
 
-async def _pump(source: AsyncIterator[Decimal] | AsyncIterator[OrderNews], inbox: _Inbox) -> None:
+async def _pump(
+    source: AsyncIterator[Decimal] | AsyncIterator[OrderNews], symbol: str, inbox: _Inbox
+) -> None:
     try:
         async for item in source:
-            inbox.put(item)
-    except Exception as e:  # a bug in a source must stop the session, not silence it
+            inbox.put(_Price(symbol, item) if isinstance(item, Decimal) else _News(symbol, item))
+    except Exception as e:  # a bug or a ban in a source must stop the session, not hide
         inbox.put(_Crashed(e))
 
 
 async def run_live_session(
     orchestrator: GridOrchestrator,
     venue: CcxtExchange,
-    symbol: str,
+    symbols: Sequence[str],
     *,
     steps: int | None,
     duration_s: float | None,
@@ -167,77 +199,141 @@ async def run_live_session(
     watch_orders: bool = True,
     stream_backoff_s: Sequence[float] = STREAM_BACKOFF_S,
     reconcile_interval_s: float = RECONCILE_INTERVAL_S,
-) -> int:
-    """Trade a real market: each price from the venue goes to the bot; returns prices seen.
+    stop: asyncio.Event | None = None,
+) -> dict[str, int]:
+    """Trade real markets: each price from the venue goes to the bot; returns prices seen.
+
+    Every symbol's streams feed one inbox and one loop, so the orchestrator is never entered
+    twice at once (nor breaker commands applied twice). Runs until every symbol has seen
+    ``steps`` prices, ``duration_s`` passed, or ``stop`` is set.
 
     Fills are polled whenever a price crosses a resting order (the orchestrator does that),
-    whenever the user-data stream reports a fill or a stream gap, every ``reconcile_every``
-    prices and every ``reconcile_interval_s`` seconds (a quiet market sends few prices);
-    UNKNOWN orders are looked up then too. Orders the stream says were cancelled, expired or
-    rejected are looked up at once.
+    whenever the user-data stream reports a fill or a stream gap, and every
+    ``reconcile_every`` prices of a symbol; UNKNOWN orders are looked up then too. Every
+    ``reconcile_interval_s`` (a quiet market sends few prices) and after a stream gap, the
+    venue's open orders are also compared with the book's (``audit_orders``). Orders the
+    stream says were cancelled, expired or rejected are looked up at once. A venue that is
+    briefly unreachable is waited out (the next catch-up comes sooner); a ban, or answers
+    that make no sense, end the session.
     """
+    if isinstance(symbols, str):
+        raise TypeError("symbols is a sequence of symbols, not one symbol")
+    loop = _LiveLoop(orchestrator, symbols, reconcile_every, reconcile_interval_s)
+    sources: list[tuple[str, AsyncGenerator[Decimal, None] | AsyncGenerator[OrderNews, None]]] = []
+    for symbol in symbols:
+        sources.append((symbol, price_stream(venue, symbol, poll_interval_s=poll_interval_s)))
+        if watch_orders and venue.has_order_stream:
+            sources.append((symbol, order_stream(venue, symbol, backoff_s=stream_backoff_s)))
+    pumps = [asyncio.create_task(_pump(source, symbol, loop.inbox)) for symbol, source in sources]
+    stopping = asyncio.create_task((stop or asyncio.Event()).wait())
     deadline = None if duration_s is None else time.monotonic() + duration_s
-    next_reconcile = time.monotonic() + reconcile_interval_s
-    seen = 0
-    inbox = _Inbox()
-    sources: list[AsyncGenerator[Decimal, None] | AsyncGenerator[OrderNews, None]] = [
-        price_stream(venue, symbol, poll_interval_s=poll_interval_s)
-    ]
-    if watch_orders and venue.has_order_stream:
-        sources.append(order_stream(venue, symbol, backoff_s=stream_backoff_s))
-    pumps = [asyncio.create_task(_pump(source, inbox)) for source in sources]
     try:
-        while (steps is None or seen < steps) and (deadline is None or time.monotonic() < deadline):
-            if time.monotonic() >= next_reconcile:
-                await orchestrator.poll_fills(symbol)
-                await orchestrator.resolve_unknown(symbol)
-                next_reconcile = time.monotonic() + reconcile_interval_s
-            wake = next_reconcile if deadline is None else min(deadline, next_reconcile)
+        while (
+            (steps is None or min(loop.seen.values()) < steps)
+            and (deadline is None or time.monotonic() < deadline)
+            and not stopping.done()
+        ):
             try:
-                # Not ``wait_for``: on 3.11 it can swallow a cancel that races a result.
-                async with asyncio.timeout(max(0.0, wake - time.monotonic())):
-                    item = await inbox.get()
-            except TimeoutError:
-                continue  # the loop checks the deadline and the reconcile
-            if isinstance(item, _Crashed):
-                raise item.error
-            if isinstance(item, OrderNews):
-                await _on_order_news(orchestrator, symbol, item)
-                continue
-            backlog = inbox.newer_prices()
-            price = backlog[-1] if backlog else item
-            now_ms = int(time.time() * 1000)
-            await orchestrator.on_trade(symbol, price, now_ms)
-            for _ in range(1 + len(backlog)):
-                seen += 1
-                if seen % COMMANDS_EVERY == 0:
-                    await orchestrator.apply_commands(now_ms)  # `gridmaker breaker` while running
-                if seen % reconcile_every == 0:
-                    await orchestrator.poll_fills(symbol)
-                    await orchestrator.resolve_unknown(symbol)
+                await loop.step(stopping, deadline)
+            except (Unavailable, RateLimited, UnknownOutcome) as e:
+                # Still unreachable after the retry policy: keep the books, try again soon.
+                log.warning("venue unreachable, catching up in %.0fs: %s", RETRY_SOON_S, e)
+                loop.next_reconcile = min(loop.next_reconcile, time.monotonic() + RETRY_SOON_S)
     finally:
+        stopping.cancel()
         for pump in pumps:
             pump.cancel()
-        await asyncio.gather(*pumps, return_exceptions=True)
-        for source in sources:
+        await asyncio.gather(stopping, *pumps, return_exceptions=True)
+        for _, source in sources:
             await source.aclose()
+    for symbol in symbols:
+        await _catch_up(orchestrator, symbol, audit=False)
+    return loop.seen
+
+
+class _LiveLoop:
+    """The one consumer of the inbox: decides what each item means for the orchestrator."""
+
+    def __init__(
+        self,
+        orchestrator: GridOrchestrator,
+        symbols: Sequence[str],
+        reconcile_every: int,
+        reconcile_interval_s: float,
+    ) -> None:
+        self.orchestrator = orchestrator
+        self.symbols = tuple(symbols)
+        self.reconcile_every = reconcile_every
+        self.reconcile_interval_s = reconcile_interval_s
+        self.next_reconcile = time.monotonic() + reconcile_interval_s
+        self.seen = dict.fromkeys(symbols, 0)
+        self.inbox = _Inbox()
+
+    async def step(self, stopping: asyncio.Task[object], deadline: float | None) -> None:
+        """The timer's catch-up when due, else the next item (or nothing, at a wake-up)."""
+        if time.monotonic() >= self.next_reconcile:
+            self.next_reconcile = time.monotonic() + self.reconcile_interval_s
+            await self.orchestrator.apply_commands(int(time.time() * 1000))
+            for symbol in self.symbols:
+                await _catch_up(self.orchestrator, symbol, audit=True)
+        wake = self.next_reconcile if deadline is None else min(deadline, self.next_reconcile)
+        item = await _next(self.inbox, stopping, max(0.0, wake - time.monotonic()))
+        if isinstance(item, _Crashed):
+            raise item.error
+        if isinstance(item, _News):
+            news = [item.news, *self.inbox.take_news(item.symbol)]
+            await _on_order_news(self.orchestrator, item.symbol, news)
+        elif isinstance(item, _Price):
+            await self._on_prices(item)
+
+    async def _on_prices(self, item: _Price) -> None:
+        backlog = self.inbox.take_prices(item.symbol)
+        price = backlog[-1] if backlog else item.price
+        now_ms = int(time.time() * 1000)
+        await self.orchestrator.on_trade(item.symbol, price, now_ms)
+        for _ in range(1 + len(backlog)):
+            self.seen[item.symbol] += 1
+            count = self.seen[item.symbol]
+            if count % COMMANDS_EVERY == 0:
+                await self.orchestrator.apply_commands(now_ms)  # `gridmaker breaker` running
+            if count % self.reconcile_every == 0:
+                await _catch_up(self.orchestrator, item.symbol, audit=False)
+
+
+async def _next(inbox: _Inbox, stopping: asyncio.Task[object], timeout_s: float) -> _Item | None:
+    """The next item, or ``None`` at the timeout or when stopping."""
+    getting = asyncio.ensure_future(inbox.get())
+    try:
+        done, _ = await asyncio.wait({getting, stopping}, timeout=timeout_s, return_when=FIRST)
+    finally:
+        if not getting.done():
+            getting.cancel()
+            await asyncio.gather(getting, return_exceptions=True)
+    return getting.result() if getting in done else None
+
+
+async def _catch_up(orchestrator: GridOrchestrator, symbol: str, *, audit: bool) -> None:
+    """Over REST: fills not applied yet, orders the venue ended unseen, UNKNOWN orders."""
     await orchestrator.poll_fills(symbol)
+    if audit:
+        await orchestrator.audit_orders(symbol)
     await orchestrator.resolve_unknown(symbol)
-    return seen
 
 
 _ENDED: frozenset[OrderStatus] = frozenset({OrderStatus.CANCELED, OrderStatus.REJECTED})
 """Ended without a fill (an expiry is reported as cancelled)."""
 
 
-async def _on_order_news(orchestrator: GridOrchestrator, symbol: str, news: OrderNews) -> None:
-    if news.gap:
-        log.info("order stream back after a break: catching up over REST symbol=%s", symbol)
-        await orchestrator.poll_fills(symbol)
-        await orchestrator.resolve_unknown(symbol)
+async def _on_order_news(
+    orchestrator: GridOrchestrator, symbol: str, batch: Sequence[OrderNews]
+) -> None:
+    if any(n.gap for n in batch):
+        log.info("order stream broke or came back: catching up over REST symbol=%s", symbol)
+        await _catch_up(orchestrator, symbol, audit=True)
         return
-    if any(o.filled > 0 for o in news.orders):
+    orders = [o for n in batch for o in n.orders]
+    if any(o.filled > 0 for o in orders):
         await orchestrator.poll_fills(symbol)
-    ended = [o.client_order_id for o in news.orders if o.status in _ENDED]
+    ended = [o.client_order_id for o in orders if o.status in _ENDED]
     if ended:
         await orchestrator.confirm_orders(symbol, ended)

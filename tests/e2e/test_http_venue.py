@@ -204,9 +204,9 @@ def test_chaos_on_the_wire_keeps_every_invariant_and_ends_as_a_calm_run(tmp_path
 def test_a_market_that_moves_by_itself_is_traded_over_streams_like_a_real_venue(
     tmp_path: Path,
 ) -> None:
-    # Arrange: the simulator's market trades on its own (1000 prints, 10 ms apart), so the
+    # Arrange: the simulator's market trades on its own (600 prints, 10 ms apart), so the
     # bot takes the path it takes on Binance: a live session fed by ccxt.pro streams.
-    walk = ("--walk-ms", "10", "--walk-trades", "1000")
+    walk = ("--walk-ms", "10", "--walk-trades", "600")
     with sim_exchange(tmp_path / "sim", *walk) as url:
         # Act: trade for longer than the market moves.
         summary = _run(_bot(tmp_path / "bot", url, "--duration", "16", "--json"))
@@ -217,7 +217,7 @@ def test_a_market_that_moves_by_itself_is_traded_over_streams_like_a_real_venue(
 
     # Assert: the walk was over before the bot stopped; every venue fill is recorded once;
     # prices came over the ticker stream (one REST ticker read: the boot sync's).
-    assert not market["moves_itself"] and market["positions"][SYMBOL] == 1000
+    assert not market["moves_itself"] and market["positions"][SYMBOL] == 600
     assert summary["fills"] > 0
     assert _recorded_fills(tmp_path / "bot") == sorted(f["trade_id"] for f in dump["fills"])
     assert _duplicates(dump) == 0

@@ -48,7 +48,7 @@ def test_polled_prices_drive_the_grid_and_fills_match_the_venue(tmp_path: Path) 
                 run_live_session(
                     orch,
                     client,
-                    SYMBOL,
+                    [SYMBOL],
                     steps=None,
                     duration_s=120,
                     reconcile_every=5,

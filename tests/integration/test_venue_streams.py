@@ -23,9 +23,10 @@ from gridmaker.core.events import Side
 from gridmaker.core.strategy import GridState
 from gridmaker.core.units import Instrument
 from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
+from gridmaker.engine.retry import Retrier, RetryPolicy
 from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.exchange.ccxt_venue import CcxtExchange
-from gridmaker.exchange.http_sim import BinanceSimServer
+from gridmaker.exchange.http_sim import BinanceSimServer, ChaosKind, ChaosPlan
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.live_session import run_live_session
 from gridmaker.store import Store
@@ -88,13 +89,19 @@ async def live_bot(tmp_path: Path, **session: Any) -> AsyncIterator[Bot]:
     async with running_server(sim) as (server, url):
         client = venue(url, streams=True)
         instrument = await client.fetch_instrument(SYMBOL)
-        executor = SimpleExecutor(store=Store(tmp_path / "gm.sqlite"), exchange=client)
+        # A short retry policy: a test of outages should not wait out the real one's backoff.
+        retrier = Retrier(RetryPolicy(attempts=3, base_delay_s=0.01, max_delay_s=0.05))
+        executor = SimpleExecutor(
+            store=Store(tmp_path / "gm.sqlite"), exchange=client, retrier=retrier
+        )
         setup = BookSetup(**book_setup_args(MarketConfig(), instrument))
-        orch = GridOrchestrator(exchange=client, executor=executor, setups=[setup])
+        orch = GridOrchestrator(exchange=client, executor=executor, setups=[setup], retrier=retrier)
         bot = Bot(sim, server, client, orch, executor, instrument)
         try:
             await orch.boot()
             bot.boot_polls = bot.rest_ticker_polls()
+            # No periodic catch-up unless a test asks: each test names the path it relies on.
+            session.setdefault("reconcile_interval_s", 3600)
             if not session.pop("stream_prices", True):
                 # Prices will not come: create the book here, at the venue's last price.
                 server.streams.accept_public = False
@@ -103,7 +110,7 @@ async def live_bot(tmp_path: Path, **session: Any) -> AsyncIterator[Bot]:
                 run_live_session(
                     orch,
                     client,
-                    SYMBOL,
+                    [SYMBOL],
                     steps=None,
                     duration_s=120,
                     reconcile_every=session.pop("reconcile_every", 1_000_000),
@@ -333,6 +340,63 @@ def test_a_quiet_market_is_reconciled_on_a_timer(tmp_path: Path) -> None:
             # Assert
             await eventually_async(lambda: bot.state().buy_fills == 1, what="the fill applied")
             assert bot.server.streams.counts["user_connections"] == 0
+            await eventually_coro(bot.venue_agrees, what="the counter-order placed")
+
+    asyncio.run(main())
+
+
+def test_an_order_cancelled_while_the_user_stream_is_down_is_found(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with live_bot(tmp_path, poll_interval_s=0.01, stream_backoff_s=(0.05,)) as bot:
+            await eventually_async(lambda: bot.orch.state(SYMBOL), what="the first price")
+            await eventually_coro(bot.settled, what="the grid placed")
+            streams = bot.server.streams
+            streams.accept_user = False
+            await streams.drop_all()
+            await eventually_async(
+                lambda: streams.counts["user_refused"] > 0, what="the stream down"
+            )
+            victim = min(await bot.sim.fetch_open_orders(SYMBOL), key=lambda o: o.price)
+
+            # Act: the order is cancelled by hand while no stream could tell the bot.
+            await bot.sim.cancel_order(SYMBOL, victim.client_order_id)
+
+            # Assert: the catch-ups after the stream's breaks compare open orders and find it.
+            def forgotten() -> bool:
+                return not any(
+                    s.order_cid == victim.client_order_id and s.has_live_order
+                    for s in bot.state().slots.values()
+                )
+
+            await eventually_async(forgotten, what="the book to drop the cancelled order")
+            assert streams.counts["user_refused"] > 0
+            assert await bot.venue_agrees()
+
+    asyncio.run(main())
+
+
+def test_a_venue_outage_is_waited_out_not_fatal(tmp_path: Path) -> None:
+    async def main() -> None:
+        session = {"poll_interval_s": 0.01, "reconcile_interval_s": 0.1}
+        async with live_bot(tmp_path, **session) as bot:
+            await eventually_async(lambda: bot.orch.state(SYMBOL), what="the first price")
+            await eventually_coro(bot.settled, what="the grid placed")
+
+            # Act 1: every REST request fails (HTML 5xx) for a while; catch-ups keep failing.
+            bot.server.set_chaos(ChaosPlan(rate=1.0, kinds=(ChaosKind.SERVER_ERROR,)))
+            await eventually_async(
+                lambda: bot.server.stats.faults["5xx"] >= 20, what="failed catch-ups"
+            )
+            # Act 2: the venue is back; the market trades through the best buy.
+            bot.server.set_chaos(None)
+            best_buy = max(
+                (o for o in await bot.sim.fetch_open_orders(SYMBOL) if o.side is Side.BUY),
+                key=lambda o: o.price,
+            )
+            bot.sim.apply_trade(SYMBOL, best_buy.price, Decimal("1"), 1)
+
+            # Assert: the same session trades on (live_bot checks it has not ended).
+            await eventually_async(lambda: bot.state().buy_fills >= 1, what="the fill applied")
             await eventually_coro(bot.venue_agrees, what="the counter-order placed")
 
     asyncio.run(main())

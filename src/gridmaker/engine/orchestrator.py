@@ -50,8 +50,18 @@ from gridmaker.core.strategy import (
 from gridmaker.core.units import Instrument, Steps, Ticks
 from gridmaker.engine.executor import GridExecutor
 from gridmaker.engine.retry import Retrier
+from gridmaker.engine.sending import NOT_VISIBLE_YET
 from gridmaker.engine.translate import to_fill, to_venue_order
-from gridmaker.exchange.api import Balance, Banned, Exchange, ExchangeError, ExchangeOrder
+from gridmaker.exchange.api import (
+    Balance,
+    Banned,
+    Exchange,
+    ExchangeError,
+    ExchangeOrder,
+    RateLimited,
+    Unavailable,
+    UnknownOutcome,
+)
 
 __all__ = ["BookSetup", "BootRefused", "GridOrchestrator", "PreflightRefused"]
 
@@ -309,14 +319,21 @@ class GridOrchestrator:
                 isinstance(current, OrderUpdate)
                 and current.status is OrderStatus.UNKNOWN
                 and lookups[current.client_order_id] < MAX_UNKNOWN_ROUNDS
+                and not current.reason.startswith(NOT_VISIBLE_YET)
             ):
-                # Resolve before anything else is sent: ask the venue by client id.
+                # Resolve before anything else is sent: ask the venue by client id. (An order
+                # the venue does not show yet is asked again by the periodic pass, not now.)
                 cid = current.client_order_id
                 lookups[cid] += 1
                 answers.append(await self.executor.lookup(current.symbol, cid))
             queue.extend(answers)
             if _needs_fills(current):
-                await self.poll_fills(current.symbol)
+                try:
+                    await self.poll_fills(current.symbol)
+                except (Unavailable, RateLimited, UnknownOutcome) as e:
+                    # The answers queued above must still be decided; the next poll finds
+                    # the fills. (A ban or junk stops the caller as before.)
+                    log.warning("fill poll failed symbol=%s error=%s", current.symbol, e)
 
     def _new_book(self, book: _Book, price_ticks: int) -> GridState:
         """The book of a symbol's first price, after the pre-flight checks passed."""
@@ -471,6 +488,28 @@ class GridOrchestrator:
         return await self._look_up(
             symbol, [c for c in dict.fromkeys(client_order_ids) if c in live]
         )
+
+    async def audit_orders(self, symbol: str) -> int:
+        """Look up each order the book holds open that the venue does not list as open.
+
+        Catches what no stream message reported (a cancel or expiry while a stream was down,
+        or with no stream at all). Returns how many were asked.
+        """
+        state = self._books[symbol].state
+        if state is None or self._books[symbol].halted:
+            return 0
+        listed = await self.retrier.read(
+            f"open orders {symbol}", lambda: self.exchange.fetch_open_orders(symbol)
+        )
+        state = self._books[symbol].state
+        assert state is not None
+        open_at_venue = {o.client_order_id for o in listed}
+        missing = [
+            s.order_cid
+            for s in state.slots.values()
+            if s.order is OrderState.OPEN and s.order_cid not in open_at_venue
+        ]
+        return await self._look_up(symbol, missing)
 
     async def _look_up(self, symbol: str, client_order_ids: Sequence[str]) -> int:
         for cid in client_order_ids:

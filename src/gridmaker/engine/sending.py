@@ -40,11 +40,14 @@ from gridmaker.exchange.api import (
     UnknownOutcome,
 )
 
-__all__ = ["Sender", "order_update"]
+__all__ = ["NOT_VISIBLE_YET", "Sender", "order_update"]
 
 log = logging.getLogger("gridmaker.engine")
 
 _AMBIGUOUS = (UnknownOutcome, Unavailable, RateLimited, MalformedResponse)
+
+NOT_VISIBLE_YET = "not visible yet"
+"""Reason of an UNKNOWN whose lookup came too soon after sending: ask again later, not now."""
 
 
 class Sender:
@@ -103,7 +106,7 @@ class Sender:
                     symbol,
                     client_order_id,
                     OrderStatus.UNKNOWN,
-                    f"not found {age:.1f}s after sending: not proof yet",
+                    f"{NOT_VISIBLE_YET}: not found {age:.1f}s after sending",
                 )
             return order_update(
                 symbol, client_order_id, OrderStatus.NOT_FOUND, "not found at venue"
@@ -114,11 +117,13 @@ class Sender:
     async def _place(self, action: PlaceOrder, instrument: Instrument) -> Event:
         sym, cid = action.symbol, action.client_order_id
         request = to_request(action, instrument)
-        self._note_placement(cid)
+
+        async def place() -> ExchangeOrder:
+            self._note_placement(cid)  # each attempt: a paced retry may go out much later
+            return await self.exchange.place_order(request)
+
         try:
-            order = await self.retrier.write(
-                f"place {cid}", lambda: self.exchange.place_order(request)
-            )
+            order = await self.retrier.write(f"place {cid}", place)
         except DuplicateClientOrderId:
             log.warning("duplicate client id at venue, looking it up symbol=%s cid=%s", sym, cid)
             return await self.lookup(sym, cid)

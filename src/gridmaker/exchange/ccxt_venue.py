@@ -351,7 +351,10 @@ class CcxtExchange:
             self.quirks.weights.get(endpoint, 1), f"{self.client.id} {what}", symbol=symbol
         )
         if self._needs_clock_sync:
-            await self._sync_clock(symbol)
+            if self.client.has.get("fetchTime"):
+                await self._sync_clock(symbol)
+            else:  # no clock to ask: a nonce error there is not about our clock
+                self._needs_clock_sync = False
         try:
             return await call()
         except Exception as e:
