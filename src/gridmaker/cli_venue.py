@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -158,6 +159,7 @@ def sim_exchange(
             walker = asyncio.create_task(
                 walk_market(server, feeds, interval_s=walk_ms / 1000, limit=walk_trades or None)
             )
+            walker.add_done_callback(_report_walk)
         try:
             await serve(server, port=port, stop=stop, on_ready=ready)
         finally:
@@ -167,6 +169,16 @@ def sim_exchange(
             sim.close_sync()
 
     asyncio.run(main())
+
+
+def _report_walk(task: asyncio.Task[int]) -> None:
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        sys.stderr.write(f"the market stopped moving: {error!r}\n")
+    else:
+        sys.stderr.write(f"the market walk ended after {task.result()} trades\n")
 
 
 # --- gridmaker run --exchange ID [--base-url URL] [--sandbox] --------------------------------
@@ -208,12 +220,20 @@ def venue_overrides(exchange_id: str | None, base_url: str | None, sandbox: bool
 
 def _local_market_moves_itself(base_url: str) -> bool | None:
     """Ask a loopback venue if it is ``gridmaker sim-exchange`` and whether its market moves
-    by itself; ``None``: not our simulator (a local proxy to a real venue, say)."""
+    by itself; ``None``: it answers, but is not our simulator (a local proxy to a real venue,
+    say). Raises ``Unavailable`` when nothing answers (blocking: run it in a thread)."""
+    from gridmaker.exchange.api import Unavailable
+
+    url = base_url.rstrip("/") + "/__sim/market"
     try:
-        with urllib.request.urlopen(base_url.rstrip("/") + "/__sim/market", timeout=10) as r:
-            return bool(json.loads(r.read())["moves_itself"])
-    except (OSError, ValueError, KeyError, TypeError):
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return bool(json.loads(response.read())["moves_itself"])
+    except urllib.error.HTTPError:
         return None
+    except (ValueError, KeyError, TypeError):
+        return None
+    except OSError as e:
+        raise Unavailable(f"nothing answers at {base_url}: {e}") from e
 
 
 def venue_choice(config: Config) -> VenueChoice | None:
@@ -258,11 +278,10 @@ async def open_venue(choice: VenueChoice, symbols: Sequence[str]) -> CcxtExchang
     key, secret = venue_keys(choice)
     # A simulator whose market waits to be printed gets the feed from us; any other venue
     # (a self-moving simulator included) is traded as the real thing, streams and all.
-    prints = (
-        choice.is_local_sim
-        and choice.base_url is not None
-        and (_local_market_moves_itself(choice.base_url) is False)
-    )
+    prints = False
+    if choice.is_local_sim and choice.base_url is not None:
+        moves = await asyncio.to_thread(_local_market_moves_itself, choice.base_url)
+        prints = moves is False
     client = build_ccxt_client(
         choice.exchange_id,
         api_key=key,

@@ -375,7 +375,10 @@ class Config(_Model):
             if missing:
                 raise ValueError(f"sim.instruments has no rules for {missing}")
             if self.venue is not None:
-                raise ValueError("venue is for a ccxt exchange; the built-in one takes sim")
+                raise ValueError(
+                    "venue (--base-url, --sandbox) is for a ccxt exchange (--exchange ID, or "
+                    "exchange: in the config); the built-in one is configured under sim"
+                )
         elif not _is_ccxt_id(self.exchange):
             raise ValueError(f"exchange {self.exchange!r} is neither 'sim' nor a ccxt exchange id")
         return self

@@ -105,7 +105,7 @@ def test_invalid_config_names_the_field(tmp_path: Path) -> None:
     ("args", "config", "says"),
     [
         (["--exchange", "nosuchvenue"], "", "neither 'sim' nor a ccxt exchange id"),
-        (["--base-url", "http://127.0.0.1:9"], "", "venue is for a ccxt exchange"),
+        (["--base-url", "http://127.0.0.1:9"], "", "is for a ccxt exchange (--exchange ID"),
         (["--exchange", "binance", "--base-url", "ftp://127.0.0.1:9"], "", "venue.base_url"),
         ([], "exchange: binance\nvenue:\n  sandbox: true\n", "needs API keys"),
         ([], "exchange: binance\nvenue:\n  api_key: abc\n", "venue.api_key: unknown key"),

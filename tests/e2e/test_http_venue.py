@@ -224,3 +224,32 @@ def test_a_market_that_moves_by_itself_is_traded_over_streams_like_a_real_venue(
     assert streams["public_connections"] >= 1 and streams["ticker_events"] > 0
     assert streams["user_connections"] >= 1 and streams["order_events"] > 0
     assert calls.get("GET ticker/24hr", 0) <= 1
+
+
+def test_a_live_run_goes_until_stopped_and_a_sigterm_ends_it_cleanly(tmp_path: Path) -> None:
+    # Arrange: a market that keeps moving; a bot with neither --steps nor --duration.
+    with sim_exchange(tmp_path / "sim", "--walk-ms", "5") as url:
+        out = tmp_path / "bot.out"
+        with out.open("w") as sink:
+            bot = subprocess.Popen(
+                _bot(tmp_path / "bot", url, "--json"), stdout=sink, stderr=subprocess.STDOUT
+            )
+        try:
+            eventually(lambda: len(control(url, "/__sim/dump")["fills"]) >= 3, what="a few fills")
+            assert bot.poll() is None  # still trading
+
+            # Act
+            bot.send_signal(signal.SIGTERM)
+            code = bot.wait(timeout=60)
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+        dump = control(url, "/__sim/dump")
+
+    # Assert: a clean exit with the summary; every fill up to the last catch-up recorded.
+    assert code == 0, out.read_text()[-3000:]
+    summary = json.loads(out.read_text().strip().splitlines()[-1])
+    assert summary["fills"] > 0
+    recorded = _recorded_fills(tmp_path / "bot")
+    assert set(recorded) <= {f["trade_id"] for f in dump["fills"]}
+    assert len(recorded) == summary["fills"]
