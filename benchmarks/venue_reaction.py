@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import platform
 import random
 import statistics
@@ -25,9 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from gridmaker.cli_venue import SIM_API_KEY, SIM_API_SECRET
-from gridmaker.config import MarketConfig, book_setup_args
+from gridmaker.config import Config, MarketConfig, book_setup_args, sim_instrument
 from gridmaker.core.events import OrderStatus, Side
-from gridmaker.core.units import Instrument
 from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
 from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.exchange.ccxt_venue import CcxtExchange, build_ccxt_client
@@ -42,19 +42,10 @@ START = Decimal("50000")
 
 
 def _sim() -> SimExchange:
-    inst = Instrument(
-        symbol=SYMBOL,
-        base="BTC",
-        quote="USDT",
-        tick_size=Decimal("0.01"),
-        step_size=Decimal("0.00001"),
-        min_qty=Decimal("0.00001"),
-        min_notional=Decimal("5"),
-        maker_fee=Decimal("0.001"),
-        taker_fee=Decimal("0.001"),
-    )
+    """BTC/USDT with the default config's rules and balances, last traded at START."""
+    config = Config()
     sim = SimExchange(
-        instruments=[inst], initial_balances={"BTC": Decimal(1), "USDT": Decimal(100000)}
+        instruments=[sim_instrument(config, SYMBOL)], initial_balances=config.sim.balances
     )
     sim.apply_trade(SYMBOL, START, Decimal("0.1"), 0)
     return sim
@@ -144,7 +135,7 @@ async def _mode(name: str, streams: bool, poll_s: float, rounds: int) -> dict[st
         "mode": name,
         "rounds": rounds,
         "p50_ms": round(statistics.median(latencies), 1),
-        "p90_ms": round(latencies[int(0.9 * (len(latencies) - 1))], 1),
+        "p90_ms": round(latencies[math.ceil(0.9 * len(latencies)) - 1], 1),  # nearest rank
         "max_ms": round(latencies[-1], 1),
         "rest_ticker_polls": server.stats.calls["GET ticker/24hr"],
         "rest_fill_polls": server.stats.calls["GET myTrades"],

@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from gridmaker.core.events import OrderStatus
 from gridmaker.engine.orchestrator import GridOrchestrator
@@ -141,6 +142,7 @@ class _News:
 
 
 _Item = _Price | _News | _Crashed
+_Like = TypeVar("_Like", _Price, _News)
 
 
 class _Inbox:
@@ -160,20 +162,16 @@ class _Inbox:
             await self._ready.wait()
         return self._items.popleft()
 
-    def take_prices(self, symbol: str) -> list[Decimal]:
-        """Prices of ``symbol`` queued right behind the one just taken (a backlog to skip)."""
-        taken: list[Decimal] = []
-        while self._items and isinstance(head := self._items[0], _Price) and head.symbol == symbol:
+    def take_like(self, item: _Like) -> list[_Like]:
+        """Items of ``item``'s kind and symbol queued right behind it: a run of prices (a
+        backlog to skip over) or of order news (one catch-up for all)."""
+        taken: list[_Like] = []
+        while self._items:
+            head = self._items[0]
+            if not isinstance(head, type(item)) or head.symbol != item.symbol:
+                break
+            taken.append(head)
             self._items.popleft()
-            taken.append(head.price)
-        return taken
-
-    def take_news(self, symbol: str) -> list[OrderNews]:
-        """Order news of ``symbol`` queued right behind the one just taken (one catch-up)."""
-        taken: list[OrderNews] = []
-        while self._items and isinstance(head := self._items[0], _News) and head.symbol == symbol:
-            self._items.popleft()
-            taken.append(head.news)
         return taken
 
 
@@ -281,13 +279,13 @@ class _LiveLoop:
         if isinstance(item, _Crashed):
             raise item.error
         if isinstance(item, _News):
-            news = [item.news, *self.inbox.take_news(item.symbol)]
+            news = [item.news, *(n.news for n in self.inbox.take_like(item))]
             await _on_order_news(self.orchestrator, item.symbol, news)
         elif isinstance(item, _Price):
             await self._on_prices(item)
 
     async def _on_prices(self, item: _Price) -> None:
-        backlog = self.inbox.take_prices(item.symbol)
+        backlog = [p.price for p in self.inbox.take_like(item)]
         price = backlog[-1] if backlog else item.price
         now_ms = int(time.time() * 1000)
         await self.orchestrator.on_trade(item.symbol, price, now_ms)
