@@ -245,7 +245,10 @@ async def run_live_session(
         for _, source in sources:
             await source.aclose()
     for symbol in symbols:
-        await _catch_up(orchestrator, symbol, audit=False)
+        try:
+            await _catch_up(orchestrator, symbol, audit=False)
+        except (Unavailable, RateLimited, UnknownOutcome) as e:
+            log.warning("last catch-up failed (the next start syncs) symbol=%s: %s", symbol, e)
     return loop.seen
 
 
@@ -302,12 +305,12 @@ async def _next(inbox: _Inbox, stopping: asyncio.Task[object], timeout_s: float)
     """The next item, or ``None`` at the timeout or when stopping."""
     getting = asyncio.ensure_future(inbox.get())
     try:
-        done, _ = await asyncio.wait({getting, stopping}, timeout=timeout_s, return_when=FIRST)
+        await asyncio.wait({getting, stopping}, timeout=timeout_s, return_when=FIRST)
     finally:
         if not getting.done():
             getting.cancel()
             await asyncio.gather(getting, return_exceptions=True)
-    return getting.result() if getting in done else None
+    return getting.result() if getting.done() and not getting.cancelled() else None
 
 
 async def _catch_up(orchestrator: GridOrchestrator, symbol: str, *, audit: bool) -> None:
