@@ -563,13 +563,7 @@ class CcxtExchange:
             symbol=sym,
             cid=cid,
         )
-        try:
-            return self._order(raw, sym, cid)
-        except MalformedResponse as e:
-            # The venue took it, but we cannot tell in what state: look it up.
-            raise UnknownOutcome(
-                f"placed, answer unreadable: {e}", symbol=sym, client_order_id=cid
-            ) from e
+        return self._write_answer(raw, sym, cid, "placed")
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> ExchangeOrder:
         params = {self.quirks.lookup_param: client_order_id}
@@ -580,11 +574,16 @@ class CcxtExchange:
             symbol=symbol,
             cid=client_order_id,
         )
+        return self._write_answer(raw, symbol, client_order_id, "cancel sent")
+
+    def _write_answer(self, raw: Any, symbol: str, cid: str, what: str) -> ExchangeOrder:
+        """The order a write answered with; an unreadable answer to a write the venue took
+        leaves its outcome unknown (to be looked up), never a guess."""
         try:
-            return self._order(raw, symbol, client_order_id)
+            return self._order(raw, symbol, cid)
         except MalformedResponse as e:
             raise UnknownOutcome(
-                f"cancel answer unreadable: {e}", symbol=symbol, client_order_id=client_order_id
+                f"{what}, answer unreadable: {e}", symbol=symbol, client_order_id=cid
             ) from e
 
     async def close(self) -> None:
