@@ -2,19 +2,23 @@
 
 Usage: python benchmarks/backtest_vs_nautilus.py [calm] [choppy] [--ticks N] [--repeat R]
 
-The feed is ``../shared/bench/walk.py`` (1M BTCUSDT quotes: bid = walk, ask = bid + 1 tick; needs
-numpy: ``pip install -e '.[bench]'``). The grid is Nautilus' ``nt_grid.py grid``: 20 buys below
-and 20 sells above 50,000.00 at 5,000 ticks (0.1 %), 0.001 BTC each, an account of 1,000,000 USDT
+Everything it needs is in this directory. The feed is ``walk_feed.py``: 1,000,000 seeded
+BTCUSDT quotes (bid = a mean-reverting walk in integer ticks, ask = bid + 1 tick; ``--ticks``
+takes a prefix); it needs numpy (``pip install -e '.[bench]'``). The grid: 20 buys below and
+20 sells above 50,000.00 at 5,000 ticks (0.1 %), 0.001 BTC each, an account of 1,000,000 USDT
 and 10 BTC — our ``neutral`` mode on a bounded grid anchored at the start price.
 
-Each scenario runs in a child process (clean peak RSS). When ``NT_PYTHON`` names a Python with
-``nautilus-trader==1.221.0`` and numpy installed (never a dependency of gridmaker)::
+Our side runs in a child process per scenario (clean peak RSS). NautilusTrader runs the same
+grid in ``nautilus_grid.py`` under the Python named by ``NT_PYTHON``, one with
+``nautilus-trader==1.221.0`` and numpy (never a dependency of gridmaker)::
 
     python3 -m venv /tmp/ntenv && /tmp/ntenv/bin/pip install nautilus-trader==1.221.0 numpy
-    NT_PYTHON=/tmp/ntenv/bin/python python benchmarks/backtest_vs_nautilus.py
+    NT_PYTHON=/tmp/ntenv/bin/python python benchmarks/backtest_vs_nautilus.py --ticks 100000
 
-it also runs ``nt_grid.py grid SCENARIO`` (logging bypassed) and prints the ratio. Figures only,
-no assertions; the last line is JSON.
+Then both sides' orders and fills are printed side by side with the speed ratio. Without a
+usable ``NT_PYTHON`` one line says what is missing, our figures are still printed (and on the
+full feed compared with Nautilus' published counts) and the exit code is 0. Figures only, no
+assertions; the last line is JSON.
 """
 
 from __future__ import annotations
@@ -33,31 +37,29 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import walk_feed
+
 ROOT = Path(__file__).resolve().parents[1]
-BENCH = Path(os.environ.get("SHARED_BENCH", ROOT.parent / "shared" / "bench"))
+HARNESS = Path(__file__).resolve().with_name("nautilus_grid.py")
+NAUTILUS_VERSION = "1.221.0"
 NAUTILUS = {"calm": (411, 371), "choppy": (32_141, 32_101)}
-"""Orders and fills of NautilusTrader 1.221 on the full 1M-quote feeds (shared/bench/README)."""
+"""Orders and fills of NautilusTrader 1.221.0 on the full 1M-quote feeds."""
+INSTALL = (
+    f"set NT_PYTHON to a Python with nautilus-trader=={NAUTILUS_VERSION} and numpy"
+    f" (python3 -m venv /tmp/ntenv && /tmp/ntenv/bin/pip install"
+    f" nautilus-trader=={NAUTILUS_VERSION} numpy)"
+)
 
 
-def _walk_module() -> Any:
-    spec = importlib.util.spec_from_file_location("walk", BENCH / "walk.py")
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot find walk.py in {BENCH} (set SHARED_BENCH)")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def one(scenario: str, ticks: int | None, repeat: int) -> dict[str, Any]:
+def one(scenario: str, ticks: int, repeat: int) -> dict[str, Any]:
     """Run our backtester on one scenario in this process."""
     from gridmaker.backtest import BacktestSetup, TickSeries, run_backtest
     from gridmaker.core.grid import GridKind, GridTemplate
     from gridmaker.core.strategy import GridMode, StrategyParams
     from gridmaker.core.units import Instrument, Steps
 
-    walk = _walk_module()
     started = time.perf_counter()
-    bids = walk.make_walk(scenario, n=ticks or walk.N_TICKS).tolist()
+    bids = walk_feed.make_walk(scenario, ticks)
     load_s = time.perf_counter() - started
     inst = Instrument(
         symbol="BTC/USDT",
@@ -72,18 +74,20 @@ def one(scenario: str, ticks: int | None, repeat: int) -> dict[str, Any]:
     )
     setup = BacktestSetup(
         instrument=inst,
-        params=StrategyParams(strategy_id="nt", mode=GridMode.NEUTRAL, order_qty_steps=Steps(100)),
+        params=StrategyParams(
+            strategy_id="nt", mode=GridMode.NEUTRAL, order_qty_steps=Steps(walk_feed.QTY_STEPS)
+        ),
         template=GridTemplate(
             kind=GridKind.ARITHMETIC,
-            spacing_ticks=walk.SPACING_TICKS,
-            buy_levels=walk.LEVELS,
-            sell_levels=walk.LEVELS,
+            spacing_ticks=walk_feed.SPACING_TICKS,
+            buy_levels=walk_feed.LEVELS,
+            sell_levels=walk_feed.LEVELS,
         ),
         book_base_steps=inst.to_steps(Decimal(10)),
         book_quote_atoms=inst.to_atoms(Decimal(1_000_000)),
         venue_base_steps=inst.to_steps(Decimal(10)),
         venue_quote_atoms=inst.to_atoms(Decimal(1_000_000)),
-        start_price_ticks=walk.START_TICKS,
+        start_price_ticks=walk_feed.START_TICKS,
         is_preflight_checked=False,  # 0.1 % spacing < two 0.1 % fees: Nautilus runs it anyway
     )
     series = TickSeries(prices=bids, spread_ticks=1)
@@ -105,17 +109,39 @@ def one(scenario: str, ticks: int | None, repeat: int) -> dict[str, Any]:
     }
 
 
-def nautilus(scenario: str, ticks: int | None) -> dict[str, Any] | None:
-    python = os.environ.get("NT_PYTHON")
+def nautilus_python() -> tuple[str | None, str]:
+    """The Python to run Nautilus with, or None and the one line that says why not.
+
+    The second item is a note to print even when Nautilus runs (another version than the one
+    the published counts are for), else empty.
+    """
+    python = os.environ.get("NT_PYTHON", "").strip()
     if not python:
-        return None
-    env = {**os.environ, "NT_LOG": "bypass"}
-    if ticks:
-        env["N_TICKS"] = str(ticks)
+        return None, f"nautilus: skipped — NT_PYTHON is not set; {INSTALL}"
+    try:
+        done = subprocess.run(
+            [python, str(HARNESS), "--probe"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"nautilus: skipped — NT_PYTHON={python} does not run ({exc}); {INSTALL}"
+    if done.returncode != 0:
+        lines = (done.stdout + done.stderr).strip().splitlines()
+        why = lines[-1] if lines else f"exit code {done.returncode}"
+        return None, f"nautilus: skipped — NT_PYTHON={python} cannot run it ({why}); {INSTALL}"
+    version = json.loads(done.stdout.strip().splitlines()[-1])["nautilus_trader"]
+    if version != NAUTILUS_VERSION:
+        return python, f"nautilus: NT_PYTHON has nautilus-trader {version}, not {NAUTILUS_VERSION}"
+    return python, ""
+
+
+def nautilus(python: str, scenario: str, ticks: int) -> dict[str, Any] | None:
+    """Run ``nautilus_grid.py`` on one scenario; None (and a line saying why) if it fails."""
     done = subprocess.run(
-        [python, "nt_grid.py", "grid", scenario],
-        cwd=BENCH,
-        env=env,
+        [python, str(HARNESS), scenario, "--ticks", str(ticks)],
         capture_output=True,
         text=True,
         check=False,
@@ -126,11 +152,12 @@ def nautilus(scenario: str, ticks: int | None) -> dict[str, Any] | None:
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def _child(scenario: str, ticks: int | None, repeat: int) -> dict[str, Any]:
+def _child(scenario: str, ticks: int, repeat: int) -> dict[str, Any]:
     args = [sys.executable, __file__, "--child", scenario, "--repeat", str(repeat)]
-    if ticks:
-        args += ["--ticks", str(ticks)]
-    done = subprocess.run(args, capture_output=True, text=True, check=True)
+    args += ["--ticks", str(ticks)]
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"gridmaker {scenario}: failed:\n{done.stderr.strip()[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -141,39 +168,67 @@ def _commit() -> str:
     return done.stdout.strip() or "unknown"
 
 
-def main() -> None:
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number of quotes; was {text}")
+    return value
+
+
+def _compare(ours: dict[str, Any], theirs: dict[str, Any] | None, ticks: int) -> str:
+    """Whether our orders/fills equal Nautilus': measured if it ran, else published (full feed)."""
+    counts = (ours["orders"], ours["fills"])
+    if theirs is not None:
+        same = counts == (theirs["orders"], theirs["fills"])
+        return f"  same orders/fills as Nautilus: {'yes' if same else 'NO'}"
+    if ticks == walk_feed.N_QUOTES:
+        expected = NAUTILUS[ours["scenario"]]
+        same = counts == expected
+        return f"  same as Nautilus' {expected[0]:,}/{expected[1]:,}: {'yes' if same else 'NO'}"
+    return ""
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenarios", nargs="*", default=["calm", "choppy"])
-    parser.add_argument("--ticks", type=int, default=None, help="a prefix of the 1M-quote walk")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per scenario (median)")
+    parser.add_argument("scenarios", nargs="*", default=sorted(walk_feed.SIGMA_TICKS))
+    parser.add_argument(
+        "--ticks", type=_positive, default=walk_feed.N_QUOTES, help="a prefix of the walk"
+    )
+    parser.add_argument("--repeat", type=_positive, default=3, help="runs per scenario (median)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    unknown = sorted(set(args.scenarios) - set(walk_feed.SIGMA_TICKS))
+    if unknown:
+        known = ", ".join(sorted(walk_feed.SIGMA_TICKS))
+        parser.error(f"scenario must be one of {known}; was {', '.join(unknown)}")
+    if importlib.util.find_spec("numpy") is None:
+        print(
+            "gridmaker: cannot build the feed — numpy is missing; pip install -e '.[bench]'",
+            flush=True,
+        )
+        return 2
     if args.child:
         print(json.dumps(one(args.child, args.ticks, args.repeat)), flush=True)
-        return
+        return 0
     print(
         f"python {platform.python_version()}  cpu {platform.processor() or platform.machine()}"
         f"  cores {os.cpu_count()}  commit {_commit()}",
         flush=True,
     )
-    if not os.environ.get("NT_PYTHON"):
-        print("NautilusTrader: NT_PYTHON not set, skipped (see the module docstring)", flush=True)
+    python, note = nautilus_python()
+    if note:
+        print(note, flush=True)
     results: dict[str, Any] = {}
     for scenario in args.scenarios:
         ours = _child(scenario, args.ticks, args.repeat)
-        theirs = nautilus(scenario, args.ticks)
-        line = (
+        theirs = None if python is None else nautilus(python, scenario, args.ticks)
+        print(
             f"{scenario:7s} gridmaker {ours['ticks_per_s']:>11,} ticks/s  "
             f"orders {ours['orders']:,} fills {ours['fills']:,}  "
             f"peak RSS {ours['ru_maxrss_mb']} MB  (median of {args.repeat})"
+            + _compare(ours, theirs, args.ticks),
+            flush=True,
         )
-        if args.ticks is None:
-            expected = NAUTILUS[scenario]
-            same = (ours["orders"], ours["fills"]) == expected
-            line += (
-                f"  same as Nautilus' {expected[0]:,}/{expected[1]:,}: {'yes' if same else 'NO'}"
-            )
-        print(line, flush=True)
         if theirs is not None:
             ratio = ours["ticks_per_s"] / theirs["ticks_per_s"]
             print(
@@ -186,7 +241,8 @@ def main() -> None:
             ours["ratio"] = round(ratio, 1)
         results[scenario] = ours
     print(json.dumps(results), flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
