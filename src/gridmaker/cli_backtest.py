@@ -1,6 +1,8 @@
 """``gridmaker backtest``: replay history through the core, report, and sweep settings.
 
-Exit codes as for ``gridmaker`` (2: invalid config, feed or arguments).
+Exit codes as for ``gridmaker``: 2 invalid config, feed or arguments (a feed file's bad row is
+named with its file, row and value before anything runs); 4 the grid fails the pre-flight checks
+that make ``run`` refuse it (same message as ``run``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 EXIT_CONFIG = 2
+EXIT_BOOT = 4
 DEFAULT_WALK_TICKS = 100_000
+WALK = "random-walk"
+REPORT_NEEDS = "--report needs matplotlib: pip install 'gridmaker[report]'"
 
 
 def register(app: typer.Typer) -> None:
@@ -30,13 +35,13 @@ def register(app: typer.Typer) -> None:
 
 def backtest(
     feed: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--feed",
             help="'random-walk', or a file: trades (CSV/JSON, as `run --feed`) or OHLCV candles "
-            "(CSV with timestamp,open,high,low,close,volume)",
+            "(CSV with timestamp,open,high,low,close,volume); default: the config's feed",
         ),
-    ] = "random-walk",
+    ] = None,
     config_path: Annotated[
         Path | None, typer.Option("--config", help="YAML config file (defaults need none)")
     ] = None,
@@ -65,7 +70,8 @@ def backtest(
         ),
     ] = None,
     csv_path: Annotated[
-        Path | None, typer.Option("--csv", help="sweep: also write the ranked rows here")
+        Path | None,
+        typer.Option("--csv", help="with --sweep: also write the ranked rows here"),
     ] = None,
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="sweep: processes (default: all CPUs)")
@@ -75,6 +81,14 @@ def backtest(
     from rich.console import Console
 
     err = Console(stderr=True)
+    if csv_path is not None and not sweep:
+        raise _fail(
+            err,
+            f"--csv writes the ranked rows of a sweep and needs --sweep; was --csv {csv_path} "
+            "without --sweep (the summary is printed; --json prints it as JSON)",
+        )
+    if report is not None:
+        _need_matplotlib(err)
     config = _config(config_path, seed, err)
     loaded = time.perf_counter()
     series = _series(config, feed, ticks, err)
@@ -82,14 +96,16 @@ def backtest(
     if sweep:
         _sweep(config, series, sweep, csv_path, workers, as_json, err)
         return
-    from gridmaker.backtest.engine import run_backtest
+    from gridmaker.backtest.engine import PreflightFailed, run_backtest
     from gridmaker.backtest.setup import setup_from_config
     from gridmaker.config import ConfigError
     from gridmaker.core.errors import CoreError
 
     try:
         result = run_backtest(setup_from_config(config), series)
-    except (ConfigError, CoreError) as e:
+    except PreflightFailed as e:
+        raise _fail(err, str(e), EXIT_BOOT) from None
+    except (ConfigError, CoreError, ValueError) as e:
         raise _fail(err, str(e)) from None
     summary: dict[str, Any] = {**result.summary(), "load_s": round(load_s, 3)}
     if report is not None:
@@ -101,9 +117,17 @@ def backtest(
     _print(summary, as_json)
 
 
-def _fail(err: Any, message: str) -> typer.Exit:
+def _fail(err: Any, message: str, code: int = EXIT_CONFIG) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(EXIT_CONFIG)
+    return typer.Exit(code)
+
+
+def _need_matplotlib(err: Any) -> None:
+    """Refuse ``--report`` before the replay when matplotlib is missing (an optional extra)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise _fail(err, REPORT_NEEDS) from None
 
 
 def _config(path: Path | None, seed: int | None, err: Any) -> Config:
@@ -115,28 +139,35 @@ def _config(path: Path | None, seed: int | None, err: Any) -> Config:
         raise _fail(err, str(e)) from None
 
 
-def _series(config: Config, feed: str, ticks: int | None, err: Any) -> TickSeries:
+def _series(config: Config, feed: str | None, ticks: int | None, err: Any) -> TickSeries:
+    """The prints to replay: ``--feed``, else the config's ``feed:`` (a file or the walk)."""
     from gridmaker.backtest.series import series_from_feed
     from gridmaker.config import sim_instrument
+    from gridmaker.core.errors import CoreError
     from gridmaker.feeds import CandleFeed, FeedError, MarketFeed, ReplayFeed
     from gridmaker.feeds.candles import is_candle_csv
 
-    inst = sim_instrument(config, config.markets[0].symbol)
-    source: MarketFeed
+    if feed is None:
+        path = config.feed.path if config.feed.kind == "file" else None
+        feed = WALK if path is None else str(path)
     try:
-        if feed == "random-walk":
+        inst = sim_instrument(config, config.markets[0].symbol)
+        source: MarketFeed
+        if feed == WALK:
             walk = config.feed
             source = walk.random_walk(inst)
             ticks = ticks or DEFAULT_WALK_TICKS
             err.print(
                 f"generating {ticks:,} random-walk trades (seed {walk.seed})", highlight=False
             )
-        elif is_candle_csv(Path(feed)):
-            source = CandleFeed(Path(feed))
         else:
-            source = ReplayFeed(Path(feed))
+            recorded = (
+                CandleFeed(Path(feed)) if is_candle_csv(Path(feed)) else ReplayFeed(Path(feed))
+            )
+            recorded.check_tick(inst.tick_size)
+            source = recorded
         return series_from_feed(source, inst, ticks)
-    except (FeedError, ValueError) as e:
+    except (FeedError, CoreError, ValueError) as e:
         raise _fail(err, str(e)) from None
 
 
@@ -176,6 +207,8 @@ def _sweep(
         return
     from rich.table import Table
 
+    from gridmaker.engine.summary import cell
+
     names = list(combos[0]) if combos else []
     shown = ["fills", "completed_cycles", "total_pnl", "max_drawdown", "return_on_capital"]
     table = Table(title=f"sweep over {len(series):,} prints, best total PnL first")
@@ -185,7 +218,7 @@ def _sweep(
         if "error" in row:
             table.add_row(str(number), *(row[n] for n in names), row["error"], "", "", "", "")
         else:
-            table.add_row(str(number), *(row[n] for n in names), *(str(row[c]) for c in shown))
+            table.add_row(str(number), *(row[n] for n in names), *(cell(row[c]) for c in shown))
     Console().print(table)
 
 
@@ -196,7 +229,9 @@ def _print(summary: dict[str, Any], as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from gridmaker.engine.summary import cell
+
     table = Table(title=f"backtest — {summary['symbol']}", show_header=False)
     for key, value in summary.items():
-        table.add_row(key, str(value))
+        table.add_row(key, cell(value))
     Console().print(table)

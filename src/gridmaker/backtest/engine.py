@@ -31,6 +31,7 @@ from decimal import Decimal
 
 from gridmaker.backtest.fill_model import FillModel
 from gridmaker.backtest.series import TickSeries
+from gridmaker.core.display import money_text, plain, price_text, size_text
 from gridmaker.core.errors import InvalidGrid
 from gridmaker.core.events import Event, Fill, PriceTick, Side
 from gridmaker.core.evolve import evolve
@@ -46,12 +47,20 @@ class BacktestRefused(ValueError):
     """The live engines would refuse to start this grid (pre-flight), or a limit is unsupported."""
 
 
+class PreflightFailed(BacktestRefused):
+    """The grid fails the pre-flight checks: ``run`` refuses it (exit 4), so does ``backtest``.
+
+    The message is the one ``run`` prints: ``SYMBOL: refusing to start: ...``.
+    """
+
+
 __all__ = [
     "BacktestRefused",
     "BacktestResult",
     "BacktestSetup",
     "Backtester",
     "Curves",
+    "PreflightFailed",
     "fills_of",
     "run_backtest",
 ]
@@ -141,7 +150,12 @@ class BacktestResult:
         return self.ticks / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     def summary(self) -> dict[str, object]:
-        """What a trader reads first: counts as ints, money as decimal strings in the quote."""
+        """What a trader reads first: counts as ints, money as plain decimal strings.
+
+        Money is exact to the atom, as ``run`` prints it (one rule: ``core.display``).
+        ``last_price`` is the last price the strategy acted on, as in ``run``;
+        ``mark_price`` is the last print, at which ``unrealized_pnl`` is marked.
+        """
         st, inst = self.state, self.setup.instrument
         realized = st.realized_pnl_atoms
         unrealized = self.unrealized_pnl_atoms
@@ -160,18 +174,19 @@ class BacktestResult:
             "cancels": self.cancels,
             "completed_cycles": st.completed_cycles,
             "open_orders": len(live),
-            "fees": _money(inst, st.fees_atoms),
-            "realized_pnl": _money(inst, realized),
-            "unrealized_pnl": _money(inst, unrealized),
-            "total_pnl": _money(inst, total),
-            "max_drawdown": _money(inst, self.max_drawdown_atoms),
-            "capital": _money(inst, capital),
-            "return_on_capital": round(total / capital, 6) if capital else 0.0,
-            "inventory": _plain(inst.from_steps(inventory)),
-            "inventory_min": _plain(inst.from_steps(self.inventory_min_steps)),
-            "inventory_max": _plain(inst.from_steps(self.inventory_max_steps)),
-            "start_price": _plain(inst.from_ticks(self.start_price_ticks)),
-            "last_price": _plain(inst.from_ticks(self.last_price_ticks)),
+            "fees": money_text(inst, st.fees_atoms),
+            "realized_pnl": money_text(inst, realized),
+            "unrealized_pnl": money_text(inst, unrealized),
+            "total_pnl": money_text(inst, total),
+            "max_drawdown": money_text(inst, self.max_drawdown_atoms),
+            "capital": money_text(inst, capital),
+            "return_on_capital": _ratio(total, capital),
+            "inventory": size_text(inst, inventory),
+            "inventory_min": size_text(inst, self.inventory_min_steps),
+            "inventory_max": size_text(inst, self.inventory_max_steps),
+            "start_price": price_text(inst, self.start_price_ticks),
+            "last_price": price_text(inst, st.last_price_ticks),
+            "mark_price": price_text(inst, self.last_price_ticks),
             "decisions": self.decisions,
             "elapsed_s": round(self.elapsed_s, 3),
             "ticks_per_s": round(self.ticks_per_s),
@@ -184,15 +199,11 @@ class BacktestResult:
         return self.state.base_steps - self.setup.book_base_steps
 
 
-def _money(inst: Instrument, atoms: int) -> str:
-    """Atoms as a quote amount rounded to 8 decimals (fees make atoms finer than a cent)."""
-    return _plain(inst.from_atoms(atoms).quantize(Decimal("0.00000001")))
-
-
-def _plain(value: Decimal) -> str:
-    """A decimal without exponent or trailing zeros: ``50000``, ``0.011``."""
-    text = format(value.normalize(), "f")
-    return text
+def _ratio(part: int, whole: int) -> str:
+    """``part / whole`` to six decimals, plain (a ratio, not money: rounding is fine here)."""
+    if not whole:
+        return "0"
+    return plain((Decimal(part) / Decimal(whole)).quantize(Decimal("0.000001")))
 
 
 class Backtester:
@@ -340,7 +351,7 @@ class Backtester:
         )
         problems = preflight(state, price) if setup.is_preflight_checked else []
         if problems:
-            raise BacktestRefused("the live engines would refuse to start: " + "; ".join(problems))
+            raise PreflightFailed(f"{setup.symbol}: refusing to start: " + "; ".join(problems))
         self.state = replace(state, risk_params=setup.risk)
         if grid.kind is GridKind.ARITHMETIC:
             self._anchor, self._spacing = grid.anchor_ticks, grid.spacing_ticks

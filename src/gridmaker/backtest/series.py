@@ -18,6 +18,8 @@ from gridmaker.feeds.base import FeedError, MarketFeed, MarketTrade
 
 __all__ = ["TickSeries", "series_from_feed", "series_from_trades"]
 
+_MAX_STEPS = 2**63 - 1
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TickSeries:
@@ -60,7 +62,9 @@ class TickSeries:
 def series_from_trades(trades: Iterable[MarketTrade], instrument: Instrument) -> TickSeries:
     """Trades in venue units → ticks and steps; raises ``FeedError`` for an off-tick price.
 
-    Amounts round down to the step, as the simulated exchange rounds a printed amount.
+    Amounts round down to the step, as the simulated exchange rounds a printed amount, and are
+    capped at the largest 64-bit count (an amount only limits a partial fill, which no order
+    that large awaits).
     """
     prices: list[int] = []
     amounts = array("q")
@@ -73,7 +77,7 @@ def series_from_trades(trades: Iterable[MarketTrade], instrument: Instrument) ->
             error = OffTick(f"price {trade.price} is not a multiple of the tick {tick}")
             raise FeedError(f"trade {number}: {error}")
         prices.append(whole)
-        amounts.append(int(trade.amount / step))
+        amounts.append(min(int(trade.amount / step), _MAX_STEPS))
         stamps.append(trade.ts_event)
     if not prices:
         raise FeedError("the feed holds no trades")

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import decimal
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
-__all__ = ["FeedError", "MarketFeed", "MarketTrade", "read_feed_file", "trades_from"]
+__all__ = [
+    "MAX_FEED_VALUE",
+    "FeedError",
+    "MarketFeed",
+    "MarketTrade",
+    "check_tick",
+    "read_feed_file",
+    "trades_from",
+]
+
+MAX_FEED_VALUE: Final = 10**15
+"""Recorded prices and amounts stay below this: far above any real market, yet small enough that
+ticks, steps and their products stay exact integers (and floats for charts stay finite)."""
 
 
 class FeedError(Exception):
@@ -67,3 +80,22 @@ def trades_from(trades: tuple[MarketTrade, ...], start: int) -> Iterator[MarketT
     if not isinstance(start, int) or isinstance(start, bool) or start < 0:
         raise ValueError(f"invalid start, was {start!r}; must be an int >= 0")
     return map(trades.__getitem__, range(start, len(trades)))
+
+
+def check_tick(
+    trades: Sequence[MarketTrade], tick_size: Decimal, where: Callable[[int], str]
+) -> None:
+    """Raise ``FeedError`` at the first trade whose price is not a multiple of ``tick_size``.
+
+    ``where(index)`` names the trade's file and row in the message.
+    """
+    exact = decimal.Context(prec=100, traps=[decimal.InvalidOperation])
+    for index, trade in enumerate(trades):
+        try:
+            off = exact.remainder(trade.price, tick_size)
+        except decimal.InvalidOperation:
+            off = Decimal(1)  # more ticks than 100 digits hold: no venue prints that price
+        if off:
+            raise FeedError(
+                f"{where(index)}: price {trade.price} is not a multiple of the tick {tick_size}"
+            )

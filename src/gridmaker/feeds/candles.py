@@ -24,7 +24,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
-from gridmaker.feeds.base import FeedError, MarketTrade, read_feed_file, trades_from
+from gridmaker.feeds.base import (
+    MAX_FEED_VALUE,
+    FeedError,
+    MarketTrade,
+    check_tick,
+    read_feed_file,
+    trades_from,
+)
 
 __all__ = ["CANDLE_COLUMNS", "CandleFeed", "is_candle_csv"]
 
@@ -33,6 +40,8 @@ CANDLE_COLUMNS: Final = ("timestamp", "open", "high", "low", "close", "volume")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Candle:
+    line: int
+    """The CSV line it was read from, for messages."""
     ts_event: int
     open: Decimal
     high: Decimal
@@ -53,14 +62,27 @@ class CandleFeed:
     path: Path
     _key: str = field(init=False, repr=False)
     _trades: tuple[MarketTrade, ...] = field(init=False, repr=False, compare=False)
+    _origins: tuple[tuple[int, int], ...] = field(init=False, repr=False, compare=False)
+    """(candle number, CSV line) of each expanded trade, for messages."""
 
     def __post_init__(self) -> None:
         path = Path(self.path)
         raw, key = read_feed_file(path, "candles")
         candles = _parse(str(path), _text(str(path), raw))
+        expanded = list(_expand(candles))
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "_key", key)
-        object.__setattr__(self, "_trades", tuple(_expand(candles)))
+        object.__setattr__(self, "_trades", tuple(trade for _, trade in expanded))
+        object.__setattr__(self, "_origins", tuple((n + 1, candles[n].line) for n, _ in expanded))
+
+    def where(self, index: int) -> str:
+        """The file, candle and CSV line the 0-based trade ``index`` was expanded from."""
+        number, line = self._origins[index]
+        return f"{self.path} candle {number} (line {line})"
+
+    def check_tick(self, tick_size: Decimal) -> None:
+        """Refuse, with its candle, the first price that is not a whole number of ticks."""
+        check_tick(self._trades, tick_size, self.where)
 
     @property
     def key(self) -> str:
@@ -118,7 +140,7 @@ def _parse(file: str, text: str) -> list[Candle]:
         where = f"{file} candle {len(candles) + 1} (line {reader.line_num})"
         if len(row) != len(names):
             raise FeedError(f"{where}: expected {len(names)} columns, found {len(row)}")
-        candle = _candle(where, [row[i].strip() for i in at])
+        candle = _candle(where, reader.line_num, [row[i].strip() for i in at])
         if candles and candle.ts_event <= candles[-1].ts_event:
             raise FeedError(
                 f"{where}: timestamp must increase, found {candle.ts_event} "
@@ -130,7 +152,7 @@ def _parse(file: str, text: str) -> list[Candle]:
     return candles
 
 
-def _candle(where: str, cells: list[str]) -> Candle:
+def _candle(where: str, line: int, cells: list[str]) -> Candle:
     ts_text, *numbers = cells
     try:
         ts = int(ts_text)
@@ -144,16 +166,26 @@ def _candle(where: str, cells: list[str]) -> Candle:
             value = Decimal(text)
         except decimal.InvalidOperation:
             raise FeedError(f"{where}: invalid {name} {text!r}; must be a number") from None
-        if not value.is_finite() or value < 0 or (name != "volume" and value == 0):
-            raise FeedError(f"{where}: invalid {name} {text!r}; must be > 0")
+        if (
+            not value.is_finite()
+            or value < 0
+            or (name != "volume" and value == 0)
+            or value >= MAX_FEED_VALUE
+        ):
+            least = ">= 0" if name == "volume" else "> 0"
+            raise FeedError(
+                f"{where}: invalid {name} {text!r}; must be a finite number {least} and "
+                f"below {MAX_FEED_VALUE:,}"
+            )
         values.append(value)
     o, h, low, c, v = values
     if not (low <= min(o, c) and max(o, c) <= h):
         raise FeedError(f"{where}: low {low} and high {h} must bound open {o} and close {c}")
-    return Candle(ts_event=ts, open=o, high=h, low=low, close=c, volume=v)
+    return Candle(line=line, ts_event=ts, open=o, high=h, low=low, close=c, volume=v)
 
 
-def _expand(candles: list[Candle]) -> Iterator[MarketTrade]:
+def _expand(candles: list[Candle]) -> Iterator[tuple[int, MarketTrade]]:
+    """Each candle's prints, with the candle's index."""
     for i, candle in enumerate(candles):
         if candle.volume == 0:
             continue
@@ -163,4 +195,5 @@ def _expand(candles: list[Candle]) -> Iterator[MarketTrade]:
             span = candle.ts_event - candles[i - 1].ts_event if i else 4
         amount = candle.volume / 4
         for k, price in enumerate(candle.path()):
-            yield MarketTrade(price=price, amount=amount, ts_event=candle.ts_event + k * span // 4)
+            ts = candle.ts_event + k * span // 4
+            yield i, MarketTrade(price=price, amount=amount, ts_event=ts)

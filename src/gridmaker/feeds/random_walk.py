@@ -8,7 +8,9 @@ to a whole number of ticks::
     p[t+1] = max(1, p[t] + round(p[t] * (drift + volatility * z) + reversion * (p[0] - p[t])))
 
 Trade ``i`` is at ``p[i]`` ticks with a uniformly drawn whole number of steps between
-``min_amount`` and ``max_amount``, at ``start_ts + i * interval_ms``. Per trade the generator draws
+``min_amount`` and ``max_amount``, at ``start_ts + i * interval_ms``. Left unset, the amounts
+span ``0.0001`` to ``0.05`` base, widened to whole steps (at least one step each), so the walk
+fits any instrument, one whose step is ``1`` included. Per trade the generator draws
 the amount (``randint``) and then the ``z`` of the next step (``gauss``) from one
 ``random.Random(seed)``, so the sequence depends on the parameters alone.
 """
@@ -44,6 +46,10 @@ _DECIMAL_FIELDS: Final = (
     "min_amount",
     "max_amount",
 )
+_DEFAULTED: Final = ("min_amount", "max_amount")
+_DEFAULT_MIN: Final = Decimal("0.0001")
+_DEFAULT_MAX: Final = Decimal("0.05")
+_CEILING: Final = decimal.ROUND_CEILING
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,8 +69,10 @@ class RandomWalkFeed:
     reversion: Decimal = Decimal("0.002")
     interval_ms: int = 1000
     start_ts: int = 1_700_000_000_000
-    min_amount: Decimal = Decimal("0.0001")
-    max_amount: Decimal = Decimal("0.05")
+    min_amount: Decimal | None = None
+    """Smallest amount printed; default ``0.0001`` rounded up to a whole step (>= one step)."""
+    max_amount: Decimal | None = None
+    """Largest amount printed; default ``0.05`` rounded down to a step, at least ``min_amount``."""
     length: int | None = None
     _start_ticks: int = field(init=False, repr=False, compare=False)
     _min_steps: int = field(init=False, repr=False, compare=False)
@@ -77,7 +85,10 @@ class RandomWalkFeed:
         if self.length is not None:
             _check_int("length", self.length, minimum=0)
         for name in _DECIMAL_FIELDS:
-            _check_decimal(name, getattr(self, name))
+            if getattr(self, name) is not None or name not in _DEFAULTED:
+                _check_decimal(name, getattr(self, name))
+        if self.step_size > 0:
+            self._default_amounts()
         for name in ("start_price", "tick_size", "step_size", "min_amount"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"invalid {name}, was {getattr(self, name)}; must be > 0")
@@ -86,8 +97,9 @@ class RandomWalkFeed:
         if not 0 <= self.reversion < 1:
             raise ValueError(f"invalid reversion, was {self.reversion}; must be >= 0 and < 1")
         start_ticks = _whole_multiple("start_price", self.start_price, "tick_size", self.tick_size)
-        min_steps = _whole_multiple("min_amount", self.min_amount, "step_size", self.step_size)
-        max_steps = _whole_multiple("max_amount", self.max_amount, "step_size", self.step_size)
+        low, high = self._amount_bounds
+        min_steps = _whole_multiple("min_amount", low, "step_size", self.step_size)
+        max_steps = _whole_multiple("max_amount", high, "step_size", self.step_size)
         if max_steps < min_steps:
             raise ValueError(
                 f"invalid max_amount, was {self.max_amount}; "
@@ -96,6 +108,19 @@ class RandomWalkFeed:
         object.__setattr__(self, "_start_ticks", start_ticks)
         object.__setattr__(self, "_min_steps", min_steps)
         object.__setattr__(self, "_max_steps", max_steps)
+
+    def _default_amounts(self) -> None:
+        """Unset amount bounds as whole steps of this instrument (the defaults once were fixed
+        decimals, which a step of ``1`` could not express)."""
+        step = self.step_size
+        if self.min_amount is None:
+            steps = max(1, int(_CONTEXT.divide(_DEFAULT_MIN, step).to_integral_value(_CEILING)))
+            object.__setattr__(self, "min_amount", _CONTEXT.multiply(Decimal(steps), step))
+        if self.max_amount is None:
+            assert self.min_amount is not None
+            steps = int(_CONTEXT.divide_int(_DEFAULT_MAX, step))
+            largest = _CONTEXT.multiply(Decimal(steps), step)
+            object.__setattr__(self, "max_amount", max(largest, self.min_amount))
 
     @property
     def key(self) -> str:
@@ -106,9 +131,15 @@ class RandomWalkFeed:
             f":vol={_canonical(self.volatility)}:drift={_canonical(self.drift)}"
             f":rev={_canonical(self.reversion)}:tick={_canonical(self.tick_size)}"
             f":step={_canonical(self.step_size)}:interval={self.interval_ms}"
-            f":t0={self.start_ts}:min={_canonical(self.min_amount)}"
-            f":max={_canonical(self.max_amount)}:length={length}"
+            f":t0={self.start_ts}:min={_canonical(self._amount_bounds[0])}"
+            f":max={_canonical(self._amount_bounds[1])}:length={length}"
         )
+
+    @property
+    def _amount_bounds(self) -> tuple[Decimal, Decimal]:
+        """``min_amount`` and ``max_amount``, set by ``__post_init__`` when left unset."""
+        assert self.min_amount is not None and self.max_amount is not None
+        return self.min_amount, self.max_amount
 
     def trades(self, start: int = 0) -> Iterator[MarketTrade]:
         """Yield the trades from 0-based position ``start`` on (regenerated from the seed)."""

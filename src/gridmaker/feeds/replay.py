@@ -14,7 +14,10 @@ Formats, chosen by the name and, where the name says nothing, by the content:
 - Any other name: JSON if the first non-blank character is ``[``, else CSV.
 
 Rows are numbered from 1 over the trades (a CSV message also gives the line). Equal timestamps are
-allowed, decreasing ones are not.
+allowed, decreasing ones are not (consumers replay in file order and a data dir's position counts
+trades). Prices and amounts are finite, > 0 and below ``MAX_FEED_VALUE``: a price of ``1e400``
+would overflow the integer ticks and floats downstream at the same trade on every rerun, so it
+is refused here, up front, with its row.
 """
 
 from __future__ import annotations
@@ -32,7 +35,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
-from gridmaker.feeds.base import FeedError, MarketTrade, read_feed_file, trades_from
+from gridmaker.feeds.base import (
+    MAX_FEED_VALUE,
+    FeedError,
+    MarketTrade,
+    check_tick,
+    read_feed_file,
+    trades_from,
+)
 
 __all__ = ["ReplayFeed"]
 
@@ -42,6 +52,8 @@ _JSON_KEYS: Final = ("timestamp", "price", "amount")
 _COMPACT_LAYOUT: Final = "[timestamp_ms, id, type, side, price, amount, cost]"
 _INTEGER_TEXT: Final = re.compile(r"-?[0-9]{1,19}")
 _SHOWN_MAX: Final = 60
+_MAX_TIMESTAMP: Final = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z: the last instant a ``datetime`` (and a report's time axis) holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +67,30 @@ class ReplayFeed:
     path: Path
     _key: str = field(init=False, repr=False)
     _trades: tuple[MarketTrade, ...] = field(init=False, repr=False, compare=False)
+    _lines: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    """The CSV line of each trade (empty for JSON), for messages about a row."""
 
     def __post_init__(self) -> None:
         path = Path(self.path)
         raw, key = read_feed_file(path, "replay")
+        lines: list[int] = []
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "_key", key)
-        object.__setattr__(self, "_trades", tuple(_parse(str(path), path.name, raw)))
+        object.__setattr__(self, "_trades", tuple(_parse(str(path), path.name, raw, lines)))
+        object.__setattr__(self, "_lines", tuple(lines))
+
+    def where(self, index: int) -> str:
+        """The file and row (and CSV line) of the 0-based trade ``index``, for a message."""
+        line = f" (line {self._lines[index]})" if index < len(self._lines) else ""
+        return f"{self.path} row {index + 1}{line}"
+
+    def check_tick(self, tick_size: Decimal) -> None:
+        """Refuse, with its row, the first price that is not a whole number of ``tick_size``.
+
+        The venue only prints prices on its tick; an off-tick row is a recording of another
+        market (or a typo) and is named before anything is stored. Raises ``FeedError``.
+        """
+        check_tick(self._trades, tick_size, self.where)
 
     @property
     def key(self) -> str:
@@ -80,7 +109,7 @@ class _BadValue(Exception):
     """A row is malformed; the caller prefixes the file and row."""
 
 
-def _parse(file: str, name: str, raw: bytes) -> list[MarketTrade]:
+def _parse(file: str, name: str, raw: bytes, lines: list[int]) -> list[MarketTrade]:
     inner = name
     if raw.startswith(_GZIP_MAGIC) or name.lower().endswith(".gz"):
         try:
@@ -99,7 +128,7 @@ def _parse(file: str, name: str, raw: bytes) -> list[MarketTrade]:
         raise FeedError(f"{file}: empty file, found no trades")
     if _is_json(inner, text):
         return _json_trades(file, text)
-    return _csv_trades(file, text)
+    return _csv_trades(file, text, lines)
 
 
 def _is_json(name: str, text: str) -> bool:
@@ -109,7 +138,7 @@ def _is_json(name: str, text: str) -> bool:
     return text.lstrip().startswith("[")
 
 
-def _csv_trades(file: str, text: str) -> list[MarketTrade]:
+def _csv_trades(file: str, text: str, lines: list[int]) -> list[MarketTrade]:
     reader = csv.reader(io.StringIO(text, newline=""))
     trades: list[MarketTrade] = []
     try:
@@ -119,6 +148,7 @@ def _csv_trades(file: str, text: str) -> list[MarketTrade]:
                 continue
             try:
                 _append(trades, _csv_trade(row, indices, width))
+                lines.append(reader.line_num)
             except _BadValue as exc:
                 where = f"{file} row {len(trades) + 1} (line {reader.line_num})"
                 raise FeedError(f"{where}: {exc}") from None
@@ -226,8 +256,11 @@ def _timestamp_json(value: object) -> int:
 
 
 def _timestamp_value(value: int) -> int:
-    if value < 0:
-        raise _BadValue(f"invalid timestamp, found {value}; must be >= 0")
+    if not 0 <= value <= _MAX_TIMESTAMP:
+        raise _BadValue(
+            f"invalid timestamp, found {value}; must be epoch ms from 0 to {_MAX_TIMESTAMP} "
+            "(year 9999)"
+        )
     return value
 
 
@@ -252,8 +285,11 @@ def _decimal_json(what: str, value: object) -> Decimal:
 
 
 def _positive(what: str, value: Decimal, shown: str) -> Decimal:
-    if not value.is_finite() or value <= 0:
-        raise _BadValue(f"invalid {what}, found {shown}; must be a finite number > 0")
+    if not value.is_finite() or value <= 0 or value >= MAX_FEED_VALUE:
+        raise _BadValue(
+            f"invalid {what}, found {shown}; must be a finite number > 0 and "
+            f"below {MAX_FEED_VALUE:,}"
+        )
     return value
 
 
