@@ -317,11 +317,13 @@ def _print_summaries(summaries: list[dict[str, Any]], as_json: bool) -> None:
         payload = summaries[0] if len(summaries) == 1 else {"markets": summaries}
         sys.stdout.write(json.dumps(payload, sort_keys=True) + "\n")
         return
+    from gridmaker.engine.summary import cell
+
     out = Console()
     for summary in summaries:
         table = Table(title=f"gridmaker — {summary['symbol']}", show_header=False)
         for key, value in summary.items():
-            table.add_row(key, str(value))
+            table.add_row(key, cell(value))
         out.print(table)
 
 
@@ -366,6 +368,8 @@ def status(data_dir: DataDir = Path("gridmaker-data"), as_json: JsonFlag = False
 
 
 def _orders_table(state: GridState) -> Table:
+    from gridmaker.core.display import price_text, size_text
+
     inst = state.instrument
     table = Table(title=f"{state.symbol} slots with orders or inventory")
     for column in ("level", "phase", "held", "order", "side", "price", "size", "cycle", "cid"):
@@ -377,11 +381,11 @@ def _orders_table(state: GridState) -> Table:
         table.add_row(
             str(slot.level),
             slot.phase.value,
-            str(inst.from_steps(slot.position_steps)),
+            size_text(inst, slot.position_steps),
             slot.order.value,
             slot.order_side.value if slot.order_side else "",
-            str(inst.from_ticks(slot.order_price_ticks)) if slot.order_cid else "",
-            str(inst.from_steps(slot.order_qty_steps)) if slot.order_cid else "",
+            price_text(inst, slot.order_price_ticks) if slot.order_cid else "",
+            size_text(inst, slot.order_qty_steps) if slot.order_cid else "",
             str(slot.cycle),
             slot.order_cid,
         )
