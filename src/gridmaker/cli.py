@@ -10,7 +10,14 @@ Exit codes:
 4     boot refused: book, config and venue disagree; pre-flight failed; data dir in use
 5     exchange error that stops trading (ban, malformed data at boot, ...)
 6     ``shadow``: the simple and the durable engine diverged
+130   ``run``: a second SIGINT/SIGTERM quit at once, without the summary
 ====  ==========================================================================
+
+One SIGINT or SIGTERM (Ctrl-C) ends any ``run`` — built-in exchange, a simulator it prints,
+a live venue — cleanly, with exit code 0: trading stops at the next safe point (between two
+events, never inside a decision or a send), the last fills are polled and saved, and the
+summary is printed. A signal during the boot lets the boot finish, then stops. A second
+signal quits at once (130), which is as safe as a crash: the next start syncs.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
+import signal
 import sys
 import time
 from pathlib import Path
@@ -28,11 +37,15 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from gridmaker.cli_venue import VenueChoice
     from gridmaker.config import Config
     from gridmaker.core.strategy import GridState
     from gridmaker.core.units import Instrument
     from gridmaker.engine.executor import GridExecutor
+    from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
+    from gridmaker.engine.session import Progress
     from gridmaker.exchange.api import Exchange
     from gridmaker.feeds import MarketFeed
     from gridmaker.store import DataDirLock, Store
@@ -43,6 +56,7 @@ EXIT_CONFIG = 2
 EXIT_STATE = 3
 EXIT_BOOT = 4
 EXIT_EXCHANGE = 5
+EXIT_INTERRUPTED = 130
 ENGINES = ("simple", "durable")
 DEFAULT_STEPS = 20_000
 """Trades a simulated market prints when neither --steps nor --duration is given."""
@@ -108,12 +122,14 @@ def run(
         typer.Option(
             "--steps",
             min=0,
-            help="trades to print (default 20000); on a live venue: prices to trade on "
-            "(default: until stopped)",
+            help="trades to print (default 20000, or the feed file's length); on a live venue: "
+            "prices to trade on (default: until stopped); 0: boot and reconcile only, then "
+            "the summary (needs a data dir with a book)",
         ),
     ] = None,
     duration: Annotated[
-        float | None, typer.Option("--duration", min=0, help="stop after this many seconds")
+        float | None,
+        typer.Option("--duration", min=0, help="stop after this many seconds (SIGINT/SIGTERM too)"),
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="random-walk seed")] = None,
     exchange_id: Annotated[
@@ -131,10 +147,23 @@ def run(
     data_dir: DataDir = Path("gridmaker-data"),
     as_json: JsonFlag = False,
 ) -> None:
-    """Run a grid session on the simulated exchange (no keys needed)."""
+    """Run the grid: on the built-in simulated exchange (no keys needed) or a real venue.
+
+    Boots (sync and reconcile), then trades until --steps, --duration, the feed's end, or
+    one SIGINT/SIGTERM (Ctrl-C), which stops at the next safe point and prints the summary.
+    """
     _setup_logging()
     if engine is not None and engine not in ENGINES:
         raise _fail(EXIT_CONFIG, f"--engine must be one of: {', '.join(ENGINES)}; was {engine!r}")
+    if duration is not None and not math.isfinite(duration):
+        raise _fail(EXIT_CONFIG, f"--duration must be a finite number of seconds; was {duration}")
+    if steps == 0 and not (data_dir / "gridmaker.sqlite").exists():
+        raise _fail(
+            EXIT_CONFIG,
+            f"--steps 0 boots and reconciles a stored book only, and {data_dir} has none "
+            f"(no {data_dir / 'gridmaker.sqlite'}): give --steps N to trade, or the data dir "
+            "of a bot that ran",
+        )
     feed: dict[str, Any] = {}
     if feed_path is not None:
         feed.update(kind="file", path=feed_path)
@@ -147,18 +176,73 @@ def run(
         {**({"feed": feed} if feed else {}), **venue_overrides(exchange_id, base_url, sandbox)},
     )
     remote = venue_choice(config)
-    summaries = asyncio.run(
-        _run(
+    try:
+        summaries = asyncio.run(
+            _run_until_signalled(
+                config,
+                data_dir,
+                steps,
+                duration,
+                show_progress=True,
+                remote=remote,
+                engine=engine or config.engine,
+            )
+        )
+    except KeyboardInterrupt:
+        raise _fail(
+            EXIT_INTERRUPTED,
+            "interrupted: stopped at once, without the summary (safe: the next start syncs "
+            "with the venue)",
+        ) from None
+    _print_summaries(summaries, as_json)
+
+
+async def _run_until_signalled(
+    config: Config,
+    data_dir: Path,
+    steps: int | None,
+    duration: float | None,
+    *,
+    show_progress: bool,
+    remote: VenueChoice | None = None,
+    engine: str = "simple",
+) -> list[dict[str, Any]]:
+    """``_run`` with SIGINT/SIGTERM asking it to stop at its next safe point.
+
+    The handlers are the loop's (``add_signal_handler``), installed before anything opens,
+    so a signal never lands as an exception inside a decision or a send; a second signal
+    raises ``KeyboardInterrupt`` (quit at once: as safe as a crash, the next start syncs).
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        err.print(
+            f"{sig.name}: stopping at the next safe point, then the summary "
+            "(send it again to quit at once)",
+            highlight=False,
+        )
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        return await _run(
             config,
             data_dir,
             steps,
             duration,
-            show_progress=True,
+            show_progress=show_progress,
             remote=remote,
-            engine=engine or config.engine,
+            engine=engine,
+            stop=stop,
         )
-    )
-    _print_summaries(summaries, as_json)
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
 
 
 async def _run(
@@ -170,14 +254,15 @@ async def _run(
     show_progress: bool,
     remote: VenueChoice | None = None,
     engine: str = "simple",
+    stop: asyncio.Event | None = None,
 ) -> list[dict[str, Any]]:
     from gridmaker.cli_venue import open_run_venue, run_sessions
     from gridmaker.config import book_setup_args
     from gridmaker.engine.orchestrator import BookSetup, BootRefused, GridOrchestrator
     from gridmaker.engine.retry import Retrier
     from gridmaker.engine.simple import SimpleExecutor
-    from gridmaker.engine.summary import summarize
     from gridmaker.exchange.api import Banned, ExchangeError
+    from gridmaker.exchange.http_sim_client import HttpSimVenue
     from gridmaker.exchange.sim import SimExchange
     from gridmaker.store import StateCorrupt, StoreError
 
@@ -186,7 +271,9 @@ async def _run(
         BookSetup(**book_setup_args(m, inst))
         for m, inst in zip(config.markets, instruments, strict=True)
     ]
-    lock, store = _open_bot_files(data_dir)
+    prints_market = remote_venue is None or isinstance(remote_venue, HttpSimVenue)
+    feeds = await _open_feeds(config, setups, instruments, prints_market, remote_venue)
+    lock, store = _open_bot_files(data_dir, engine)
     exchange: Any = remote_venue or SimExchange(
         instruments=instruments,
         initial_balances=config.sim.balances,
@@ -207,44 +294,36 @@ async def _run(
         exchange=venue, executor=executor, setups=setups, retrier=retrier
     )
     try:
+        for symbol, feed in feeds.items():
+            if feed is not None:  # a data dir bound to another feed is refused before boot
+                exchange.bind_feed(symbol, feed.key)
         await orchestrator.boot()
         for setup in setups:
             if reason := orchestrator.halted(setup.symbol):
                 err.print(f"[yellow]{setup.symbol} not trading:[/] {reason}", highlight=False)
-        from gridmaker.exchange.http_sim_client import HttpSimVenue
-
-        prints_market = remote_venue is None or isinstance(remote_venue, HttpSimVenue)
         if steps is None and duration is None and prints_market:
             steps = DEFAULT_STEPS  # a live market runs until stopped
+        feed_name = str(config.feed.path) if config.feed.kind == "file" else "the random walk"
         await run_sessions(
             remote,
             prints_market,
             orchestrator,
             exchange,
             {
-                setup.symbol: (
-                    _make_feed(config, inst) if prints_market else None,
-                    _progress_printer(setup.symbol, steps, orchestrator) if show_progress else None,
+                symbol: (
+                    feed,
+                    _progress_printer(symbol, orchestrator, feed_name, steps)
+                    if show_progress
+                    else None,
                 )
-                for setup, inst in zip(setups, instruments, strict=True)
+                for symbol, feed in feeds.items()
             },
             steps=steps,
             duration_s=duration,
             reconcile_every=config.reconcile_every,
+            stop=stop,
         )
-        summaries = []
-        for symbol in orchestrator.symbols:
-            state = orchestrator.state(symbol)
-            if state is not None:
-                summary = summarize(state)
-                summary["feed_position"] = (
-                    exchange.feed_position(symbol) if hasattr(exchange, "feed_position") else None
-                )
-                summary["data_dir"] = str(data_dir)
-                summary["boot_sync"] = orchestrator.report(symbol).counts()
-                summary["retries"] = retrier.retries
-                summaries.append(summary)
-        return summaries
+        return _run_summaries(orchestrator, exchange, data_dir, retrier.retries)
     except StateCorrupt as e:
         raise _fail(EXIT_STATE, str(e)) from None
     except (BootRefused, StoreError) as e:
@@ -262,20 +341,147 @@ async def _run(
         lock.release()
 
 
-def _open_bot_files(data_dir: Path) -> tuple[DataDirLock, Store]:
-    """This process's hold on the data dir, and the bot's store (verified schema)."""
-    from gridmaker.store import AlreadyRunning, DataDirLock, StateCorrupt, Store
+async def _open_feeds(
+    config: Config,
+    setups: Sequence[BookSetup],
+    instruments: Sequence[Instrument],
+    prints_market: bool,
+    remote_venue: Any,
+) -> dict[str, MarketFeed | None]:
+    """Each market's feed when we print the market; a bad feed file is refused (exit 2)
+    before the data dir is touched."""
+    try:
+        return {
+            setup.symbol: _make_feed(config, inst) if prints_market else None
+            for setup, inst in zip(setups, instruments, strict=True)
+        }
+    except typer.Exit:
+        if remote_venue is not None:
+            await remote_venue.close()
+        raise
 
+
+def _run_summaries(
+    orchestrator: GridOrchestrator, exchange: Any, data_dir: Path, retries: int
+) -> list[dict[str, Any]]:
+    """The summary of every market with a book; a market without one is named on stderr."""
+    from gridmaker.engine.summary import summarize
+
+    summaries = []
+    for symbol in orchestrator.symbols:
+        state = orchestrator.state(symbol)
+        if state is None:
+            if not orchestrator.halted(symbol):
+                err.print(
+                    f"{symbol}: no book yet in {data_dir}: the bot has not traded a price",
+                    highlight=False,
+                )
+            continue
+        summary = summarize(state)
+        summary["feed_position"] = (
+            exchange.feed_position(symbol) if hasattr(exchange, "feed_position") else None
+        )
+        summary["data_dir"] = str(data_dir)
+        summary["boot_sync"] = orchestrator.report(symbol).counts()
+        summary["retries"] = retries
+        summaries.append(summary)
+    return summaries
+
+
+def _open_bot_files(data_dir: Path, engine: str = "simple") -> tuple[DataDirLock, Store]:
+    """This process's hold on the data dir, and the bot's store (verified).
+
+    Everything the run will open is checked first, reading only, so that a refusal leaves the
+    data dir exactly as it was: the directory (exit 4), the system database's URL (2, 5), and
+    each state file (3). Only then is the lock taken and the store opened for writing.
+    """
+    from gridmaker.exchange.sim import SimFileError, check_state_file
+    from gridmaker.store import (
+        AlreadyRunning,
+        DataDirLock,
+        DataDirUnusable,
+        StateCorrupt,
+        Store,
+        check_data_dir,
+        verify_store,
+    )
+
+    store_path = data_dir / "gridmaker.sqlite"
+    try:
+        check_data_dir(data_dir)
+        if engine == "durable":
+            from gridmaker.engine.durable import (
+                SystemDatabaseInvalid,
+                SystemDatabaseUnreachable,
+                check_system_database,
+            )
+
+            try:
+                check_system_database(data_dir)
+            except SystemDatabaseInvalid as e:
+                raise _fail(EXIT_CONFIG, str(e)) from None
+            except SystemDatabaseUnreachable as e:
+                raise _fail(EXIT_EXCHANGE, str(e)) from None
+        verify_store(store_path)
+        check_state_file(data_dir / "exchange.sqlite")
+    except DataDirUnusable as e:
+        raise _fail(EXIT_BOOT, str(e)) from None
+    except StateCorrupt as e:
+        raise _fail(EXIT_STATE, str(e)) from None
+    except SimFileError as e:
+        raise _fail(EXIT_BOOT if e.read_only else EXIT_STATE, str(e)) from None
     lock = DataDirLock(data_dir)
     try:
         lock.acquire()
     except AlreadyRunning as e:
         raise _fail(EXIT_BOOT, str(e)) from None
+    except DataDirUnusable as e:
+        raise _fail(EXIT_BOOT, str(e)) from None
     try:
-        return lock, Store(data_dir / "gridmaker.sqlite")
+        return lock, Store(store_path, verify=False)
     except StateCorrupt as e:
         lock.release()
         raise _fail(EXIT_STATE, str(e)) from None
+    except DataDirUnusable as e:
+        lock.release()
+        raise _fail(EXIT_BOOT, str(e)) from None
+
+
+def _check_for_status(data_dir: Path) -> None:
+    """``status`` refuses what ``run`` refuses, with the same codes, reading only.
+
+    A read-only data dir can still be shown; it is only said that ``run`` would refuse it.
+    """
+    from gridmaker.exchange.sim import SimFileError, check_state_file
+    from gridmaker.store import (
+        DataDirUnusable,
+        StateCorrupt,
+        check_data_dir,
+        check_sqlite_file,
+    )
+
+    path = data_dir / "gridmaker.sqlite"
+    try:
+        check_data_dir(data_dir, writable=False)
+        if not path.exists():
+            raise _fail(EXIT_STATE, f"no gridmaker state in {data_dir} (looked for {path})")
+        check_state_file(data_dir / "exchange.sqlite")
+        dbos = data_dir / "dbos.sqlite"
+        if dbos.exists() and dbos.stat().st_size:
+            try:
+                check_sqlite_file(dbos)
+            except StateCorrupt as e:
+                raise StateCorrupt(f"DBOS's system database: {e}") from None
+    except DataDirUnusable as e:
+        raise _fail(EXIT_BOOT, str(e)) from None
+    except StateCorrupt as e:
+        raise _fail(EXIT_STATE, str(e)) from None
+    except SimFileError as e:
+        raise _fail(EXIT_BOOT if e.read_only else EXIT_STATE, str(e)) from None
+    try:
+        check_data_dir(data_dir)
+    except DataDirUnusable as e:
+        err.print(f"[yellow]note:[/] `gridmaker run` would refuse this data dir: {e}", highlight=False, soft_wrap=True)
 
 
 def _with_chaos(config: Config, exchange: Exchange) -> Exchange:
@@ -294,20 +500,54 @@ def _with_chaos(config: Config, exchange: Exchange) -> Exchange:
     return FaultyExchange(exchange, plan)
 
 
-def _progress_printer(symbol: str, steps: int | None, orchestrator: Any) -> Any:
-    def show(done: int) -> None:
-        state = orchestrator.state(symbol)
-        if state is None:
+def _progress_printer(
+    symbol: str, orchestrator: Any, feed_name: str, steps: int | None
+) -> Callable[[Progress], None]:
+    """Progress lines on stderr: the market's feed position against where this run stops.
+
+    Positions count from the market's creation (``feed_position``), so a continued data dir
+    reads ``20500/40000 (500 this run)``; the end is ``--steps`` past the start, capped by a
+    feed file's length. The last line says why the run stopped when it was not the steps.
+    """
+
+    def show(p: Progress) -> None:
+        if p.ended and steps == 0:
+            return  # boot only: the summary says it all
+        if p.ended == "feed" and p.done == 0:
+            err.print(
+                f"{symbol}: the feed {feed_name} ended at trade {p.position}; nothing left to "
+                "print: use a new --data-dir or a longer feed",
+                highlight=False,
+                soft_wrap=True,
+            )
             return
-        inst = state.instrument
-        total = f"/{steps}" if steps else ""
-        err.print(
-            f"{symbol} trades {done}{total}  price {inst.from_ticks(state.last_price_ticks)}"
-            f"  fills {state.fills} (buy {state.buy_fills} / sell {state.sell_fills})"
-            f"  pnl {inst.from_atoms(state.realized_pnl_atoms)} {inst.quote}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        state = orchestrator.state(symbol)
+        if state is not None:
+            inst = state.instrument
+            total = "" if p.end is None else f"/{p.end}"
+            this_run = f" ({p.done} this run)" if p.start else ""
+            price = format(inst.from_ticks(state.last_price_ticks), "f")
+            pnl = format(inst.from_atoms(state.realized_pnl_atoms), "f")
+            err.print(
+                f"{symbol} trades {p.position}{total}{this_run}  price {price}"
+                f"  fills {state.fills} (buy {state.buy_fills} / sell {state.sell_fills})"
+                f"  pnl {pnl} {inst.quote}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        if p.ended == "feed":
+            err.print(
+                f"{symbol}: feed ended after {p.position} trades ({feed_name})",
+                highlight=False,
+                soft_wrap=True,
+            )
+        elif p.ended == "stop":
+            err.print(
+                f"{symbol}: stopped by a signal after {p.done} trades this run "
+                f"(position {p.position})",
+                highlight=False,
+                soft_wrap=True,
+            )
 
     return show
 
@@ -331,13 +571,12 @@ def _print_summaries(summaries: list[dict[str, Any]], as_json: bool) -> None:
 def status(data_dir: DataDir = Path("gridmaker-data"), as_json: JsonFlag = False) -> None:
     """Print the stored book without trading (works while the bot runs)."""
     from gridmaker.engine.summary import summarize
-    from gridmaker.store import StateCorrupt, Store
+    from gridmaker.store import DataDirUnusable, StateCorrupt, Store
 
     path = data_dir / "gridmaker.sqlite"
-    if not path.exists():
-        raise _fail(EXIT_STATE, f"no gridmaker state in {data_dir} (looked for {path})")
+    _check_for_status(data_dir)
     try:
-        store = Store(path)
+        store = Store(path, read_only=True)
         try:
             states = [s for sym in store.symbols() if (s := store.load_book(sym)) is not None]
             fill_rows = {s.symbol: store.fill_count(s.symbol) for s in states}
@@ -347,6 +586,8 @@ def status(data_dir: DataDir = Path("gridmaker-data"), as_json: JsonFlag = False
             store.close()
     except StateCorrupt as e:
         raise _fail(EXIT_STATE, str(e)) from None
+    except DataDirUnusable as e:
+        raise _fail(EXIT_BOOT, str(e)) from None
     summaries = []
     for state in states:
         summary = summarize(state)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from gridmaker.config import Config
     from gridmaker.core.units import Instrument
     from gridmaker.engine.orchestrator import GridOrchestrator
+    from gridmaker.engine.session import Progress
     from gridmaker.exchange.ccxt_venue import CcxtExchange
     from gridmaker.feeds import MarketFeed
 
@@ -337,24 +338,29 @@ async def run_sessions(
     prints_market: bool,
     orchestrator: GridOrchestrator,
     market: Any,
-    feeds: Mapping[str, tuple[MarketFeed | None, Callable[[int], None] | None]],
+    feeds: Mapping[str, tuple[MarketFeed | None, Callable[[Progress], None] | None]],
     *,
     steps: int | None,
     duration_s: float | None,
     reconcile_every: int,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Trade every symbol of ``feeds`` (its feed, its progress printer).
+    """Trade every symbol of ``feeds`` (its feed, its progress printer) until ``stop``.
 
     With ``prints_market`` (a simulated market, in process or at a local simulator waiting to
     be printed) each symbol's feed is printed, one symbol after another. A venue whose markets
     move at once and on their own gets one live session for all symbols, driven by the venue's
-    prices and order news, until ``steps``, ``duration_s`` or a signal.
+    prices and order news, until ``steps``, ``duration_s`` or ``stop``. Either way ``stop``
+    (set by the caller's SIGINT/SIGTERM handler) ends trading at the next safe point: between
+    two events, after a last fill poll, so the caller can print the summary.
     """
     if prints_market or remote is None:
         from gridmaker.engine.session import run_market_session
 
         for symbol, (feed, on_progress) in feeds.items():
             assert feed is not None
+            if stop is not None and stop.is_set():
+                break
             await run_market_session(
                 orchestrator,
                 market,
@@ -364,27 +370,19 @@ async def run_sessions(
                 duration_s=duration_s,
                 reconcile_every=reconcile_every,
                 on_progress=on_progress,
+                stop=stop,
             )
         return
     from gridmaker.live_session import run_live_session
 
-    # Trading until stopped: SIGINT/SIGTERM end the session cleanly (a last catch-up, then
-    # the summary). A SIGKILL is as safe, only less tidy: the next start syncs.
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await run_live_session(
-            orchestrator,
-            market,
-            list(feeds),
-            steps=steps,
-            duration_s=duration_s,
-            reconcile_every=reconcile_every,
-            poll_interval_s=remote.poll_interval_s,
-            stop=stop,
-        )
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+    # A SIGKILL is as safe as a stop, only less tidy: the next start syncs.
+    await run_live_session(
+        orchestrator,
+        market,
+        list(feeds),
+        steps=steps,
+        duration_s=duration_s,
+        reconcile_every=reconcile_every,
+        poll_interval_s=remote.poll_interval_s,
+        stop=stop,
+    )
