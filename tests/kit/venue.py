@@ -58,6 +58,15 @@ class PaperVenue:
     def open(self) -> list[PaperOrder]:
         return [o for o in self.orders.values() if o.is_open]
 
+    def lookup(self, cid: str) -> OrderStatus:
+        """What a lookup by client id answers, as a venue keeping every order's history does."""
+        order = self.orders.get(cid)
+        if order is None:
+            return OrderStatus.NOT_FOUND
+        if order.is_open:
+            return OrderStatus.OPEN
+        return OrderStatus.FILLED if order.filled == order.qty else OrderStatus.CANCELED
+
     def send(self, action: Action) -> OrderUpdate:
         self.sent.append(action)
         if isinstance(action, CancelOrder):

@@ -107,6 +107,8 @@ class BreakerOrder:
     command: BreakerCommand
     reason: str
     ts_event: int
+    command_id: int = 0
+    """The operator's queued command this carries (0: none); marked applied with the book."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

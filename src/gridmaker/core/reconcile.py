@@ -2,12 +2,17 @@
 
 Invariants:
 
-1. Every fill in the snapshot is applied exactly once, oldest first, before any order state is
-   concluded from absence (a filled order is not a zombie).
-2. A slot whose order the venue lists as open is OPEN afterwards (matched).
-3. A slot whose order the venue does not list and that no fill completed is freed: PLACING or
-   UNKNOWN orders never reached the venue and keep their client id; OPEN or CANCELLING orders
-   existed (zombies) and the slot moves to a fresh id.
+1. Every fill in the snapshot is applied exactly once (a trade id delivered twice counts once),
+   oldest first, before any order state is concluded from absence (a filled order is not a
+   zombie).
+2. A slot whose order the venue lists as open, or a lookup by client id finds open, is OPEN
+   afterwards (matched).
+3. Absence from the open orders proves nothing by itself: a slot whose order the venue does not
+   list and that no fill completed is judged by the lookup of its client id. Not found: PLACING
+   or UNKNOWN orders never reached the venue and keep their client id (resolved); OPEN or
+   CANCELLING orders are zombies. Cancelled or rejected: a zombie whatever the slot's state (the
+   id is spent). Filled with trades missing from the snapshot, not looked up, or a lookup that
+   did not answer: UNKNOWN, never freed, so nothing is placed twice.
 4. An open order with our strategy's prefix that no slot tracks is adopted when its intent is in
    our journal and its slot is free and would send exactly that order; otherwise it is
    cancelled. An order without our prefix is foreign: reported, never touched.
@@ -16,7 +21,8 @@ Invariants:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from gridmaker.core import risk as breaker
 from gridmaker.core.events import (
@@ -57,6 +63,8 @@ class Snapshot:
     """The venue's last traded price, decided on before the fills (as it printed first)."""
     journaled: frozenset[str] = frozenset()
     """Client ids of open orders whose placement intent is in our journal."""
+    lookups: Mapping[str, OrderStatus] = field(default_factory=dict)
+    """What a lookup by client id said of each tracked order absent from ``open_orders``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +75,8 @@ class ReconcileReport:
     resolved: tuple[str, ...] = ()
     unknown_ours: tuple[str, ...] = ()
     foreign: tuple[str, ...] = ()
+    unproven: tuple[str, ...] = ()
+    """Absent from the open orders, but nothing proves them gone: left UNKNOWN."""
 
     def counts(self) -> dict[str, int]:
         return {
@@ -76,6 +86,7 @@ class ReconcileReport:
             "resolved": len(self.resolved),
             "unknown_ours": len(self.unknown_ours),
             "foreign": len(self.foreign),
+            "unproven": len(self.unproven),
         }
 
 
@@ -123,7 +134,9 @@ def _check_divergence(
     zombies = [
         cid
         for cid, s in tracked.items()
-        if s in (OrderState.OPEN, OrderState.CANCELLING) and cid not in venue | filled
+        if s in (OrderState.OPEN, OrderState.CANCELLING)
+        and cid not in venue | filled
+        and snapshot.lookups.get(cid) in _GONE
     ]
     prefix = state.params.strategy_id
     strays = [
@@ -139,6 +152,39 @@ def _check_divergence(
         state.risk, state.risk_params, Trigger.DIVERGENCE, reason, snapshot.ts_event
     )
     return replace(state, risk=risk)
+
+
+_GONE = frozenset({OrderStatus.NOT_FOUND, OrderStatus.CANCELED, OrderStatus.REJECTED})
+"""What a lookup may answer for an order that is gone without (more) fills."""
+
+
+def _unique_oldest_first(fills: tuple[Fill, ...]) -> list[Fill]:
+    """Each trade id once, oldest first (a venue paging by time repeats its page boundary)."""
+    seen: set[str] = set()
+    unique = [f for f in fills if not (f.trade_id in seen or seen.add(f.trade_id))]  # type: ignore[func-returns-value]
+    return sorted(unique, key=lambda f: f.ts_event)
+
+
+def _absent_status(order_state: OrderState, looked_up: OrderStatus | None) -> OrderStatus:
+    """What an order missing from the venue's open orders is taken to be (invariant 3)."""
+    if looked_up is OrderStatus.NOT_FOUND:
+        return OrderStatus.NOT_FOUND
+    if looked_up in (OrderStatus.CANCELED, OrderStatus.REJECTED):
+        return OrderStatus.CANCELED
+    if looked_up is OrderStatus.OPEN:
+        return OrderStatus.OPEN
+    return OrderStatus.UNKNOWN  # filled but trades missing, not asked, or no answer
+
+
+def _bucket(status: OrderStatus, order_state: OrderState) -> str:
+    """The report's name for a tracked order the venue answered ``status`` about."""
+    if status is OrderStatus.OPEN:
+        return "matched"
+    if status is OrderStatus.UNKNOWN:
+        return "unproven"
+    if status is OrderStatus.NOT_FOUND and order_state in (OrderState.PLACING, OrderState.UNKNOWN):
+        return "resolved"  # never reached the venue: the same id is sent again
+    return "zombies"
 
 
 def _tracked(state: GridState) -> dict[str, OrderState]:
@@ -169,7 +215,7 @@ def reconcile(state: GridState, snapshot: Snapshot) -> tuple[Decision, Reconcile
 
     # 1. Fills first: an order they complete is neither open nor a zombie.
     ghost: list[str] = []
-    for fill in snapshot.fills:
+    for fill in _unique_oldest_first(snapshot.fills):
         decision = decide(state, fill)
         state = decision.state
         actions.extend(decision.actions)
@@ -179,22 +225,21 @@ def reconcile(state: GridState, snapshot: Snapshot) -> tuple[Decision, Reconcile
     matched: list[str] = []
     zombies: list[str] = []
     resolved: list[str] = []
+    unproven: list[str] = []
     for cid, order_state in sorted(_tracked(state).items()):
         if cid not in before:
             continue  # placed just now by step 1; the venue cannot know it yet
-        if cid in venue:
-            status = OrderStatus.OPEN
-            matched.append(cid)
-            if order_state is OrderState.CANCELLING:
-                # The cancel was recorded but may never have been sent: send it (again).
-                level = _level_of(cid)
-                actions.append(CancelOrder(symbol=state.symbol, client_order_id=cid, level=level))
-        else:
-            status = OrderStatus.NOT_FOUND
-            if order_state in (OrderState.PLACING, OrderState.UNKNOWN):
-                resolved.append(cid)
-            else:
-                zombies.append(cid)
+        status = (
+            OrderStatus.OPEN
+            if cid in venue
+            else _absent_status(order_state, snapshot.lookups.get(cid))
+        )
+        buckets = {"matched": matched, "resolved": resolved, "unproven": unproven}
+        buckets.get(_bucket(status, order_state), zombies).append(cid)
+        if status is OrderStatus.OPEN and order_state is OrderState.CANCELLING:
+            # The cancel was recorded but may never have been sent: send it (again).
+            level = _level_of(cid)
+            actions.append(CancelOrder(symbol=state.symbol, client_order_id=cid, level=level))
         update = OrderUpdate(
             symbol=state.symbol,
             client_order_id=cid,
@@ -236,5 +281,6 @@ def reconcile(state: GridState, snapshot: Snapshot) -> tuple[Decision, Reconcile
         resolved=tuple(resolved),
         unknown_ours=tuple(unknown_ours),
         foreign=tuple(foreign),
+        unproven=tuple(unproven),
     )
     return Decision(state, tuple(actions)), report

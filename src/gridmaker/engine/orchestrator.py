@@ -176,12 +176,14 @@ class GridOrchestrator:
             if (book_state := stored.get(setup.symbol)) is not None:
                 # Limits come from the config; the breaker's own state from the book.
                 stored[setup.symbol] = replace(book_state, risk_params=setup.risk)
-        stored = self._apply_pending_to_stored(stored)
+        stored, commands, everywhere = self._apply_pending_to_stored(stored)
         balances = await self.retrier.read("balances", self.exchange.fetch_balances)
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [
-                    group.create_task(self._sync(s, stored.get(s.symbol), balances))
+                    group.create_task(
+                        self._sync(s, stored.get(s.symbol), balances, commands.get(s.symbol, ()))
+                    )
                     for s in self.setups
                 ]
         except ExceptionGroup as group_error:
@@ -197,16 +199,27 @@ class GridOrchestrator:
             if item.decision is not None:
                 for answer in await self._execute(symbol, item.decision, item.causes):
                     await self.on_event(answer)
+        if not any(item.book.halted for item in synced):
+            for command_id in everywhere:  # every book carrying it is saved by now
+                self.executor.mark_command_applied(command_id)
         self.is_booted = True
 
     async def _sync(
-        self, setup: BookSetup, state: GridState | None, balances: Mapping[str, Balance]
+        self,
+        setup: BookSetup,
+        state: GridState | None,
+        balances: Mapping[str, Balance],
+        commands: Sequence[BreakerOrder] = (),
     ) -> _Synced:
-        """One symbol's snapshot and reconciliation; a venue failure halts only this symbol."""
+        """One symbol's snapshot and reconciliation; a venue failure halts only this symbol.
+
+        ``commands`` were applied to the stored book already; they ride with its first save.
+        """
         symbol = setup.symbol
         book = _Book(setup=setup, state=state)
         try:
-            return await self._sync_with_venue(book, balances)
+            synced = await self._sync_with_venue(book, balances)
+            return replace(synced, causes=(*synced.causes, *commands))
         except Banned:
             raise
         except ExchangeError as e:
@@ -235,7 +248,28 @@ class GridOrchestrator:
             await self._sync_fresh(book, open_orders, balances)
             return _Synced(book)
         _check_unchanged(setup, instrument, state)
+        # Absent from the open orders proves nothing: ask for each one by client id, before the
+        # fills, so that any fill a lookup reports is already in the history read next.
+        listed = {o.client_order_id for o in open_orders}
+        lookups = await self._look_up_absent(symbol, state, listed)
         fills, cursor = await self._fetch_new_fills(symbol, state.fill_cursor, instrument)
+        if hidden := _fills_unaccounted(state, lookups, fills):
+            # The venue reports fills the history after our cursor lacks: the cursor cannot be
+            # trusted to hide nothing, so read the whole history once (applied ones skipped).
+            log.warning(
+                "fills missing after the cursor symbol=%s orders=%s: reading all history",
+                symbol,
+                ",".join(sorted(hidden)),
+            )
+            fills, _ = await self._fetch_new_fills(symbol, "", instrument)
+            if hidden := _fills_unaccounted(state, lookups, fills):
+                book.halted = (
+                    f"the venue reports fills of {', '.join(sorted(hidden))} that its trade "
+                    "history does not show; not trading until they can be applied (is this "
+                    "data dir on the venue it was made on?)"
+                )
+                log.error("boot sync refused symbol=%s %s", symbol, book.halted)
+                return _Synced(book)
         snapshot = Snapshot(
             open_orders=tuple(venue_orders),
             fills=tuple(fills),
@@ -246,6 +280,7 @@ class GridOrchestrator:
                 for o in open_orders
                 if self.executor.has_intent(symbol, o.client_order_id)
             ),
+            lookups={cid: update.status for cid, update in lookups.items()},
         )
         decision, report = reconcile(state, snapshot)
         decision = replace(decision, state=replace(decision.state, fill_cursor=cursor))
@@ -254,6 +289,18 @@ class GridOrchestrator:
         counts = " ".join(f"{k}={v}" for k, v in report.counts().items())
         log.info("boot sync symbol=%s %s", symbol, counts)
         return _Synced(book, decision, tuple(fills))
+
+    async def _look_up_absent(
+        self, symbol: str, state: GridState, listed: set[str]
+    ) -> dict[str, OrderUpdate]:
+        """The venue's word on every order the book works that its open orders do not list."""
+        absent = [cid for cid in _live_cids(state) if cid not in listed]
+        answers: dict[str, OrderUpdate] = {}
+        for cid in absent:
+            answer = await self.executor.lookup(symbol, cid)
+            if isinstance(answer, OrderUpdate):
+                answers[cid] = answer
+        return answers
 
     async def _sync_fresh(
         self, book: _Book, open_orders: Sequence[ExchangeOrder], balances: Mapping[str, Balance]
@@ -280,10 +327,12 @@ class GridOrchestrator:
         A page is fetched and validated as one read: a malformed fill is retried, never skipped.
         """
         fills: list[Fill] = []
+        seen: set[str] = set()
         while True:
             page = partial(self._fetch_page, symbol, cursor, instrument, keep=keep)
             new, cursor, has_more = await self.retrier.read(f"fills {symbol}", page)
-            fills.extend(new)
+            # A venue paging by time (``since`` inclusive) repeats the fill at a page boundary.
+            fills.extend(f for f in new if not (f.trade_id in seen or seen.add(f.trade_id)))  # type: ignore[func-returns-value]
             if not has_more:
                 return fills, cursor
 
@@ -429,12 +478,17 @@ class GridOrchestrator:
         self.executor.record_halt(reason)
 
     async def apply_commands(self, ts_event: int) -> int:
-        """Apply the operator's queued breaker commands; returns how many were applied."""
+        """Apply the operator's queued breaker commands; returns how many were applied.
+
+        A command for one symbol is marked applied in the transaction that saves its book; one
+        for every symbol once each book has carried it.
+        """
         applied = 0
         for command_id, target, command, reason in self.executor.pending_commands():
             targets = self.symbols if target == "*" else (target,)
             if any(s in self._books and self._books[s].state is None for s in targets):
                 continue  # a book not created yet: keep the command for when it exists
+            carried = False
             for symbol in targets:
                 book = self._books.get(symbol)
                 if book is None or book.state is None or book.halted:
@@ -444,15 +498,27 @@ class GridOrchestrator:
                     command=BreakerCommand(command),
                     reason=reason,
                     ts_event=ts_event,
+                    command_id=command_id if target != "*" else 0,
                 )
                 await self.on_event(order)
-            self.executor.mark_command_applied(command_id)
+                carried = target != "*"
+            if not carried:
+                self.executor.mark_command_applied(command_id)
             applied += 1
         return applied
 
-    def _apply_pending_to_stored(self, stored: dict[str, GridState]) -> dict[str, GridState]:
-        """Commands queued while stopped act on the books before the sync can send anything."""
+    def _apply_pending_to_stored(
+        self, stored: dict[str, GridState]
+    ) -> tuple[dict[str, GridState], dict[str, list[BreakerOrder]], list[int]]:
+        """Commands queued while stopped act on the books before the sync can send anything.
+
+        Nothing is marked applied here: a one-symbol command rides as a cause of its book's
+        first save (``commands``), and one for every symbol is marked once all are saved
+        (``everywhere``). A failed or interrupted boot leaves them queued, never lost.
+        """
         now_ms = int(time.time() * 1000)
+        commands: dict[str, list[BreakerOrder]] = {}
+        everywhere: list[int] = []
         for command_id, target, command, reason in self.executor.pending_commands():
             targets = self.symbols if target == "*" else (target,)
             if any(s in self.symbols and s not in stored for s in targets):
@@ -462,8 +528,18 @@ class GridOrchestrator:
                     stored[symbol] = apply_breaker_command(
                         state, BreakerCommand(command), reason, now_ms
                     )
-            self.executor.mark_command_applied(command_id)
-        return stored
+                    commands.setdefault(symbol, []).append(
+                        BreakerOrder(
+                            symbol=symbol,
+                            command=BreakerCommand(command),
+                            reason=reason,
+                            ts_event=now_ms,
+                            command_id=command_id if target != "*" else 0,
+                        )
+                    )
+            if target == "*":
+                everywhere.append(command_id)
+        return stored, commands, everywhere
 
     async def resolve_unknown(self, symbol: str) -> int:
         """Look up every order in UNKNOWN state by client id; returns how many were asked."""
@@ -517,6 +593,30 @@ class GridOrchestrator:
             if not _is_unknown(answer):
                 await self.on_event(answer)
         return len(client_order_ids)
+
+
+def _live_cids(state: GridState) -> list[str]:
+    """Client ids of every order the book may have at the venue (the stop-loss sale too)."""
+    cids = [s.order_cid for s in state.slots.values() if s.has_live_order]
+    if state.liquidation_cid:
+        cids.append(state.liquidation_cid)
+    return sorted(cids)
+
+
+def _fills_unaccounted(
+    state: GridState, lookups: Mapping[str, OrderUpdate], fills: Sequence[Fill]
+) -> set[str]:
+    """Orders the venue says filled more of than the book applied plus ``fills`` bring."""
+    brought: Counter[str] = Counter()
+    for fill in fills:
+        brought[fill.client_order_id] += fill.qty_steps
+    applied = {s.order_cid: s.order_filled_steps for s in state.slots.values() if s.order_cid}
+    return {
+        cid
+        for cid, update in lookups.items()
+        if update.status is not OrderStatus.UNKNOWN
+        and update.filled_steps > applied.get(cid, 0) + brought[cid]
+    }
 
 
 def _is_unknown(event: Event) -> bool:

@@ -5,7 +5,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridmaker.core.events import CancelOrder, Fill, PlaceOrder, Side
+from gridmaker.core.events import CancelOrder, Fill, OrderStatus, PlaceOrder, Side
 from gridmaker.core.ids import encode_cid
 from gridmaker.core.reconcile import Snapshot, VenueOrder, reconcile
 from gridmaker.core.slots import OrderState
@@ -39,12 +39,25 @@ def _as_venue_orders(venue: PaperVenue) -> tuple[VenueOrder, ...]:
     )
 
 
-def _snapshot(venue: PaperVenue, fills: tuple[Fill, ...] = ()) -> Snapshot:
+def _lookups(state: GridState, venue: PaperVenue) -> dict[str, OrderStatus]:
+    """The shell's lookups: every order the book tracks that the venue does not list as open."""
+    listed = {o.cid for o in venue.open()}
+    return {
+        s.order_cid: venue.lookup(s.order_cid)
+        for s in state.slots.values()
+        if s.has_live_order and s.order_cid not in listed
+    }
+
+
+def _snapshot(
+    venue: PaperVenue, fills: tuple[Fill, ...] = (), state: GridState | None = None
+) -> Snapshot:
     return Snapshot(
         open_orders=_as_venue_orders(venue),
         fills=fills,
         ts_event=1,
         last_price_ticks=Ticks(venue.last_price) if venue.last_price else None,
+        lookups={} if state is None else _lookups(state, venue),
     )
 
 
@@ -67,7 +80,7 @@ def test_reconcile_open_order_missing_at_venue_without_fill_is_zombie() -> None:
     gone.is_open = False  # cancelled behind our back
 
     # Act
-    decision, report = reconcile(state, _snapshot(venue))
+    decision, report = reconcile(state, _snapshot(venue, state=state))
 
     # Assert
     assert report.zombies == (gone.cid,)
@@ -90,12 +103,67 @@ def test_reconcile_placing_order_that_never_arrived_is_resolved_and_resent_same_
     venue = PaperVenue(state.instrument, state.base_steps, state.quote_atoms)
 
     # Act
-    decision, report = reconcile(placing.state, _snapshot(venue))
+    decision, report = reconcile(placing.state, _snapshot(venue, state=placing.state))
 
     # Assert
     assert len(report.resolved) == 20
     resent = {a.client_order_id for a in decision.actions if isinstance(a, PlaceOrder)}
     assert resent == {a.client_order_id for a in placing.actions}
+
+
+def test_reconcile_absent_order_that_filled_without_its_trades_is_unproven_not_replaced() -> None:
+    # Arrange: a buy filled while we were away, but the snapshot lacks its trade (a cursor from
+    # another venue hid it). Its lookup says filled.
+    state, venue = _running()
+    filled = max(venue.open(), key=lambda o: o.price)
+    venue.trade(filled.price, None)
+
+    # Act
+    decision, report = reconcile(state, _snapshot(venue, (), state=state))
+
+    # Assert: never called a zombie, never placed again, left for the venue to explain.
+    assert report.zombies == () and report.unproven == (filled.cid,)
+    slot = decision.state.slots[filled.price]
+    assert (slot.order, slot.order_cid, slot.cycle) == (OrderState.UNKNOWN, filled.cid, 0)
+    assert not [a for a in decision.actions if a.level == slot.level]
+
+
+def test_reconcile_absent_order_not_looked_up_is_unproven() -> None:
+    # Arrange: an order vanished from the open orders; the shell could not ask about it.
+    state, venue = _running()
+    gone = max(venue.open(), key=lambda o: o.price)
+    gone.is_open = False
+
+    # Act
+    decision, report = reconcile(state, _snapshot(venue))
+
+    # Assert
+    assert report.unproven == (gone.cid,) and report.zombies == ()
+    assert decision.state.slots[gone.price].order is OrderState.UNKNOWN
+    assert not [a for a in decision.actions if isinstance(a, PlaceOrder)]
+
+
+def test_reconcile_placing_order_found_cancelled_is_a_zombie_with_a_fresh_id() -> None:
+    # Arrange: the intent was sent, the venue took it and cancelled it while we were down.
+    state = kit.state(params_=kit.params(mode=GridMode.LONG))
+    from gridmaker.core.events import PriceTick
+    from gridmaker.core.strategy import decide
+
+    placing = decide(
+        state, PriceTick(symbol=state.symbol, price_ticks=Ticks(P0), qty_steps=Steps(1), ts_event=0)
+    )
+    venue = PaperVenue(state.instrument, state.base_steps, state.quote_atoms)
+    first = placing.actions[0]
+    assert isinstance(first, PlaceOrder)
+    venue.send(first)
+    venue.orders[first.client_order_id].is_open = False
+
+    # Act
+    decision, report = reconcile(placing.state, _snapshot(venue, state=placing.state))
+
+    # Assert
+    assert report.zombies == (first.client_order_id,)
+    assert first.client_order_id not in {a.client_order_id for a in decision.actions}
 
 
 def test_reconcile_fill_while_away_is_applied_and_answered() -> None:
@@ -178,11 +246,10 @@ def test_reconcile_applies_each_fill_once_whatever_the_delivery(moves, rnd) -> N
     for move in moves:
         fills.extend(venue.trade(P0 + move * SP, None))
     delivered = fills + [f for f in fills if rnd.random() < 0.3]  # duplicates
+    rnd.shuffle(delivered)  # pages overlapping and out of order
 
-    # Act: the shell dedupes by trade id before reconcile; deliver in venue order.
-    seen: set[str] = set()
-    unique = tuple(f for f in delivered if not (f.trade_id in seen or seen.add(f.trade_id)))  # type: ignore[func-returns-value]
-    decision, report = reconcile(state, _snapshot(venue, unique))
+    # Act
+    decision, report = reconcile(state, _snapshot(venue, tuple(delivered), state=state))
 
     # Assert: balances are exactly the venue's; every fill counted once.
     assert decision.state.fills == state.fills + len(fills)
@@ -234,7 +301,7 @@ def test_reconcile_divergence_above_the_limit_trips_before_anything_is_planned()
         order.is_open = False
 
     # Act
-    decision, report = reconcile(state, _snapshot(venue))
+    decision, report = reconcile(state, _snapshot(venue, state=state))
 
     # Assert: tripped, the zombies' slots are not re-placed, nothing new is bought.
     assert len(report.zombies) == 3
@@ -249,5 +316,5 @@ def test_reconcile_divergence_within_the_limit_does_not_trip() -> None:
     state, venue = _running()
     state = replace(state, risk_params=RiskParams(divergence_limit=2))
     sorted(venue.open(), key=lambda o: o.price)[0].is_open = False
-    decision, _ = reconcile(state, _snapshot(venue))
+    decision, _ = reconcile(state, _snapshot(venue, state=state))
     assert decision.state.risk.is_active
