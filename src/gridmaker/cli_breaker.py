@@ -4,6 +4,10 @@ A running bot holds its data dir's lock; then a command is queued in the store a
 applies it within its next few trades (this command waits for that). With no bot running the
 command is applied to the stored books directly, and the next start's reconciliation cancels
 what a trip forbids before anything new is sent.
+
+A command for a symbol the data dir has no book of is refused (exit 2, listing the symbols it
+has), as is any command on a data dir without a book: in an emergency "applied" must mean that
+a breaker changed.
 """
 
 from __future__ import annotations
@@ -31,21 +35,53 @@ def _when(ts_ms: int) -> str:
     return datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat(timespec="seconds") if ts_ms else ""
 
 
-def _describe(data_dir: Path) -> list[dict[str, Any]]:
+def _books(data_dir: Path) -> list[str]:
+    """The symbols the data dir holds a book of."""
+    from gridmaker.store import Store
+
+    store = Store(data_dir / "gridmaker.sqlite")
+    try:
+        return store.symbols()
+    finally:
+        store.close()
+
+
+def _check_symbol(data_dir: Path, symbol: str, verb: Verb) -> None:
+    """Refuse (exit 2) a symbol without a book here, and a data dir without any book."""
+    from gridmaker.cli import EXIT_CONFIG, _fail
+
+    books = _books(data_dir)
+    if not books and verb is Verb.STATUS:
+        return  # nothing to show: said by the empty listing
+    if not books:
+        raise _fail(
+            EXIT_CONFIG,
+            f"breaker {verb.value}: {data_dir} has no book yet (the bot has not traded a price "
+            "there), so there is no breaker to change",
+        )
+    if symbol != "*" and symbol not in books:
+        raise _fail(
+            EXIT_CONFIG,
+            f"--symbol must be one of the symbols with a book in {data_dir}: "
+            f"{', '.join(books)}; was {symbol!r}",
+        )
+
+
+def _describe(data_dir: Path, symbol: str = "*") -> list[dict[str, Any]]:
     from gridmaker.store import Store
 
     store = Store(data_dir / "gridmaker.sqlite")
     try:
         rows = []
         pending = store.pending_commands()
-        for symbol in store.symbols():
-            state = store.load_book(symbol)
-            if state is None:
+        for name in store.symbols():
+            state = store.load_book(name)
+            if state is None or symbol not in ("*", name):
                 continue
             risk = state.risk
             rows.append(
                 {
-                    "symbol": symbol,
+                    "symbol": name,
                     "breaker": risk.breaker.value,
                     "trigger": risk.trigger,
                     "reason": risk.reason,
@@ -54,7 +90,7 @@ def _describe(data_dir: Path) -> list[dict[str, Any]]:
                     "cleared_at": _when(risk.cleared_at),
                     "trips": risk.trips,
                     "pending": [
-                        f"{c.command}: {c.reason}" for c in pending if c.symbol in ("*", symbol)
+                        f"{c.command}: {c.reason}" for c in pending if c.symbol in ("*", name)
                     ],
                 }
             )
@@ -118,11 +154,17 @@ def register(app: typer.Typer) -> None:
         from gridmaker.cli import EXIT_STATE, _fail
         from gridmaker.store import StateCorrupt
 
-        if not (data_dir / "gridmaker.sqlite").exists():
-            raise _fail(EXIT_STATE, f"no gridmaker state in {data_dir}")
+        path = data_dir / "gridmaker.sqlite"
+        if not path.is_file():
+            raise _fail(
+                EXIT_STATE,
+                f"no gridmaker state in {data_dir} (looked for {path}): no bot has run on this "
+                "--data-dir, so there is no breaker to show or change",
+            )
         try:
+            _check_symbol(data_dir, symbol, verb)
             note = "" if verb is Verb.STATUS else _change(data_dir, symbol, verb, reason, wait)
-            rows = _describe(data_dir)
+            rows = _describe(data_dir, symbol)
         except StateCorrupt as e:
             raise _fail(EXIT_STATE, str(e)) from None
         if as_json:
@@ -170,5 +212,7 @@ def _print(rows: list[dict[str, Any]], note: str) -> None:
         for pending in row["pending"]:
             line += f"; pending {pending}"
         typer.echo(line)
+    if not rows:
+        typer.echo("no book yet: the bot has not traded a price on this data dir")
     if note:
         typer.echo(note)

@@ -1,7 +1,8 @@
 """``gridmaker shadow``: both engines over one feed; their action streams must be identical.
 
 Exit codes as for ``gridmaker``, plus 6: the engines diverged (the first differing action and
-the event that caused it are printed).
+the event that caused it are printed). A bad feed file is refused (2) before anything runs; a
+grid that fails pre-flight is refused (4) with ``run``'s message.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from gridmaker.config import Config
+    from gridmaker.core.units import Instrument
     from gridmaker.engine.executor import GridExecutor
     from gridmaker.engine.shadow import ShadowResult
     from gridmaker.exchange.sim import SimExchange
+    from gridmaker.feeds import MarketFeed
     from gridmaker.store import Store
 
 __all__ = ["register", "shadow"]
@@ -61,7 +64,9 @@ def shadow(
     ] = False,
 ) -> None:
     """Run the simple and the durable engine over the same feed and compare their actions."""
-    from gridmaker.cli import _load_config, _setup_logging
+    from gridmaker.cli import EXIT_BOOT, _fail, _load_config, _setup_logging
+    from gridmaker.config import sim_instrument
+    from gridmaker.engine.orchestrator import BootRefused
 
     _setup_logging()
     overrides: dict[str, Any] = {}
@@ -70,20 +75,41 @@ def shadow(
     if seed is not None:
         overrides["seed"] = seed
     config = _load_config(config_path, {"feed": overrides} if overrides else {})
-    if steps is None and feed_path is None:
+    if steps is None and config.feed.kind != "file":
         steps = DEFAULT_WALK_TRADES
-    if work_dir is None:
-        with tempfile.TemporaryDirectory(prefix="gridmaker-shadow-") as tmp:
-            result = asyncio.run(_shadow(config, Path(tmp), steps))
-    else:
-        result = asyncio.run(_shadow(config, work_dir, steps))
+    feed = _feed(config, sim_instrument(config, config.markets[0].symbol))
+    try:
+        if work_dir is None:
+            with tempfile.TemporaryDirectory(prefix="gridmaker-shadow-") as tmp:
+                result = asyncio.run(_shadow(config, feed, Path(tmp), steps))
+        else:
+            result = asyncio.run(_shadow(config, feed, work_dir, steps))
+    except BootRefused as e:  # a pre-flight refusal, as `run` answers it
+        raise _fail(EXIT_BOOT, str(e)) from None
     _report(result, as_json)
     if not result.identical:
         raise typer.Exit(EXIT_DIVERGED)
 
 
-async def _shadow(config: Config, work_dir: Path, steps: int | None) -> ShadowResult:
-    from gridmaker.cli import _make_feed
+def _feed(config: Config, instrument: Instrument) -> MarketFeed:
+    """The configured market, a recorded file checked in full (rows, tick) before any run."""
+    from gridmaker.cli import _fail
+    from gridmaker.feeds import FeedError, ReplayFeed
+
+    if config.feed.kind != "file":
+        return config.feed.random_walk(instrument)
+    assert config.feed.path is not None
+    try:
+        recorded = ReplayFeed(config.feed.path)
+        recorded.check_tick(instrument.tick_size)
+    except FeedError as e:
+        raise _fail(EXIT_CONFIG, str(e)) from None
+    return recorded
+
+
+async def _shadow(
+    config: Config, feed: MarketFeed, work_dir: Path, steps: int | None
+) -> ShadowResult:
     from gridmaker.config import book_setup_args, sim_instrument
     from gridmaker.engine.orchestrator import BookSetup
     from gridmaker.engine.shadow import run_shadow
@@ -104,7 +130,7 @@ async def _shadow(config: Config, work_dir: Path, steps: int | None) -> ShadowRe
         )
 
     return await run_shadow(
-        feed=_make_feed(config, instrument),
+        feed=feed,
         setup=setup,
         make_exchange=make_exchange,
         make_executor=_make_executor,
