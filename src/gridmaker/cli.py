@@ -99,9 +99,11 @@ def _make_feed(config: Config, instrument: Instrument) -> MarketFeed:
     if feed.kind == "file":
         assert feed.path is not None
         try:
-            return ReplayFeed(feed.path)
+            recorded = ReplayFeed(feed.path)
+            recorded.check_tick(instrument.tick_size)  # an off-tick row: named, not a traceback
         except FeedError as e:
             raise _fail(EXIT_CONFIG, str(e)) from None
+        return recorded
     return feed.random_walk(instrument)
 
 
