@@ -26,6 +26,7 @@ SEED = 42
 STATIONARY_STD_TICKS = 25_000.0
 SIGMA_TICKS = {"calm": 100.0, "choppy": 1_000.0}
 """Standard deviation of one quote's Gaussian step, per scenario."""
+_CHUNK = 65_536
 
 
 def make_walk(scenario: str, n: int = N_QUOTES, seed: int = SEED) -> list[int]:
@@ -40,11 +41,13 @@ def make_walk(scenario: str, n: int = N_QUOTES, seed: int = SEED) -> list[int]:
     if n < 1:
         raise ValueError(f"n must be a positive number of quotes; was {n}")
     keep = 1.0 - sigma * sigma / (2.0 * STATIONARY_STD_TICKS * STATIONARY_STD_TICKS)
-    steps: list[float] = (np.random.default_rng(seed).standard_normal(n) * sigma).tolist()
+    draws = np.random.default_rng(seed).standard_normal(n)
     bids: list[int] = []
     append = bids.append
     deviation = 0.0
-    for step in steps:
-        deviation = keep * deviation + step
-        append(START_TICKS + round(deviation))
+    for begin in range(0, n, _CHUNK):  # a million Python floats at once would show in peak RSS
+        steps: list[float] = (draws[begin : begin + _CHUNK] * sigma).tolist()
+        for step in steps:
+            deviation = keep * deviation + step
+            append(START_TICKS + round(deviation))
     return bids
