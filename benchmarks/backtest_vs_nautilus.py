@@ -17,8 +17,9 @@ grid in ``nautilus_grid.py`` under the Python named by ``NT_PYTHON``, one with
 
 Then both sides' orders and fills are printed side by side with the speed ratio. Without a
 usable ``NT_PYTHON`` one line says what is missing, our figures are still printed (and on the
-full feed compared with Nautilus' published counts) and the exit code is 0. Figures only, no
-assertions; the last line is JSON.
+full feed compared with Nautilus' counts below) and the exit code is 0. Without numpy one line
+says so and the exit code is 2: there is nothing to measure. Figures only, no assertions; the
+last line is JSON.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HARNESS = Path(__file__).resolve().with_name("nautilus_grid.py")
 NAUTILUS_VERSION = "1.221.0"
 NAUTILUS = {"calm": (411, 371), "choppy": (32_141, 32_101)}
-"""Orders and fills of NautilusTrader 1.221.0 on the full 1M-quote feeds."""
+"""Orders and fills of NautilusTrader 1.221.0 (``nautilus_grid.py``) on the full 1M-quote feeds."""
 INSTALL = (
     f"set NT_PYTHON to a Python with nautilus-trader=={NAUTILUS_VERSION} and numpy"
     f" (python3 -m venv /tmp/ntenv && /tmp/ntenv/bin/pip install"
