@@ -1,14 +1,25 @@
-"""Serve a ``SimExchange`` over HTTP in Binance spot REST v3 shapes, with chaos on the wire.
+r"""Serve a ``SimExchange`` over HTTP in Binance spot REST v3 shapes, with chaos on the wire.
 
 The real ccxt ``binance`` client can be pointed at it (every ``urls['api']`` entry rewritten to
-``http://127.0.0.1:PORT``). Loopback only. Endpoints (under ``/api/v3/``): ``ping``, ``time``,
+``http://127.0.0.1:PORT``). Endpoints (under ``/api/v3/``): ``ping``, ``time``,
 ``exchangeInfo``, ``ticker/24hr``, ``depth``, ``account``, ``order`` (POST/GET/DELETE),
 ``openOrders`` (GET/DELETE), ``myTrades``, ``allOrders``. Signed endpoints check
 ``X-MBX-APIKEY`` (``-2015``) and the HMAC-SHA256 ``signature`` (``-1022``) as Binance does.
 Each response carries ``X-MBX-USED-WEIGHT-1M``; past ``weight_limit`` per minute a request is
 refused with 429 and ``Retry-After``.
 
-The market moves only when told (control endpoints, not Binance; JSON in and out):
+Bad requests get Binance's answers (HTTP 400, ``{"code", "msg"}``): a malformed number or id
+``-1100`` "Illegal characters found in parameter ...; legal range is ..." (decimals
+``^([0-9]{1,20})(\.[0-9]{1,20})?$``, ids and limits ``^[0-9]{1,20}$``, client order ids
+``^[\.A-Z\:/a-z0-9_-]{1,36}$``), a missing one ``-1102``, a repeated one ``-1101``, more
+decimals than the asset's precision (8) ``-1111``, a zero price or quantity ``-1013`` "Invalid
+price." / "Invalid quantity.", and an order outside the listed filters ``-1013`` "Filter
+failure: PRICE_FILTER" / "LOT_SIZE" / "NOTIONAL". A ``limit`` above the endpoint's maximum is
+cut to it, as Binance does (``0`` is read as 1). A failure of the simulator itself is
+``-1000`` with HTTP 500, JSON as well.
+
+The market moves only when told (control endpoints, not Binance; JSON in and out; who may
+call them and how bodies are checked: ``http_sim_control``):
 
 - ``POST /__sim/bind``  ``{"symbol": "BTC/USDT", "key": feed_key}`` → ``{"position": n}``
 - ``POST /__sim/trade`` ``{"symbol", "price", "amount", "ts_event"}`` → ``{"fills", "position"}``
@@ -24,28 +35,37 @@ offset this is how a client's clock resync (``adjustForTimeDifference``) is test
 Websockets (ticker and user data) are in ``http_sim_streams``.
 
 Differences from Binance: fees are charged in the quote currency (Binance charges the received
-asset or BNB); orders rest as makers only (a crossing LIMIT order is refused, not taken); trade
-ids are the simulator's fill sequence numbers, shared by all symbols.
+asset or BNB), and a resting buy locks its maker fee with its cost (``locked`` shows price x
+quantity x (1 + maker fee)); orders rest as makers only (a crossing LIMIT order is refused, not
+taken); ``newClientOrderId`` is required (Binance would make one); trade ids are the
+simulator's fill sequence numbers, shared by all symbols.
 """
 
 from __future__ import annotations
 
 import asyncio
+import decimal
 import hashlib
 import hmac
+import json
+import logging
 import random
+import re
+import socket
 import time
+import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from gridmaker.core.events import OrderStatus, Side
+from gridmaker.core.units import Instrument
 from gridmaker.exchange.api import (
     DuplicateClientOrderId,
     ExchangeFill,
@@ -54,15 +74,57 @@ from gridmaker.exchange.api import (
     OrderRequest,
     Rejected,
 )
+from gridmaker.exchange.http_sim_control import (
+    ControlError,
+    decimal_field,
+    int_field,
+    number_field,
+    read_object,
+    refusal,
+    text_field,
+)
 from gridmaker.exchange.http_sim_streams import SimStreams
 from gridmaker.exchange.rate_budget import endpoint_weight
 from gridmaker.exchange.sim import SimExchange
 
-__all__ = ["BinanceSimServer", "ChaosKind", "ChaosPlan", "serve", "venue_symbol"]
+__all__ = [
+    "BinanceSimServer",
+    "ChaosKind",
+    "ChaosPlan",
+    "ControlError",
+    "listen_socket",
+    "serve",
+    "venue_symbol",
+]
+
+log = logging.getLogger("gridmaker.sim")
 
 PUBLIC: Final = frozenset({"ping", "time", "exchangeInfo", "ticker/24hr", "depth"})
 WRITES: Final = frozenset({("POST", "order"), ("DELETE", "order"), ("DELETE", "openOrders")})
 _HTML_ERROR: Final = "<html><head><title>{status}</title></head><body>{status}</body></html>"
+
+MAX_PRICE: Final = Decimal("10000000")
+MAX_QTY: Final = Decimal("90000")
+MAX_NOTIONAL: Final = Decimal("900000000")
+ASSET_PRECISION: Final = 8
+"""The filters and precision ``exchangeInfo`` lists beyond the instrument's own rules."""
+_WIDE: Final = decimal.Context(prec=100, traps=[decimal.InvalidOperation, decimal.Overflow])
+"""Room for any number the legal ranges admit (20 + 20 digits, and products of two)."""
+_UNKNOWN: Final = {"code": -1000, "msg": "An unknown error occurred while processing the request."}
+
+
+class _Legal:
+    """A parameter's legal range: Binance's pattern as its message shows it, and ours."""
+
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+        self.pattern = re.compile(shown.removeprefix("^").removesuffix("$"))
+
+
+_DECIMAL: Final = _Legal(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
+_LONG: Final = _Legal(r"^[0-9]{1,20}$")
+_CLIENT_ID: Final = _Legal(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
+_SYMBOL: Final = _Legal(r"^[A-Z0-9-_.]{1,20}$")
 
 
 class ChaosKind(StrEnum):
@@ -103,15 +165,31 @@ class ChaosPlan:
         if not self.kinds:
             raise ValueError("a chaos plan needs at least one kind")
 
+    FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"seed", "rate", "kinds", "retry_after_s", "delay_s"}
+    )
+
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> ChaosPlan:
+        """The plan a ``POST /__sim/chaos`` body describes; ``ControlError`` names a bad field."""
         kinds = raw.get("kinds")
+        if kinds is not None:
+            allowed = [k.value for k in ChaosKind]
+            if not kinds or not isinstance(kinds, list) or any(k not in allowed for k in kinds):
+                raise ControlError(
+                    "kinds",
+                    f"kinds must be a non-empty list of {', '.join(allowed)}; was {kinds!r}",
+                )
+        seed = int_field(raw, "seed", 0, 2**63 - 1) if "seed" in raw else 0
+        rate = number_field(raw, "rate", 0, 1)
+        retry_after_s = number_field(raw, "retry_after_s", 0, 3600)
+        delay_s = number_field(raw, "delay_s", 0, 60)
         return cls(
-            seed=int(raw.get("seed", 0)),
-            rate=float(raw.get("rate", 0.0)),
+            seed=seed,
+            rate=0.0 if rate is None else rate,
             kinds=DEFAULT_CHAOS if kinds is None else tuple(ChaosKind(k) for k in kinds),
-            retry_after_s=float(raw.get("retry_after_s", 0.02)),
-            delay_s=float(raw.get("delay_s", 0.01)),
+            retry_after_s=0.02 if retry_after_s is None else retry_after_s,
+            delay_s=0.01 if delay_s is None else delay_s,
         )
 
     def describe(self) -> str:
@@ -137,6 +215,59 @@ class _BinanceError(Exception):
         self.code, self.msg, self.status = code, msg, status
 
 
+def _mandatory(name: str) -> str:
+    return f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
+
+
+def _optional(params: Mapping[str, str], name: str, legal: _Legal) -> str | None:
+    """The parameter if sent (``None`` if not); ``-1100`` if it is outside its legal range."""
+    value = params.get(name)
+    if value is not None and not legal.pattern.fullmatch(value):
+        msg = f"Illegal characters found in parameter '{name}'; legal range is '{legal.shown}'."
+        raise _BinanceError(-1100, msg)
+    return value
+
+
+def _required(params: Mapping[str, str], name: str, legal: _Legal | None = None) -> str:
+    """The parameter; ``-1102`` if missing or empty, ``-1100`` if outside its legal range."""
+    if not params.get(name):
+        raise _BinanceError(-1102, _mandatory(name))
+    value = params[name] if legal is None else _optional(params, name, legal)
+    assert value is not None
+    return value
+
+
+def _limit(params: Mapping[str, str], *, default: int, maximum: int) -> int:
+    """``limit``, cut to ``maximum`` as Binance does (and raised to 1)."""
+    raw = _optional(params, "limit", _LONG)
+    return default if raw is None else min(max(int(raw), 1), maximum)
+
+
+def _amount(params: Mapping[str, str], name: str) -> Decimal:
+    """A price or quantity: a plain decimal with at most ``ASSET_PRECISION`` decimals."""
+    value = Decimal(_required(params, name, _DECIMAL))
+    exponent = value.normalize(_WIDE).as_tuple().exponent  # an int: the value is finite
+    if isinstance(exponent, int) and -exponent > ASSET_PRECISION:
+        raise _BinanceError(-1111, f"Parameter '{name}' has too much precision.")
+    return value
+
+
+def _check_filters(inst: Instrument, price: Decimal, quantity: Decimal) -> None:
+    """Binance's answers for an order that breaks the filters ``exchangeInfo`` lists."""
+    with decimal.localcontext(_WIDE):
+        if price == 0:
+            raise _BinanceError(-1013, "Invalid price.")
+        if quantity == 0:
+            raise _BinanceError(-1013, "Invalid quantity.")
+        tick, step = inst.tick_size, inst.step_size
+        if not tick <= price <= MAX_PRICE or (price - tick) % tick:
+            raise _BinanceError(-1013, "Filter failure: PRICE_FILTER")
+        if not inst.min_qty <= quantity <= MAX_QTY or (quantity - inst.min_qty) % step:
+            raise _BinanceError(-1013, "Filter failure: LOT_SIZE")
+        if not inst.min_notional <= price * quantity <= MAX_NOTIONAL:
+            raise _BinanceError(-1013, "Filter failure: NOTIONAL")
+
+
 _REJECTIONS: Final[Mapping[str, tuple[int, str]]] = {
     "duplicate_client_order_id": (-2010, "Duplicate order sent."),
     "insufficient_balance": (-2010, "Account has insufficient balance for requested action."),
@@ -153,6 +284,14 @@ class _Stats:
     calls: Counter[str] = field(default_factory=Counter)
 
 
+def _account_uid(sim: SimExchange, api_key: str) -> int:
+    """The account's ``uid`` as Binance reports it: one per key and exchange state file, so a
+    bot can tell this venue from another (an in-memory exchange is new at every start)."""
+    where = str(sim.path.resolve()) if sim.path is not None else uuid.uuid4().hex
+    digest = hashlib.sha256(f"{where}\n{api_key}".encode()).digest()
+    return int.from_bytes(digest[:6], "big")
+
+
 class BinanceSimServer:
     """The aiohttp application around one ``SimExchange``; ``app`` is what to serve."""
 
@@ -167,10 +306,15 @@ class BinanceSimServer:
         weight_limit: int = 6000,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         clock_offset_ms: int = 0,
+        control_token: str | None = None,
     ) -> None:
+        """``control_token``: required (``X-Sim-Token``) on every ``/__sim/*`` request; without
+        one the control endpoints answer only requests addressed to a loopback name."""
         self.sim = sim
+        self.control_token = control_token
         self.symbols = {venue_symbol(s): s for s in symbols}
         self.api_key = api_key
+        self.account_uid = _account_uid(sim, api_key)
         self.api_secret = api_secret.encode()
         self.weight_limit = weight_limit
         self.stats = _Stats()
@@ -180,7 +324,7 @@ class BinanceSimServer:
         self._weight_used = 0
         self._lock = asyncio.Lock()
         self.set_chaos(chaos)
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[self._guard])
         self.app.router.add_route("*", "/api/v3/{path:.*}", self._api)
         self.app.router.add_post("/__sim/bind", self._bind)
         self.app.router.add_post("/__sim/trade", self._trade)
@@ -207,22 +351,58 @@ class BinanceSimServer:
         self.chaos = plan
         self._rng = random.Random(plan.seed if plan else 0)
 
+    @web.middleware
+    async def _guard(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Who may use the control endpoints; a bad control body is a 400 naming its field;
+        a failure of the simulator itself is still answered in JSON, never plain text."""
+        is_control = request.path.startswith("/__sim/")
+        if is_control:
+            refused = refusal(request, self.control_token)
+            if refused is not None:
+                return refused
+        try:
+            return await handler(request)
+        except ControlError as e:
+            return web.json_response({"error": str(e), "field": e.field}, status=400)
+        except web.HTTPException:
+            raise
+        except Exception:
+            if request.path.startswith("/ws"):
+                raise  # the websocket's answer is under way: aiohttp closes it
+            log.exception("simulator failed on %s %s", request.method, request.path)
+            if is_control:
+                error = "the simulator failed on this request (a bug; see its log)"
+                return web.json_response({"error": error}, status=500)
+            return web.json_response(_UNKNOWN, status=500)
+
     # --- control endpoints ---------------------------------------------------------------------
 
+    def _control_symbol(self, body: Mapping[str, Any]) -> str:
+        symbol = body.get("symbol")
+        if symbol not in self.symbols.values():
+            known = ", ".join(sorted(self.symbols.values()))
+            raise ControlError(
+                "symbol", f"symbol must be one of {known}; was {json.dumps(symbol)[:60]}"
+            )
+        return str(symbol)
+
     async def _bind(self, request: web.Request) -> web.Response:
-        body = await request.json()
+        body = await read_object(request, ("symbol", "key"))
+        symbol, key = self._control_symbol(body), text_field(body, "key")
         try:
-            position = self.sim.bind_feed(str(body["symbol"]), str(body["key"]))
-        except (ValueError, NotFound) as e:
-            return web.json_response({"error": str(e)}, status=409)
+            position = self.sim.bind_feed(symbol, key)
+        except ValueError as e:
+            return web.json_response({"error": str(e), "field": "key"}, status=409)
         return web.json_response({"position": position})
 
     async def _trade(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        symbol = str(body["symbol"])
-        fills = await self.print_trade(
-            symbol, Decimal(body["price"]), Decimal(body["amount"]), int(body["ts_event"])
-        )
+        body = await read_object(request, ("symbol", "price", "amount", "ts_event"))
+        symbol = self._control_symbol(body)
+        price, amount = decimal_field(body, "price"), decimal_field(body, "amount")
+        ts_event = int_field(body, "ts_event", 0, 2**63 - 1)
+        fills = await self.print_trade(symbol, price, amount, ts_event)
         return web.json_response({"fills": fills, "position": self.sim.feed_position(symbol)})
 
     async def print_trade(self, symbol: str, price: Decimal, amount: Decimal, ts: int) -> int:
@@ -235,20 +415,15 @@ class BinanceSimServer:
         return web.json_response({"moves_itself": self.moves_itself, "positions": positions})
 
     async def _set_chaos(self, request: web.Request) -> web.Response:
-        raw = await request.json()
-        try:
-            plan = ChaosPlan.from_json(raw) if raw else None
-        except (ValueError, TypeError) as e:
-            return web.json_response({"error": str(e)}, status=400)
+        raw = await read_object(request, ChaosPlan.FIELDS)
+        plan = ChaosPlan.from_json(raw) if raw else None
         self.set_chaos(plan)
         return web.json_response({"chaos": plan.describe() if plan else "off"})
 
     async def _set_clock(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        try:
-            self.clock_offset_ms = int(body["offset_ms"])
-        except (KeyError, TypeError, ValueError) as e:
-            return web.json_response({"error": f"offset_ms: {e}"}, status=400)
+        body = await read_object(request, ("offset_ms",))
+        a_year = 365 * 86_400_000
+        self.clock_offset_ms = int_field(body, "offset_ms", -a_year, a_year)
         return web.json_response({"offset_ms": self.clock_offset_ms})
 
     async def _get_chaos(self, request: web.Request) -> web.Response:
@@ -281,9 +456,6 @@ class BinanceSimServer:
     async def _api(self, request: web.Request) -> web.StreamResponse:
         path = request.match_info["path"].strip("/")
         method = request.method
-        raw_body = await request.text() if method in ("POST", "PUT") else ""
-        params = dict(parse_qsl(request.query_string, keep_blank_values=True))
-        params.update(parse_qsl(raw_body, keep_blank_values=True))
         self.stats.requests += 1
         self.stats.calls[f"{method} {path}"] += 1
         weight = endpoint_weight(method, path)
@@ -294,8 +466,17 @@ class BinanceSimServer:
             body = {"code": -1003, "msg": "Too much request weight used; please retry later."}
             return web.json_response(body, status=429, headers={**headers, "Retry-After": retry})
         try:
+            try:
+                raw_body = await request.text() if method in ("POST", "PUT") else ""
+            except UnicodeDecodeError:
+                raise _BinanceError(-1100, "Illegal characters found in a parameter.") from None
+            pairs = parse_qsl(request.query_string, keep_blank_values=True)
+            pairs += parse_qsl(raw_body, keep_blank_values=True)
             if path not in PUBLIC:
                 self._check_signed(request, raw_body)
+            params = dict(pairs)
+            if len(params) != len(pairs):
+                raise _BinanceError(-1101, "Duplicate values for a parameter detected.")
             fault = self._draw(method, path)
             return await self._serve(request, method, path, params, headers, fault)
         except _BinanceError as e:
@@ -316,7 +497,7 @@ class BinanceSimServer:
         payload = raw_body if request.method in ("POST", "PUT") else request.query_string
         signed, sep, signature = payload.rpartition("&signature=")
         if not sep:
-            raise _BinanceError(-1102, "Mandatory parameter 'signature' was not sent.")
+            raise _BinanceError(-1102, _mandatory("signature"))
         expected = hmac.new(self.api_secret, signed.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature):
             raise _BinanceError(-1022, "Signature for this request is not valid.")
@@ -324,11 +505,9 @@ class BinanceSimServer:
 
     def _check_timestamp(self, params: Mapping[str, Any]) -> None:
         """Binance's rule: ``timestamp`` within ``recvWindow`` behind, 1 s ahead at most."""
-        try:
-            timestamp = int(params["timestamp"])
-            window = int(params.get("recvWindow", 5000))
-        except (KeyError, TypeError, ValueError):
-            raise _BinanceError(-1102, "Mandatory parameter 'timestamp' was not sent.") from None
+        texts = {k: str(params[k]) for k in ("timestamp", "recvWindow") if k in params}
+        timestamp = int(_required(texts, "timestamp", _LONG))
+        window = int(_optional(texts, "recvWindow", _LONG) or 5000)
         if not 0 < window <= 60_000:
             raise _BinanceError(-1131, "recvWindow must be less than 60000")
         now = self._clock_ms()
@@ -442,9 +621,7 @@ class BinanceSimServer:
     # --- handlers ------------------------------------------------------------------------------
 
     def _symbol(self, params: Mapping[str, str]) -> str:
-        raw = params.get("symbol")
-        if raw is None:
-            raise _BinanceError(-1102, "Mandatory parameter 'symbol' was not sent.")
+        raw = _required(params, "symbol", _SYMBOL)
         symbol = self.symbols.get(raw)
         if symbol is None:
             raise _BinanceError(-1121, "Invalid symbol.")
@@ -464,19 +641,19 @@ class BinanceSimServer:
                 {
                     "filterType": "PRICE_FILTER",
                     "minPrice": _s(inst.tick_size),
-                    "maxPrice": "10000000",
+                    "maxPrice": _s(MAX_PRICE),
                     "tickSize": _s(inst.tick_size),
                 },
                 {
                     "filterType": "LOT_SIZE",
                     "minQty": _s(inst.min_qty),
-                    "maxQty": "90000",
+                    "maxQty": _s(MAX_QTY),
                     "stepSize": _s(inst.step_size),
                 },
                 {
                     "filterType": "NOTIONAL",
                     "minNotional": _s(inst.min_notional),
-                    "maxNotional": "900000000",
+                    "maxNotional": _s(MAX_NOTIONAL),
                     "applyMinToMarket": True,
                     "applyMaxToMarket": False,
                     "avgPriceMins": 5,
@@ -487,10 +664,10 @@ class BinanceSimServer:
                     "symbol": vsym,
                     "status": "TRADING",
                     "baseAsset": inst.base,
-                    "baseAssetPrecision": 8,
+                    "baseAssetPrecision": ASSET_PRECISION,
                     "quoteAsset": inst.quote,
-                    "quotePrecision": 8,
-                    "quoteAssetPrecision": 8,
+                    "quotePrecision": ASSET_PRECISION,
+                    "quoteAssetPrecision": ASSET_PRECISION,
                     "orderTypes": ["LIMIT", "LIMIT_MAKER"],
                     "isSpotTradingAllowed": True,
                     "isMarginTradingAllowed": False,
@@ -554,7 +731,7 @@ class BinanceSimServer:
         for order in await self.sim.fetch_open_orders(symbol):
             book = bids if order.side is Side.BUY else asks
             book[order.price] = book.get(order.price, Decimal(0)) + order.amount - order.filled
-        limit = int(params.get("limit", "100"))
+        limit = _limit(params, default=100, maximum=5000)
         return {
             "lastUpdateId": self.sim.feed_position(symbol),
             "bids": [[_s(p), _s(q)] for p, q in sorted(bids.items(), reverse=True)[:limit]],
@@ -571,6 +748,7 @@ class BinanceSimServer:
             "canDeposit": False,
             "updateTime": 0,
             "accountType": "SPOT",
+            "uid": self.account_uid,
             "permissions": ["SPOT"],
             "balances": [
                 {"asset": a, "free": _s(b.free), "locked": _s(b.locked)}
@@ -580,31 +758,36 @@ class BinanceSimServer:
 
     async def _place(self, params: dict[str, str]) -> Any:
         symbol = self._symbol(params)
-        kind = params.get("type", "")
+        side = _required(params, "side")
+        if side not in ("BUY", "SELL"):
+            raise _BinanceError(-1117, "Invalid side.")
+        kind = _required(params, "type")
         if kind not in ("LIMIT", "LIMIT_MAKER"):
             raise _BinanceError(-1116, "Invalid orderType.")
-        cid = params.get("newClientOrderId", "")
-        if not cid:
-            raise _BinanceError(-1102, "the simulator needs newClientOrderId")
-        try:
-            request = OrderRequest(
-                symbol=symbol,
-                client_order_id=cid,
-                side=Side(params["side"].lower()),
-                price=Decimal(params["price"]),
-                amount=Decimal(params["quantity"]),
-                post_only=kind == "LIMIT_MAKER",
-            )
-        except (KeyError, ValueError, InvalidOperation) as e:
-            raise _BinanceError(-1102, f"Mandatory parameter missing or malformed: {e}") from e
+        if params.get("newClientOrderId") == "":
+            raise _BinanceError(-1118, "New client order ID was empty.")
+        cid = params.get("newClientOrderId")
+        if cid is None:
+            msg = "Mandatory parameter 'newClientOrderId' was not sent (the simulator makes none)."
+            raise _BinanceError(-1102, msg)
+        _optional(params, "newClientOrderId", _CLIENT_ID)
+        price, quantity = _amount(params, "price"), _amount(params, "quantity")
+        _check_filters(self.sim.instrument(symbol), price, quantity)
+        request = OrderRequest(
+            symbol=symbol,
+            client_order_id=cid,
+            side=Side(side.lower()),
+            price=price,
+            amount=quantity,
+            post_only=kind == "LIMIT_MAKER",
+        )
         try:
             order = await self.sim.place_order(request)
         except DuplicateClientOrderId as e:
             raise _BinanceError(-2010, "Duplicate order sent.") from e
         except Rejected as e:
-            code, msg = _REJECTIONS.get(e.reason, (-1013, f"Filter failure: LOT_SIZE ({e})"))
-            if e.reason == "invalid_order":
-                msg = f"Filter failure: {'NOTIONAL' if 'notional' in str(e) else 'LOT_SIZE'}"
+            # invalid_order cannot pass the filters above unless the sim's rules differ
+            code, msg = _REJECTIONS.get(e.reason, (-1013, f"Filter failure: {e}"))
             raise _BinanceError(code, msg) from e
         body = _order_json(order)
         body["type"] = kind
@@ -615,13 +798,16 @@ class BinanceSimServer:
         return body
 
     def _find(self, symbol: str, params: Mapping[str, str]) -> ExchangeOrder | None:
-        if "orderId" in params:
-            oid = params["orderId"]
-            found = [o for o in self.sim.all_orders(symbol) if o.order_id == oid]
+        oid = _optional(params, "orderId", _LONG)
+        if oid is not None:
+            found = [o for o in self.sim.all_orders(symbol) if int(o.order_id) == int(oid)]
             return found[0] if found else None
-        cid = params.get("origClientOrderId")
+        if params.get("origClientOrderId") == "":
+            raise _BinanceError(-1119, "Original client order ID was empty.")
+        cid = _optional(params, "origClientOrderId", _CLIENT_ID)
         if cid is None:
-            raise _BinanceError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent.")
+            msg = "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!"
+            raise _BinanceError(-1102, msg)
         found = [o for o in self.sim.all_orders(symbol) if o.client_order_id == cid]
         return max(found, key=lambda o: int(o.order_id)) if found else None
 
@@ -657,17 +843,17 @@ class BinanceSimServer:
 
     async def _all_orders(self, params: dict[str, str]) -> Any:
         symbol = self._symbol(params)
-        limit = min(int(params.get("limit", "500")), 1000)
+        limit = _limit(params, default=500, maximum=1000)
         orders = self.sim.all_orders(symbol)
         return [_order_json(o) for o in orders[-limit:]]
 
     async def _my_trades(self, params: dict[str, str]) -> Any:
         symbol = self._symbol(params)
-        limit = min(int(params.get("limit", "500")), 1000)
+        limit = _limit(params, default=500, maximum=1000)
+        from_id = _optional(params, "fromId", _LONG)
         fills = self.sim.all_fills(symbol)
-        if "fromId" in params:
-            from_id = int(params["fromId"])
-            fills = [f for f in fills if int(f.trade_id) >= from_id][:limit]
+        if from_id is not None:
+            fills = [f for f in fills if int(f.trade_id) >= int(from_id)][:limit]
         else:
             fills = fills[-limit:]  # Binance: the most recent trades
         return [_trade_json(f) for f in fills]
@@ -750,14 +936,40 @@ def _trade_json(fill: ExchangeFill) -> dict[str, Any]:
     }
 
 
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` (0 = any free port), for ``serve``.
+
+    Binding first lets a caller refuse a busy port before it opens anything else. Raises
+    ``OSError`` (``EADDRINUSE`` for a busy port, ``socket.gaierror`` for an unknown host).
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's servers do
+        sock.bind(address)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 async def serve(
-    server: BinanceSimServer, *, port: int, stop: asyncio.Event, on_ready: Callable[[int], None]
+    server: BinanceSimServer,
+    *,
+    stop: asyncio.Event,
+    on_ready: Callable[[int], None],
+    port: int = 0,
+    sock: socket.socket | None = None,
 ) -> None:
-    """Serve on 127.0.0.1:``port`` (0 = any free port) until ``stop`` is set."""
+    """Serve on ``sock`` (from ``listen_socket``), else on 127.0.0.1:``port`` (0 = any free
+    port), until ``stop`` is set; the socket is closed at the end."""
     runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, "127.0.0.1", port)
+        site = web.SockSite(runner, sock) if sock else web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
         on_ready(int(runner.addresses[0][1]))
         await stop.wait()

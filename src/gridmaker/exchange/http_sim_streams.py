@@ -13,9 +13,10 @@ order change comes as ``{"subscriptionId", "event": executionReport}``: ``NEW`` 
 rests, ``TRADE`` per fill (with the trade id ``t``), ``CANCELED`` (whose ``c`` is the cancel
 request's id and ``C`` the order's, as on Binance).
 
-Faults, for testing a bot's reconnects and polling fallback (``POST /__sim/streams``, JSON):
-``{"drop": true}`` closes every open stream; ``{"public": false}`` / ``{"user": false}`` refuse
-new connections of that kind (HTTP 503 at the upgrade) until set true again.
+Faults, for testing a bot's reconnects and polling fallback (``POST /__sim/streams``, JSON,
+each field ``true``/``false``): ``{"drop": true}`` closes every open stream; ``{"public":
+false}`` / ``{"user": false}`` refuse new connections of that kind (HTTP 503 at the upgrade)
+until set true again.
 ``GET /__sim/streams`` gives the counts.
 """
 
@@ -33,6 +34,7 @@ from aiohttp import WSMsgType, web
 
 from gridmaker.core.events import OrderStatus
 from gridmaker.exchange.api import ExchangeFill, ExchangeOrder
+from gridmaker.exchange.http_sim_control import bool_field, read_object
 from gridmaker.exchange.sim import SimExchange, SimUpdate
 
 __all__ = ["SimStreams"]
@@ -134,14 +136,15 @@ class SimStreams:
     # --- control -------------------------------------------------------------------------------
 
     async def _control(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        if not isinstance(body, dict):
-            return web.json_response({"error": "a JSON object is due"}, status=400)
-        if "public" in body:
-            self.accept_public = bool(body["public"])
-        if "user" in body:
-            self.accept_user = bool(body["user"])
-        dropped = await self.drop_all() if body.get("drop") else 0
+        """Checked whole before anything changes; ``ControlError`` names a bad field."""
+        body = await read_object(request, ("drop", "public", "user"))
+        public, user = bool_field(body, "public"), bool_field(body, "user")
+        drop = bool_field(body, "drop")
+        if public is not None:
+            self.accept_public = public
+        if user is not None:
+            self.accept_user = user
+        dropped = await self.drop_all() if drop else 0
         return web.json_response({"dropped": dropped, **self._state()})
 
     async def _status(self, request: web.Request) -> web.Response:
@@ -192,7 +195,12 @@ class SimStreams:
                 except ValueError:
                     conn.send({"error": {"code": -1100, "msg": "Illegal characters"}, "id": None})
                     continue
-                on_message(conn, payload)
+                try:
+                    on_message(conn, payload)
+                except Exception:  # a bug here must not end the client's stream unanswered
+                    log.exception("simulator failed on a %s stream message", kind)
+                    error = {"code": -1000, "msg": "An unknown error occurred while processing"}
+                    conn.send({"error": error, "id": None})
         finally:
             pool.discard(conn)
             pump.cancel()
