@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from gridmaker.core.units import Instrument
     from gridmaker.engine.orchestrator import GridOrchestrator
     from gridmaker.engine.session import Progress
+    from gridmaker.engine.venue_binding import VenueIdentity
     from gridmaker.exchange.ccxt_venue import CcxtExchange
     from gridmaker.feeds import MarketFeed
 
@@ -42,6 +43,7 @@ __all__ = [
     "register",
     "run_sessions",
     "venue_choice",
+    "venue_identity",
     "venue_keys",
     "venue_overrides",
 ]
@@ -251,6 +253,24 @@ def venue_choice(config: Config) -> VenueChoice | None:
         streams=venue.streams,
         poll_interval_s=venue.poll_interval_s,
     )
+
+
+def venue_identity(choice: VenueChoice | None, venue: Any) -> VenueIdentity:
+    """The venue a data dir is bound to: ``sim`` for the built-in exchange; otherwise the ccxt
+    id, the endpoint (the testnet or production, a base URL, or ``loopback`` for the local
+    simulator, whose port may change between starts) and the account the keys belong to."""
+    from gridmaker.engine.venue_binding import VenueIdentity
+
+    if choice is None:
+        return VenueIdentity(exchange="sim", endpoint="built-in")
+    if choice.is_local_sim:
+        endpoint = "loopback"
+    elif choice.base_url is not None:
+        endpoint = choice.base_url.strip().rstrip("/").lower()
+    else:
+        endpoint = "testnet" if choice.sandbox else "production"
+    account = str(getattr(venue, "account_id", "") or "")
+    return VenueIdentity(exchange=choice.exchange_id, endpoint=endpoint, account=account)
 
 
 def venue_keys(choice: VenueChoice) -> tuple[str, str]:

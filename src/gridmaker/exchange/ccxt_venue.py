@@ -279,6 +279,9 @@ class CcxtExchange:
             str(client.id), str(client.apiKey or ""), limit=self.quirks.weight_limit
         )
         self.lookup_grace_s = self.quirks.lookup_grace_s
+        self.account_id = ""
+        """The venue's id of the account behind the keys (Binance's ``uid``), once balances were
+        read; "" where the venue names none. A data dir is bound to it."""
         """Read by the engine: "not found" sooner after sending is not proof of absence."""
         self._instruments: dict[str, Instrument] = {}
         self._cids: dict[tuple[str, str], str] = {}
@@ -446,6 +449,9 @@ class CcxtExchange:
     async def fetch_balances(self) -> Mapping[str, Balance]:
         raw = await self._call(("GET", "account"), self.client.fetch_balance, is_write=False)
         try:
+            info = raw.get("info")
+            if isinstance(info, dict) and info.get("uid") not in (None, ""):
+                self.account_id = str(info["uid"])
             free, used = raw["free"], raw["used"]
             return {
                 str(asset): Balance(
