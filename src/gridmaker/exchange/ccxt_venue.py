@@ -18,12 +18,17 @@ Per-venue differences live in one ``VenueQuirks`` per venue (``QUIRKS``); unknow
 
 from __future__ import annotations
 
+import asyncio
 import decimal
 import logging
+import os
 import re
+import socket
+import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Final, TypeVar
 from urllib.parse import urlparse
 
@@ -60,6 +65,7 @@ __all__ = [
     "CcxtExchange",
     "VenueQuirks",
     "build_ccxt_client",
+    "is_our_bug",
     "map_error",
 ]
 
@@ -238,6 +244,42 @@ def map_error(
     return _transient(e, context)
 
 
+def _library_paths() -> tuple[str, ...]:
+    """Files and folders of the code between us and the venue: ccxt, aiohttp, asyncio, ssl."""
+    import aiohttp
+
+    ccxt_root = Path(accxt.__file__).parent.parent
+    paths = [ccxt_root, Path(aiohttp.__file__).parent, Path(asyncio.__file__).parent]
+    folders = tuple(str(p) + os.sep for p in paths)
+    return (*folders, str(ssl.__file__), str(socket.__file__))
+
+
+_LIBRARIES: Final = _library_paths()
+"""Where a plain exception (``KeyError``, ``TypeError`` ...) is ccxt, or the I/O beneath it,
+failing on what the venue sent: such failures are mapped like any other venue failure."""
+
+
+def is_our_bug(e: BaseException) -> bool:
+    """A plain exception raised in code of ours (or of no library the venue goes through).
+
+    Such an error is a bug, not an outage: mapped to ``Unavailable`` it would be retried for
+    ever and look like the venue is down. ccxt's own errors, network errors and exceptions
+    raised inside ccxt, aiohttp or asyncio are the venue's doing and are mapped.
+    """
+    import aiohttp
+
+    if isinstance(
+        e, accxt.BaseError | ExchangeError | OSError | TimeoutError | aiohttp.ClientError
+    ):
+        return False
+    tb = e.__traceback__
+    if tb is None:
+        return True
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return not tb.tb_frame.f_code.co_filename.startswith(_LIBRARIES)
+
+
 def _never_sent(e: BaseException) -> bool:
     """The request certainly did not leave: the connection could not be opened."""
     import aiohttp
@@ -279,10 +321,10 @@ class CcxtExchange:
             str(client.id), str(client.apiKey or ""), limit=self.quirks.weight_limit
         )
         self.lookup_grace_s = self.quirks.lookup_grace_s
+        """Read by the engine: "not found" sooner after sending is not proof of absence."""
         self.account_id = ""
         """The venue's id of the account behind the keys (Binance's ``uid``), once balances were
         read; "" where the venue names none. A data dir is bound to it."""
-        """Read by the engine: "not found" sooner after sending is not proof of absence."""
         self._instruments: dict[str, Instrument] = {}
         self._cids: dict[tuple[str, str], str] = {}
         self._markets_loaded = False
@@ -361,6 +403,8 @@ class CcxtExchange:
         try:
             return await call()
         except Exception as e:
+            if is_our_bug(e):
+                raise  # a bug of ours is not an outage: it must stop the run and be seen
             mapped = map_error(
                 e,
                 is_write=is_write,
@@ -390,6 +434,8 @@ class CcxtExchange:
         try:
             await self.client.load_time_difference()
         except Exception as e:
+            if is_our_bug(e):
+                raise
             raise map_error(e, is_write=False, quirks=self.quirks, symbol=symbol) from e
         self._needs_clock_sync = False
         log.info(

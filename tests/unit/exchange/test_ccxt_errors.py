@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import ccxt.async_support as accxt  # type: ignore[import-untyped]
 import pytest
@@ -17,7 +19,7 @@ from gridmaker.exchange.api import (
     Unavailable,
     UnknownOutcome,
 )
-from gridmaker.exchange.ccxt_venue import BINANCE_QUIRKS, map_error
+from gridmaker.exchange.ccxt_venue import BINANCE_QUIRKS, CcxtExchange, map_error
 
 # (ccxt exception, what a read becomes, what a write becomes), as ccxt raises them for Binance
 TABLE: list[tuple[Exception, type[ExchangeError], type[ExchangeError]]] = [
@@ -44,7 +46,6 @@ TABLE: list[tuple[Exception, type[ExchangeError], type[ExchangeError]]] = [
     (accxt.InsufficientFunds("binance insufficient balance"), Rejected, Rejected),
     (accxt.OrderImmediatelyFillable("binance would match"), Rejected, Rejected),
     (accxt.BadSymbol("binance Invalid symbol."), Rejected, Rejected),
-    (RuntimeError("not a ccxt error"), Unavailable, UnknownOutcome),
 ]
 
 
@@ -97,3 +98,37 @@ def test_map_error_rate_limit_carries_the_retry_after_given() -> None:
     mapped = map_error(accxt.DDoSProtection("binance 429"), is_write=False, retry_after_s=2.5)
 
     assert isinstance(mapped, RateLimited) and mapped.retry_after_s == 2.5
+
+
+async def _balances_failing_with(failure: BaseException | None, raise_in_ccxt: bool) -> object:
+    """``fetch_balances`` through a real ccxt client whose account read fails as given."""
+    client = accxt.binance({"apiKey": "k", "secret": "s"})
+
+    async def fetch_balance() -> object:
+        if raise_in_ccxt:
+            client.decode(b"\xff\xfe")  # ccxt itself choking on bytes the venue sent
+        assert failure is not None
+        raise failure
+
+    client.fetch_balance = fetch_balance
+    venue = CcxtExchange(client)
+    try:
+        return await venue.fetch_balances()
+    finally:
+        await venue.close()
+
+
+def test_call_bug_of_ours_surfaces_instead_of_looking_like_an_outage() -> None:
+    # Act / Assert: a TypeError raised by our own code is not mapped (retried for ever).
+    with pytest.raises(TypeError, match="a bug"):
+        asyncio.run(_balances_failing_with(TypeError("a bug"), raise_in_ccxt=False))
+
+
+def test_call_plain_error_raised_inside_ccxt_is_a_venue_failure() -> None:
+    with pytest.raises(Unavailable):
+        asyncio.run(_balances_failing_with(None, raise_in_ccxt=True))
+
+
+def test_call_network_error_outside_ccxt_is_a_venue_failure() -> None:
+    with pytest.raises(Unavailable):
+        asyncio.run(_balances_failing_with(ConnectionResetError("reset"), raise_in_ccxt=False))
