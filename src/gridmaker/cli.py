@@ -6,7 +6,7 @@ Exit codes:
 0     success
 1     unexpected error (a bug: the message and traceback say where)
 2     invalid config or arguments
-3     stored state refused: checksum mismatch or unreadable file
+3     stored state refused: checksum mismatch or unreadable file; ``status``: no book
 4     boot refused: book, config and venue disagree; pre-flight failed; data dir in use
 5     exchange error that stops trading (ban, malformed data at boot, ...)
 6     ``shadow``: the simple and the durable engine diverged
@@ -228,6 +228,7 @@ async def _run_until_signalled(
             highlight=False,
         )
 
+            soft_wrap=True,
     signals = (signal.SIGINT, signal.SIGTERM)
     for sig in signals:
         loop.add_signal_handler(sig, on_signal, sig)
@@ -607,6 +608,12 @@ def status(data_dir: DataDir = Path("gridmaker-data"), as_json: JsonFlag = False
         return
     _print_summaries(summaries, False)
     for state in states:
+    if not states:  # as with no store at all (3): there is no book to show
+        raise _fail(
+            EXIT_STATE,
+            f"no book yet in {data_dir}: the bot has not traded a price "
+            "(`gridmaker run` makes one at its first price)",
+        )
         Console().print(_orders_table(state))
 
 
