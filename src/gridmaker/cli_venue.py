@@ -278,6 +278,12 @@ def venue_keys(choice: VenueChoice) -> tuple[str, str]:
     key, secret = os.environ.get(ENV_KEY, ""), os.environ.get(ENV_SECRET, "")
     if key and secret:
         return key, secret
+    if key or secret:  # half a pair is a mistake, never a reason to fall back silently
+        have, missing = (ENV_KEY, ENV_SECRET) if key else (ENV_SECRET, ENV_KEY)
+        raise ValueError(
+            f"{have} is set but {missing} is not: set both (a key pair of "
+            f"{choice.exchange_id}), or neither to use the local simulator's public pair"
+        )
     if choice.is_local_sim:
         return SIM_API_KEY, SIM_API_SECRET
     raise ValueError(
