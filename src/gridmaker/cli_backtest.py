@@ -118,7 +118,10 @@ def backtest(
 
 
 def _fail(err: Any, message: str, code: int = EXIT_CONFIG) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    # escaped: a message quotes paths and values, and "[report]" is not markup
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
