@@ -456,12 +456,8 @@ def _check_for_status(data_dir: Path) -> None:
     A read-only data dir can still be shown; it is only said that ``run`` would refuse it.
     """
     from gridmaker.exchange.sim import SimFileError, check_state_file
-    from gridmaker.store import (
-        DataDirUnusable,
-        StateCorrupt,
-        check_data_dir,
-        check_sqlite_file,
-    )
+    from gridmaker.store import DataDirUnusable, StateCorrupt, check_data_dir
+    from gridmaker.store.files import check_dbos_file
 
     path = data_dir / "gridmaker.sqlite"
     try:
@@ -471,10 +467,7 @@ def _check_for_status(data_dir: Path) -> None:
         check_state_file(data_dir / "exchange.sqlite")
         dbos = data_dir / "dbos.sqlite"
         if dbos.exists() and dbos.stat().st_size:
-            try:
-                check_sqlite_file(dbos)
-            except StateCorrupt as e:
-                raise StateCorrupt(f"DBOS's system database: {e}") from None
+            check_dbos_file(dbos)
     except DataDirUnusable as e:
         raise _fail(EXIT_BOOT, str(e)) from None
     except StateCorrupt as e:
@@ -484,7 +477,11 @@ def _check_for_status(data_dir: Path) -> None:
     try:
         check_data_dir(data_dir)
     except DataDirUnusable as e:
-        err.print(f"[yellow]note:[/] `gridmaker run` would refuse this data dir: {e}", highlight=False, soft_wrap=True)
+        err.print(
+            f"[yellow]note:[/] `gridmaker run` would refuse this data dir: {e}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _with_chaos(config: Config, exchange: Exchange) -> Exchange:

@@ -35,6 +35,7 @@ import asyncio
 import itertools
 import logging
 import os
+import re
 import socket
 import sqlite3
 import time
@@ -54,14 +55,20 @@ from gridmaker.engine.retry import Retrier
 from gridmaker.engine.store_backed import StoreBackedExecutor
 from gridmaker.exchange.api import Exchange
 from gridmaker.store import Store
+from gridmaker.store.files import check_dbos_file
 
 __all__ = [
     "APP_VERSION",
     "SYSTEM_DB_ENV",
     "DurableExecutor",
+    "SystemDatabaseInvalid",
+    "SystemDatabaseUnreachable",
+    "check_system_database",
     "launch_dbos",
+    "redact",
     "shutdown_dbos",
     "system_database_url",
+    "validated_system_url",
 ]
 
 log = logging.getLogger("gridmaker.engine")
@@ -78,13 +85,90 @@ _live: dict[str, DurableExecutor] = {}
 _keys = itertools.count(1)
 
 
+class SystemDatabaseInvalid(ValueError):
+    """``GRIDMAKER_SYSTEM_DB_URL`` is not a usable PostgreSQL URL (a bad environment value)."""
+
+
+class SystemDatabaseUnreachable(Exception):
+    """The PostgreSQL system database named by ``GRIDMAKER_SYSTEM_DB_URL`` does not answer."""
+
+
+_PASSWORD_IN_URL: Final = re.compile(r"^([A-Za-z][\w+.-]*://[^:@/?#]*:)(.*)@")
+_PASSWORD_IN_QUERY: Final = re.compile(r"(?i)(password=)[^&\s]*")
+
+
+def redact(url: str) -> str:
+    """``url`` fit to print: its password, in the user part or the query, as ``***``."""
+    return _PASSWORD_IN_QUERY.sub(r"\1***", _PASSWORD_IN_URL.sub(r"\1***@", url))
+
+
+def _scrubbed(text: str, url: str) -> str:
+    """A library's message about ``url`` with every copy of the password replaced."""
+    secrets = [m.group(2) for m in [_PASSWORD_IN_URL.match(url)] if m and m.group(2)]
+    secrets += [v.split("&")[0] for v in re.findall(r"(?i)password=([^&\s]*)", url) if v]
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def validated_system_url(url: str) -> str:
+    """``url`` if it names a PostgreSQL database, else ``SystemDatabaseInvalid`` (redacted)."""
+    shown = f"{SYSTEM_DB_ENV}={redact(url)!r}"
+    expected = "must be postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+    try:
+        parsed = sa.make_url(url)
+        parsed.port  # noqa: B018 - parsing the port raises for a non-number
+    except (sa.exc.ArgumentError, ValueError):
+        raise SystemDatabaseInvalid(f"{SYSTEM_DB_ENV} {expected}; was {redact(url)!r}") from None
+    if parsed.drivername not in ("postgresql", "postgresql+psycopg"):
+        raise SystemDatabaseInvalid(
+            f"{SYSTEM_DB_ENV} {expected} (PostgreSQL only; unset it for SQLite in the data "
+            f"dir); was {parsed.drivername}:// in {shown}"
+        )
+    if not parsed.database:
+        raise SystemDatabaseInvalid(
+            f"{SYSTEM_DB_ENV} {expected}: it names no database; was {redact(url)!r}"
+        )
+    return url
+
+
+def check_system_database(data_dir: Path, url: str | None = None) -> None:
+    """Before anything is opened: the system database the durable engine would use is usable.
+
+    ``GRIDMAKER_SYSTEM_DB_URL`` well-formed (``SystemDatabaseInvalid``) and answering
+    (``SystemDatabaseUnreachable``); without it, ``dbos.sqlite`` in the data dir, if there is
+    one, intact (``StateCorrupt``). Reads only; messages never carry the password.
+    """
+    url = url if url is not None else os.environ.get(SYSTEM_DB_ENV) or None
+    if url is None:
+        path = data_dir / SYSTEM_DB_FILE
+        if path.exists() and path.stat().st_size:
+            check_dbos_file(path)
+        return
+    import psycopg
+
+    parsed = sa.make_url(validated_system_url(url)).set(drivername="postgresql")
+    try:
+        with closing(
+            psycopg.connect(parsed.render_as_string(hide_password=False), connect_timeout=5)
+        ):
+            pass
+    except psycopg.Error as e:
+        if "does not exist" in str(e):  # the server answers; DBOS creates its database
+            return
+        reason = " ".join(_scrubbed(str(e), url).split())
+        raise SystemDatabaseUnreachable(
+            f"cannot reach the system database {SYSTEM_DB_ENV}={redact(url)!r}: {reason}. "
+            f"Start PostgreSQL there, fix {SYSTEM_DB_ENV}, or unset it to keep the system "
+            "database in the data dir"
+        ) from None
+
+
 def system_database_url(data_dir: Path, url: str | None = None) -> str:
     """A ``postgresql://`` URL as given, else the SQLite file in the data dir (WAL, absolute)."""
     url = url if url is not None else os.environ.get(SYSTEM_DB_ENV) or None
     if url is not None:
-        if not url.startswith(("postgresql://", "postgresql+psycopg://")):
-            raise ValueError(f"invalid {SYSTEM_DB_ENV}, was {url!r}; must be postgresql://...")
-        return url
+        return validated_system_url(url)
     data_dir.mkdir(parents=True, exist_ok=True)
     path = (data_dir / SYSTEM_DB_FILE).resolve()
     # Journal mode lives in the file: switch it before DBOS first opens it.

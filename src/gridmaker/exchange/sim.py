@@ -18,7 +18,7 @@ import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from pathlib import Path
@@ -38,7 +38,7 @@ from gridmaker.exchange.api import (
     Unavailable,
 )
 
-__all__ = ["SCHEMA_VERSION", "SimExchange", "SimUpdate"]
+__all__ = ["SCHEMA_VERSION", "SimExchange", "SimFileError", "SimUpdate", "check_state_file"]
 
 log = logging.getLogger("gridmaker.sim")
 
@@ -493,9 +493,19 @@ class SimExchange:
             self._next_seq = seq + 1
 
     def _open_file(self, path: Path, funding: _Batch) -> _Batch:
-        """Open (or create, funded) the file; returns its contents to apply to memory."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        """Open (or create, funded) the file; returns its contents to apply to memory.
+
+        The file is checked read-only first (``check_state_file``): a refused one is left as
+        it was, never half-created or migrated.
+        """
+        check_state_file(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as e:
+            raise SimFileError(
+                f"cannot open the SimExchange file {path}: {e}", read_only=True
+            ) from e
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
@@ -512,7 +522,10 @@ class SimExchange:
         except BaseException as e:
             db.close()
             if isinstance(e, sqlite3.DatabaseError):
-                raise ValueError(f"cannot open the SimExchange file {path}: {e}") from e
+                raise SimFileError(
+                    f"cannot open the SimExchange file {path}: {e}",
+                    read_only=_is_access_error(e),
+                ) from e
             raise
         self._db = db
         return batch
@@ -520,7 +533,7 @@ class SimExchange:
     def _read(self, db: sqlite3.Connection, path: Path) -> _Batch:
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
         if meta.get("schema_version") != str(SCHEMA_VERSION):
-            raise ValueError(
+            raise SimFileError(
                 f"{path} has SimExchange schema version {meta.get('schema_version')}, "
                 f"this gridmaker reads version {SCHEMA_VERSION}"
             )
@@ -540,6 +553,88 @@ class SimExchange:
                 ts_event=ts_event,
             )
         return batch
+
+
+class SimFileError(ValueError):
+    """The simulator's file cannot be used: damaged (``read_only`` False) or not writable."""
+
+    def __init__(self, message: str, *, read_only: bool = False) -> None:
+        super().__init__(message)
+        self.read_only = read_only
+
+
+_SQLITE_HEADER: Final = b"SQLite format 3\x00"
+_DAMAGED_HINT: Final = (
+    "It holds the simulated venue's orders, balances and fills: restore it from a backup, or "
+    "start over with a new --data-dir."
+)
+
+
+def _is_access_error(e: sqlite3.Error) -> bool:
+    """SQLITE_PERM, READONLY, CANTOPEN, IOERR, FULL: the disk or its rights, not the bytes."""
+    return ((getattr(e, "sqlite_errorcode", None) or 0) & 0xFF) in {3, 8, 10, 13, 14}
+
+
+def _expected_tables() -> dict[str, list[str]]:
+    with closing(sqlite3.connect(":memory:")) as db:
+        for statement in _SCHEMA:
+            db.execute(statement)
+        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {n: [c[1] for c in db.execute(f"PRAGMA table_info('{n}')")] for n in names}
+
+
+def check_state_file(path: Path) -> None:
+    """Raise ``SimFileError`` unless ``path`` is absent, empty, or an intact simulator file.
+
+    Reads only (an ``immutable`` connection when no ``-wal`` file exists, so SQLite creates no
+    side files): SQLite's header and ``quick_check``, then every table and column.
+    """
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(_SQLITE_HEADER))
+    except OSError as e:
+        raise SimFileError(
+            f"cannot read the SimExchange file {path}: {e.strerror}", read_only=True
+        ) from e
+    if head != _SQLITE_HEADER:
+        raise SimFileError(
+            f"the SimExchange file {path} is not a SQLite database (overwritten or truncated). "
+            + _DAMAGED_HINT
+        )
+    wal = path.with_name(path.name + "-wal")
+    uri = path.resolve().as_uri() + ("?mode=ro" if wal.exists() else "?mode=ro&immutable=1")
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as db:
+            problems = [r[0] for r in db.execute("PRAGMA quick_check(5)")]
+            tables = {
+                r[0]: [c[1] for c in db.execute(f"PRAGMA table_info('{r[0]}')")]
+                for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+            }
+    except sqlite3.Error as e:
+        raise SimFileError(
+            f"cannot read the SimExchange file {path}: {e}. "
+            + ("" if _is_access_error(e) else _DAMAGED_HINT),
+            read_only=_is_access_error(e),
+        ) from e
+    if problems != ["ok"]:
+        raise SimFileError(
+            f"the SimExchange file {path} fails SQLite's integrity check "
+            f"({'; '.join(problems)}). {_DAMAGED_HINT}"
+        )
+    if not tables:
+        return
+    for table, columns in _expected_tables().items():
+        if table not in tables:
+            raise SimFileError(
+                f"the SimExchange file {path} has no table {table!r}. {_DAMAGED_HINT}"
+            )
+        if missing := [c for c in columns if c not in tables[table]]:
+            raise SimFileError(
+                f"table {table!r} of the SimExchange file {path} has no column "
+                f"{', '.join(map(repr, missing))}. {_DAMAGED_HINT}"
+            )
 
 
 def _order_problem(inst: Instrument, price: Decimal, amount: Decimal) -> str:

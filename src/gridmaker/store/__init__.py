@@ -1,18 +1,24 @@
 """Persistence: the bot's books, applied fills and the intent journal, in SQLite (WAL)."""
 
 from gridmaker.store.codec import checksum, decode_state, encode_state
-from gridmaker.store.errors import StateCorrupt, StoreError
+from gridmaker.store.errors import DataDirUnusable, SchemaTooNew, StateCorrupt, StoreError
+from gridmaker.store.files import check_data_dir, check_sqlite_file
 from gridmaker.store.lock import AlreadyRunning, DataDirLock
-from gridmaker.store.sqlite_store import SCHEMA_VERSION, Store
+from gridmaker.store.sqlite_store import SCHEMA_VERSION, Store, verify_store
 
 __all__ = [
     "SCHEMA_VERSION",
     "AlreadyRunning",
     "DataDirLock",
+    "DataDirUnusable",
+    "SchemaTooNew",
     "StateCorrupt",
     "Store",
     "StoreError",
+    "check_data_dir",
+    "check_sqlite_file",
     "checksum",
     "decode_state",
     "encode_state",
+    "verify_store",
 ]

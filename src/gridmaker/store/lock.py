@@ -10,7 +10,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from gridmaker.store.errors import StoreError
+from gridmaker.store.errors import DataDirUnusable, StoreError
 
 __all__ = ["AlreadyRunning", "DataDirLock"]
 
@@ -25,9 +25,18 @@ class DataDirLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        """Take the lock or raise ``AlreadyRunning`` at once (never waits)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        """Take the lock or raise ``AlreadyRunning`` at once (never waits).
+
+        ``DataDirUnusable`` when the lock cannot be made (a file in the way, read-only).
+        """
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise DataDirUnusable(
+                f"cannot use {self.path.parent} as the data dir: {e.strerror} ({e.filename}); "
+                "--data-dir must be a writable directory"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

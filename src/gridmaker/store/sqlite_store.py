@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +20,10 @@ from gridmaker import failpoints
 from gridmaker.core.events import Action, Event, Fill, OrderUpdate, PlaceOrder
 from gridmaker.core.strategy import GridState
 from gridmaker.store.codec import canonical_json, checksum, decode_state, encode_state
-from gridmaker.store.errors import StateCorrupt, StoreError
+from gridmaker.store.errors import DataDirUnusable, SchemaTooNew, StateCorrupt, StoreError
+from gridmaker.store.files import open_checked, open_read_only, recovery_hint, refusal
 
-__all__ = ["SCHEMA_VERSION", "BootRow", "CommandRow", "IntentRow", "Store"]
+__all__ = ["SCHEMA_VERSION", "BootRow", "CommandRow", "IntentRow", "Store", "verify_store"]
 
 SCHEMA_VERSION: Final = 3
 
@@ -118,32 +119,117 @@ class IntentRow:
     reason: str
 
 
-def _recovery_hint(path: Path) -> str:
-    return (
-        f"Do not edit {path.name} by hand. Restore it from a backup, or start over with a new "
-        "--data-dir after cancelling this bot's open orders at the venue."
-    )
+def _expected_columns(version: int) -> dict[str, list[str]]:
+    """Every table and its columns as the migrations up to ``version`` create them."""
+    with closing(sqlite3.connect(":memory:")) as db:
+        for v in range(1, version + 1):
+            for statement in _MIGRATIONS[v]:
+                db.execute(statement)
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {
+            t: [c[1] for c in db.execute(f"PRAGMA table_info({t})")]
+            for t in tables
+            if not t.startswith("sqlite_")
+        }
+
+
+def verify_store(path: Path) -> int:
+    """Check ``path`` without writing to it; returns its schema version (0: none yet).
+
+    Intact SQLite (``quick_check``), a known schema version, and every table and column that
+    version has: a store missing its ``fills`` table would trade and then fail at the first
+    fill, leaving a fill the venue made unrecorded. Raises ``StateCorrupt`` (``SchemaTooNew``)
+    or ``DataDirUnusable``; a missing or empty file is a new store (0).
+    """
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return 0
+    db = open_checked(path)
+    try:
+        tables = {
+            r[0]: [c[1] for c in db.execute(f"PRAGMA table_info('{r[0]}')")]
+            for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+        }
+        if "schema_version" not in tables:
+            if tables:
+                raise StateCorrupt(
+                    f"{path} has tables ({', '.join(sorted(tables))}) but no schema_version "
+                    f"table: it is not a gridmaker store or it is damaged. {recovery_hint(path)}"
+                )
+            return 0
+        version = int(db.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0)
+    except sqlite3.Error as e:
+        raise refusal(path, e) from e
+    finally:
+        db.close()
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"{path} has schema version {version}, newer than this gridmaker "
+            f"({SCHEMA_VERSION}): it was written by a newer gridmaker. Upgrade gridmaker; "
+            "the file is left as it is"
+        )
+    for table, columns in _expected_columns(version).items():
+        if table not in tables:
+            raise StateCorrupt(
+                f"{path} has no table {table!r} (schema version {version} has one): it was "
+                f"dropped or the file is damaged; refusing to trade on it. {recovery_hint(path)}"
+            )
+        if missing := [c for c in columns if c not in tables[table]]:
+            raise StateCorrupt(
+                f"table {table!r} of {path} has no column {', '.join(map(repr, missing))} "
+                f"(schema version {version} has it): the file is damaged; refusing to trade "
+                f"on it. {recovery_hint(path)}"
+            )
+    return version
 
 
 class Store:
     """One SQLite file in WAL mode; a single writer (the running bot)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False, verify: bool = True) -> None:
+        """Open ``path``, verified first (``verify_store``) unless the caller just did.
+
+        Nothing is written before the file passed: a refused store is left as it was.
+        ``read_only`` (``status``) opens an up-to-date store without writing anything beside
+        it; an older one is still migrated first.
+        """
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        version = verify_store(path) if verify else None
+        self.read_only = read_only and version == SCHEMA_VERSION
+        upgrade = (
+            f" (it is at schema version {version}: this gridmaker upgrades it to "
+            f"{SCHEMA_VERSION} before reading it, which writes)"
+            if read_only and not self.read_only
+            else ""
+        )
+        if not self.read_only:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise DataDirUnusable(f"cannot create {path.parent}: {e.strerror}") from e
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._migrate()
-        except sqlite3.DatabaseError as e:
-            raise StateCorrupt(f"cannot read {path}: {e}. {_recovery_hint(path)}") from e
-        self._revision = self._max_revision()
+            if self.read_only:
+                self._db = open_read_only(path)
+            else:
+                self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as e:
+            raise refusal(path, e, "open" + upgrade) from e
+        try:
+            if not self.read_only:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute("PRAGMA busy_timeout=5000")
+                self._migrate()
+            self._revision = self._max_revision()
+        except BaseException as e:
+            self._db.close()
+            if isinstance(e, sqlite3.Error):
+                raise refusal(path, e, "open" + upgrade) from e
+            raise
 
     def close(self) -> None:
         try:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if not self.read_only:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             self._db.close()
 
@@ -162,7 +248,7 @@ class Store:
         row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
         current = row[0] or 0
         if current > SCHEMA_VERSION:
-            raise StoreError(
+            raise SchemaTooNew(
                 f"{self.path} has schema version {current}, newer than this gridmaker "
                 f"({SCHEMA_VERSION}); upgrade gridmaker"
             )
@@ -194,14 +280,14 @@ class Store:
             raise StateCorrupt(
                 f"the stored state of {symbol} in {self.path} fails its checksum "
                 f"(stored {stored[:12]}…, computed {computed[:12]}…): refusing to use it. "
-                + _recovery_hint(self.path)
+                + recovery_hint(self.path)
             )
         try:
             return decode_state(json.loads(text))
         except (ValueError, KeyError, TypeError) as e:
             raise StateCorrupt(
                 f"the stored state of {symbol} in {self.path} cannot be decoded ({e}). "
-                + _recovery_hint(self.path)
+                + recovery_hint(self.path)
             ) from e
 
     def has_fill(self, symbol: str, trade_id: str) -> bool:
