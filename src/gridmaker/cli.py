@@ -159,13 +159,6 @@ def run(
         raise _fail(EXIT_CONFIG, f"--engine must be one of: {', '.join(ENGINES)}; was {engine!r}")
     if duration is not None and not math.isfinite(duration):
         raise _fail(EXIT_CONFIG, f"--duration must be a finite number of seconds; was {duration}")
-    if steps == 0 and not (data_dir / "gridmaker.sqlite").exists():
-        raise _fail(
-            EXIT_CONFIG,
-            f"--steps 0 boots and reconciles a stored book only, and {data_dir} has none "
-            f"(no {data_dir / 'gridmaker.sqlite'}): give --steps N to trade, or the data dir "
-            "of a bot that ran",
-        )
     feed: dict[str, Any] = {}
     if feed_path is not None:
         feed.update(kind="file", path=feed_path)
@@ -180,6 +173,13 @@ def run(
     remote = venue_choice(config)
     try:
         summaries = asyncio.run(
+    if steps == 0 and not (data_dir / "gridmaker.sqlite").exists():
+        raise _fail(
+            EXIT_CONFIG,
+            f"--steps 0 boots and reconciles a stored book only, and {data_dir} has none "
+            f"(no {data_dir / 'gridmaker.sqlite'}): give --steps N to trade, or the data dir "
+            "of a bot that ran",
+        )
             _run_until_signalled(
                 config,
                 data_dir,
