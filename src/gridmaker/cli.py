@@ -171,8 +171,6 @@ def run(
         {**({"feed": feed} if feed else {}), **venue_overrides(exchange_id, base_url, sandbox)},
     )
     remote = venue_choice(config)
-    try:
-        summaries = asyncio.run(
     if steps == 0 and not (data_dir / "gridmaker.sqlite").exists():
         raise _fail(
             EXIT_CONFIG,
@@ -180,6 +178,8 @@ def run(
             f"(no {data_dir / 'gridmaker.sqlite'}): give --steps N to trade, or the data dir "
             "of a bot that ran",
         )
+    try:
+        summaries = asyncio.run(
             _run_until_signalled(
                 config,
                 data_dir,
@@ -226,9 +226,9 @@ async def _run_until_signalled(
             f"{sig.name}: stopping at the next safe point, then the summary "
             "(send it again to quit at once)",
             highlight=False,
+            soft_wrap=True,
         )
 
-            soft_wrap=True,
     signals = (signal.SIGINT, signal.SIGTERM)
     for sig in signals:
         loop.add_signal_handler(sig, on_signal, sig)
@@ -588,6 +588,12 @@ def status(data_dir: DataDir = Path("gridmaker-data"), as_json: JsonFlag = False
         raise _fail(EXIT_STATE, str(e)) from None
     except DataDirUnusable as e:
         raise _fail(EXIT_BOOT, str(e)) from None
+    if not states:  # as with no store at all (3): there is no book to show
+        raise _fail(
+            EXIT_STATE,
+            f"no book yet in {data_dir}: the bot has not traded a price "
+            "(`gridmaker run` makes one at its first price)",
+        )
     summaries = []
     for state in states:
         summary = summarize(state)
@@ -605,12 +611,6 @@ def status(data_dir: DataDir = Path("gridmaker-data"), as_json: JsonFlag = False
         return
     _print_summaries(summaries, False)
     for state in states:
-    if not states:  # as with no store at all (3): there is no book to show
-        raise _fail(
-            EXIT_STATE,
-            f"no book yet in {data_dir}: the bot has not traded a price "
-            "(`gridmaker run` makes one at its first price)",
-        )
         Console().print(_orders_table(state))
 
 
