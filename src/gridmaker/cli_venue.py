@@ -62,6 +62,14 @@ def register(app: typer.Typer) -> None:
 
 def sim_exchange(
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0 = any free port")] = 0,
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            help="address to listen on; beyond loopback the control endpoints need the token "
+            "in GRIDMAKER_SIM_TOKEN",
+        ),
+    ] = "127.0.0.1",
     seed: Annotated[int, typer.Option("--seed", help="seed of the chaos plan")] = 0,
     state: Annotated[
         Path | None,
@@ -102,16 +110,23 @@ def sim_exchange(
         int, typer.Option("--walk-trades", min=0, help="with --walk-ms: stop after N (0: never)")
     ] = 0,
 ) -> None:
-    """Serve the simulated exchange on 127.0.0.1 in Binance spot REST v3 shapes (for ccxt)."""
-    from gridmaker.cli import _fail, _load_config
+    """Serve the simulated exchange on 127.0.0.1 in Binance spot REST v3 shapes (for ccxt).
+
+    Bound beyond loopback (``--host``), its ``/__sim/*`` control endpoints, which move the
+    market, take requests only with the token in ``GRIDMAKER_SIM_TOKEN`` (as ``X-Sim-Token``).
+    Every mistake is refused before the port is taken or the ``--state`` file is touched.
+    """
+    from gridmaker.cli import EXIT_STATE, _fail, _load_config, _make_feed
     from gridmaker.config import sim_instrument
     from gridmaker.exchange.http_sim import (
         DEFAULT_CHAOS,
         BinanceSimServer,
         ChaosKind,
         ChaosPlan,
+        listen_socket,
         serve,
     )
+    from gridmaker.exchange.http_sim_control import ENV_SIM_TOKEN, is_loopback
     from gridmaker.exchange.sim import SimExchange
 
     config = _load_config(config_path, {})
@@ -124,14 +139,26 @@ def sim_exchange(
         allowed = ",".join(k.value for k in ChaosKind)
         raise _fail(EXIT_CONFIG, f"--chaos-kinds takes {allowed}; was {chaos_kinds!r}") from None
     plan = ChaosPlan(seed=seed, rate=chaos, kinds=kinds) if chaos > 0 else None
+    token = os.environ.get(ENV_SIM_TOKEN, "")
     symbols = sorted(config.sim.instruments)
-    sim = SimExchange(
-        instruments=[sim_instrument(config, s) for s in symbols],
-        initial_balances=config.sim.balances,
-        path=state,
-        partial_fills=config.sim.partial_fills,
-        seed=seed,
-    )
+    feeds = {s: _make_feed(config, sim_instrument(config, s)) for s in symbols} if walk_ms else {}
+    try:
+        sock = listen_socket(host, port, token=token)
+    except ValueError as e:
+        raise _fail(EXIT_CONFIG, str(e)) from None
+    try:
+        sim = SimExchange(
+            instruments=[sim_instrument(config, s) for s in symbols],
+            initial_balances=config.sim.balances,
+            path=state,
+            partial_fills=config.sim.partial_fills,
+            seed=seed,
+        )
+    except (ValueError, OSError) as e:
+        sock.close()
+        if state is None:
+            raise
+        raise _fail(EXIT_STATE, f"--state {state} cannot be used: {e}") from None
     server = BinanceSimServer(
         sim,
         symbols=symbols,
@@ -140,12 +167,14 @@ def sim_exchange(
         chaos=plan,
         weight_limit=weight_limit,
         clock_offset_ms=clock_offset_ms,
+        control_token=None if is_loopback(host) else token,
     )
+    shown = f"[{host}]" if ":" in host else host
 
     def ready(bound: int) -> None:
         if plan is not None:
             sys.stderr.write(plan.describe() + "\n")
-        sys.stdout.write(f"gridmaker sim-exchange listening on http://127.0.0.1:{bound}\n")
+        sys.stdout.write(f"gridmaker sim-exchange listening on http://{shown}:{bound}\n")
         sys.stdout.flush()
 
     async def main() -> None:
@@ -155,23 +184,24 @@ def sim_exchange(
             loop.add_signal_handler(sig, stop.set)
         walker: asyncio.Task[int] | None = None
         if walk_ms:
-            from gridmaker.cli import _make_feed
             from gridmaker.exchange.http_sim_walk import walk_market
 
-            feeds = {s: _make_feed(config, sim_instrument(config, s)) for s in symbols}
             walker = asyncio.create_task(
                 walk_market(server, feeds, interval_s=walk_ms / 1000, limit=walk_trades or None)
             )
             walker.add_done_callback(_report_walk)
         try:
-            await serve(server, port=port, stop=stop, on_ready=ready)
+            await serve(server, sock=sock, stop=stop, on_ready=ready)
         finally:
             if walker is not None:
                 walker.cancel()
                 await asyncio.gather(walker, return_exceptions=True)
             sim.close_sync()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        sock.close()
 
 
 def _report_walk(task: asyncio.Task[int]) -> None:

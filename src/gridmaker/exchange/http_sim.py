@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import decimal
+import errno
 import hashlib
 import hmac
 import json
@@ -75,9 +76,12 @@ from gridmaker.exchange.api import (
     Rejected,
 )
 from gridmaker.exchange.http_sim_control import (
+    ENV_SIM_TOKEN,
+    TOKEN_HEADER,
     ControlError,
     decimal_field,
     int_field,
+    is_loopback,
     number_field,
     read_object,
     refusal,
@@ -936,23 +940,40 @@ def _trade_json(fill: ExchangeFill) -> dict[str, Any]:
     }
 
 
-def listen_socket(host: str, port: int) -> socket.socket:
+def listen_socket(host: str, port: int, *, token: str = "") -> socket.socket:
     """A TCP socket bound to ``host``:``port`` (0 = any free port), for ``serve``.
 
-    Binding first lets a caller refuse a busy port before it opens anything else. Raises
-    ``OSError`` (``EADDRINUSE`` for a busy port, ``socket.gaierror`` for an unknown host).
+    Binding first lets ``gridmaker sim-exchange`` refuse a busy port before it opens anything
+    else. Raises ``ValueError`` saying what to change: a busy port, an address that cannot be
+    bound, or an address beyond loopback without a control ``token``.
     """
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    sock = socket.socket(family, kind, proto)
+    if not is_loopback(host) and not token:
+        raise ValueError(
+            f"--host {host} listens beyond loopback, where anyone could move the market: set "
+            f"{ENV_SIM_TOKEN} in the environment (callers send it as {TOKEN_HEADER}), "
+            "or listen on 127.0.0.1"
+        )
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as e:
+        raise ValueError(f"cannot listen on --host {host}: {e.strerror or e}") from None
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's servers do
         sock.bind(address)
         sock.setblocking(False)
-    except BaseException:
+    except OSError as e:
         sock.close()
-        raise
+        if e.errno == errno.EADDRINUSE:
+            raise ValueError(
+                f"port {port} is in use on {host}: choose another --port, "
+                "or --port 0 for any free one"
+            ) from None
+        raise ValueError(
+            f"cannot listen on --host {host} --port {port}: {e.strerror or e}"
+        ) from None
     return sock
 
 

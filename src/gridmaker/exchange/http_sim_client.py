@@ -11,6 +11,7 @@ from typing import Any
 
 from gridmaker.exchange.api import ExchangeFill, Unavailable
 from gridmaker.exchange.ccxt_venue import CcxtExchange
+from gridmaker.exchange.http_sim_control import control_headers
 from gridmaker.exchange.rate_budget import RateBudget
 
 __all__ = ["HttpSimVenue"]
@@ -21,7 +22,8 @@ class HttpSimVenue(CcxtExchange):
 
     ``apply_trade`` and ``bind_feed`` make it the ``SimulatedMarket`` of a session: each feed
     trade is printed on the server (control endpoint) before the bot hears of it, exactly as
-    ``gridmaker run`` does with the in-process exchange. These calls are blocking and local.
+    ``gridmaker run`` does with the in-process exchange. These calls are blocking and local;
+    they carry ``GRIDMAKER_SIM_TOKEN`` (as ``X-Sim-Token``) when it is set.
     """
 
     def __init__(self, client: Any, *, base_url: str) -> None:
@@ -39,7 +41,7 @@ class HttpSimVenue(CcxtExchange):
         request = urllib.request.Request(
             self.base_url + path,
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
+            headers=control_headers(),
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
@@ -53,7 +55,12 @@ class HttpSimVenue(CcxtExchange):
         self, symbol: str, price: Decimal, amount: Decimal, ts_event: int
     ) -> list[ExchangeFill]:
         """Print a trade on the simulator; its fills reach the bot through the API only."""
-        body = {"symbol": symbol, "price": str(price), "amount": str(amount), "ts_event": ts_event}
+        body = {
+            "symbol": symbol,
+            "price": format(price, "f"),
+            "amount": format(amount, "f"),
+            "ts_event": ts_event,
+        }
         self._positions[symbol] = int(self._control("/__sim/trade", body)["position"])
         return []
 

@@ -15,6 +15,7 @@ changes.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import math
 import os
@@ -34,6 +35,7 @@ __all__ = [
     "control_headers",
     "decimal_field",
     "int_field",
+    "is_loopback",
     "number_field",
     "read_object",
     "refusal",
@@ -42,7 +44,8 @@ __all__ = [
 
 ENV_SIM_TOKEN: Final = "GRIDMAKER_SIM_TOKEN"
 TOKEN_HEADER: Final = "X-Sim-Token"
-LOOPBACK_NAMES: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+LOOPBACK_NAMES: Final = frozenset({"localhost"})
+"""Host names that are loopback besides loopback addresses (127.0.0.0/8, ::1)."""
 
 
 class ControlError(ValueError):
@@ -51,6 +54,16 @@ class ControlError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (``127.0.0.0/8``, ``::1``)."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def control_headers(token: str | None = None) -> dict[str, str]:
@@ -73,10 +86,13 @@ def refusal(request: web.Request, token: str | None) -> web.Response | None:
             return web.json_response({"error": message}, status=401)
     else:
         host = request.headers.get("Host", "")
-        name = urlsplit(f"//{host}").hostname if host else None
-        if name not in LOOPBACK_NAMES:
+        try:
+            name = urlsplit(f"//{host}").hostname or ""
+        except ValueError:
+            name = ""
+        if not is_loopback(name):
             message = f"Host {host!r} is not loopback: a loopback simulator takes control "
-            message += "requests addressed to 127.0.0.1, localhost or [::1] only"
+            message += "requests addressed to a loopback address or localhost only"
             return web.json_response({"error": message}, status=403)
     if request.method == "POST" and request.content_type != "application/json":
         message = f"Content-Type must be application/json; was {request.content_type!r}"
