@@ -129,3 +129,54 @@ def test_run_printing_a_sim_exchange_one_sigint_stops_with_summary_and_restarts_
     _assert_nothing_to_repair(restart["boot_sync"], summary["open_orders"])
     assert restart["fills"] == summary["fills"]
     assert restart["feed_position"] == summary["feed_position"]
+
+
+def test_run_second_signal_quits_at_once_with_130_and_the_next_start_boots(
+    tmp_path: Path,
+) -> None:
+    # Arrange: every venue call fails as unavailable, so the boot sits in the retry policy's
+    # backoff (about 10 s in all): the first signal must wait for the boot to end.
+    config = tmp_path / "chaos.yaml"
+    config.write_text("chaos:\n  rate: 1.0\n  kinds: [unavailable]\n")
+    data = str(tmp_path / "data")
+    out, err = tmp_path / "run.out", tmp_path / "run.err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        bot = subprocess.Popen(
+            _cli("run", "--config", str(config), "--data-dir", data, "--steps", FOREVER),
+            cwd=tmp_path,
+            stdout=stdout,
+            stderr=stderr,
+        )
+    try:
+        eventually(lambda: "chaos:" in err.read_text(), timeout_s=60, what="the boot to begin")
+
+        # Act
+        bot.send_signal(signal.SIGINT)
+        eventually(
+            lambda: "stopping at the next safe point" in err.read_text() or bot.poll() is not None,
+            timeout_s=30,
+            what="the first signal to be taken",
+        )
+        assert bot.poll() is None, err.read_text()[-3000:]  # still booting
+        bot.send_signal(signal.SIGINT)
+        code = bot.wait(timeout=STOP_TIMEOUT_S)
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+            bot.wait()
+    restart = subprocess.run(
+        _cli("run", "--data-dir", data, "--steps", "300", "--json"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+    # Assert: 130, said plainly, no summary, no traceback; the next start is a normal one.
+    assert code == 130, err.read_text()[-3000:]
+    assert "interrupted: stopped at once, without the summary" in err.read_text()
+    assert "Traceback" not in err.read_text()
+    assert out.read_text() == ""
+    assert restart.returncode == 0, restart.stderr[-3000:]
+    assert _summary(restart.stdout)["feed_position"] == 300
