@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gridmaker.core.display import money_text, price_text, size_text
 from gridmaker.core.events import PriceTick
 from gridmaker.core.strategy import GridMode, GridState, decide
 from gridmaker.core.units import FEE_SCALE, Steps, Ticks, notional_atoms
@@ -35,8 +36,8 @@ def preflight(state: GridState, price_ticks: int) -> list[str]:
     if small:
         s = small[0]
         problems.append(
-            f"order size {inst.from_steps(qty)} at level {s.level} "
-            f"({inst.from_ticks(s.buy_ticks)}) is below the minimum quantity {inst.min_qty} or "
+            f"order size {size_text(inst, qty)} at level {s.level} "
+            f"({price_text(inst, s.buy_ticks)}) is below the minimum quantity {inst.min_qty} or "
             f"notional {inst.min_notional} (raise order_size or narrow the range)"
         )
     buys = [s for s in slots if s.buy_ticks < price_ticks]
@@ -44,8 +45,8 @@ def preflight(state: GridState, price_ticks: int) -> list[str]:
     if need_quote > state.quote_atoms:
         problems.append(
             f"balance too small for the grid: its {len(buys)} buys need "
-            f"{inst.from_atoms(need_quote)} {inst.quote}, the account has "
-            f"{inst.from_atoms(state.quote_atoms)}"
+            f"{money_text(inst, need_quote)} {inst.quote}, the account has "
+            f"{money_text(inst, state.quote_atoms)}"
         )
     if state.params.mode is GridMode.NEUTRAL:
         sells = [s for s in slots if s.buy_ticks >= price_ticks]
@@ -53,7 +54,7 @@ def preflight(state: GridState, price_ticks: int) -> list[str]:
         if need_base > state.base_steps:
             problems.append(
                 f"balance too small for the grid: its {len(sells)} sells need "
-                f"{inst.from_steps(need_base)} {inst.base}, the account has "
-                f"{inst.from_steps(state.base_steps)}"
+                f"{size_text(inst, need_base)} {inst.base}, the account has "
+                f"{size_text(inst, state.base_steps)}"
             )
     return problems
