@@ -5,10 +5,13 @@ Exit codes:
 ====  ==========================================================================
 0     success
 1     unexpected error (a bug: the message and traceback say where)
-2     invalid config or arguments
-3     stored state refused: checksum mismatch or unreadable file; ``status``: no book
-4     boot refused: book, config and venue disagree; pre-flight failed; data dir in use
-5     exchange error that stops trading (ban, malformed data at boot, ...)
+2     invalid config, arguments or environment value (``GRIDMAKER_SYSTEM_DB_URL``)
+3     stored state refused: checksum mismatch, damaged file, missing table, newer schema;
+      ``status``: no book
+4     boot refused: book, config and venue disagree; pre-flight failed; data dir in use,
+      a file, or not writable
+5     exchange error that stops trading (ban, malformed data at boot, ...); system database
+      (``GRIDMAKER_SYSTEM_DB_URL``) unreachable
 6     ``shadow``: the simple and the durable engine diverged
 130   ``run``: a second SIGINT/SIGTERM quit at once, without the summary
 ====  ==========================================================================
