@@ -40,7 +40,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -105,8 +105,10 @@ def redact(url: str) -> str:
 def _scrubbed(text: str, url: str) -> str:
     """A library's message about ``url`` with every copy of the password replaced."""
     secrets = [m.group(2) for m in [_PASSWORD_IN_URL.match(url)] if m and m.group(2)]
-    secrets += [v.split("&")[0] for v in re.findall(r"(?i)password=([^&\s]*)", url) if v]
-    for secret in secrets:
+    secrets += re.findall(r"(?i)password=([^&\s]+)", url)
+    with suppress(sa.exc.ArgumentError, ValueError):
+        secrets.append(sa.make_url(url).password or "")  # as decoded from %-escapes
+    for secret in filter(None, secrets):
         text = text.replace(secret, "***")
     return text
 
@@ -154,7 +156,7 @@ def check_system_database(data_dir: Path, url: str | None = None) -> None:
         ):
             pass
     except psycopg.Error as e:
-        if "does not exist" in str(e):  # the server answers; DBOS creates its database
+        if 'database "' in str(e) and "does not exist" in str(e):  # DBOS creates it
             return
         reason = " ".join(_scrubbed(str(e), url).split())
         raise SystemDatabaseUnreachable(
