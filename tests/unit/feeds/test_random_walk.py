@@ -290,3 +290,38 @@ def test_random_walk_wrong_type_raises_type_error_naming_field(name: str, value:
 
     with pytest.raises(TypeError, match=f"invalid {name}"):
         RandomWalkFeed(**params)
+
+
+def test_random_walk_step_one_prints_whole_amounts_by_default() -> None:
+    # Arrange: the default amounts (0.0001..0.05) are no multiple of a step of 1
+    feed = make_feed(start_price=Decimal(100), step_size=Decimal(1))
+
+    # Act
+    amounts = {t.amount for t in take(feed, 100)}
+
+    # Assert
+    assert amounts == {Decimal(1)}
+    assert ":min=1:max=1:" in feed.key
+
+
+def test_random_walk_default_amounts_keep_the_key_data_dirs_are_bound_to() -> None:
+    # Arrange: a data dir stores the key; the defaults must not change it for usual steps
+    feed = make_feed(step_size=Decimal("0.00001"))
+
+    # Act
+    key = feed.key
+
+    # Assert
+    assert ":min=0.0001:max=0.05:" in key
+    assert feed.min_amount == Decimal("0.0001") and feed.max_amount == Decimal("0.05")
+
+
+def test_random_walk_default_amounts_round_to_whole_steps() -> None:
+    # Arrange
+    feed = make_feed(step_size=Decimal("0.003"))
+
+    # Act
+    low, high = feed.min_amount, feed.max_amount
+
+    # Assert
+    assert (low, high) == (Decimal("0.003"), Decimal("0.048"))
