@@ -79,7 +79,11 @@ class ShadowResult:
         if self.first_difference is None:
             if self._same_books():
                 return "identical"
-            return f"same actions, different books: {self.summaries}"
+            a, b = (self.summaries[e] for e in ENGINES)
+            differing = [k for k in sorted({*a, *b}) if a.get(k) != b.get(k)]
+            return "same actions, different books: " + "; ".join(
+                f"{k} simple {a.get(k, '-')} / durable {b.get(k, '-')}" for k in differing
+            )
         i = self.first_difference
         lines = [f"first difference at action {i}:"]
         for engine in ENGINES:

@@ -53,3 +53,21 @@ def test_a_shorter_stream_differs_where_it_ends() -> None:
 
     assert result.first_difference == 1
     assert "no action (stream ended after 1)" in result.describe_difference()
+
+
+def test_same_actions_with_different_books_name_each_differing_value() -> None:
+    result = ShadowResult(
+        trades=1,
+        events=1,
+        actions={"simple": [_place(1)], "durable": [_place(1)]},
+        summaries={
+            "simple": {"fills": 2, "realized_pnl": "0.5", "symbol": SYMBOL},
+            "durable": {"fills": 2, "realized_pnl": "0.25", "symbol": SYMBOL},
+        },
+        first_difference=None,
+    )
+
+    text = result.describe_difference()
+
+    assert not result.identical
+    assert text == "same actions, different books: realized_pnl simple 0.5 / durable 0.25"
