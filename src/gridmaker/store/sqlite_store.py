@@ -194,7 +194,7 @@ class Store:
         """
         self.path = path
         version = verify_store(path) if verify else None
-        self.read_only = read_only and version == SCHEMA_VERSION
+        self.read_only = read_only and version in (None, SCHEMA_VERSION)
         upgrade = (
             f" (it is at schema version {version}: this gridmaker upgrades it to "
             f"{SCHEMA_VERSION} before reading it, which writes)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -49,11 +49,12 @@ def store_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def undo() -> Iterator[list[object]]:
-    undos: list[object] = []
+def undo() -> Iterator[list[Callable[[], None]]]:
+    """Undo actions (making a path writable again) run after the test."""
+    undos: list[Callable[[], None]] = []
     yield undos
     for fn in reversed(undos):
-        fn()  # type: ignore[operator]
+        fn()
 
 
 @pytest.mark.parametrize("table", ["fills", "books", "intents"])
@@ -174,7 +175,7 @@ def test_sqlite_readonly_error_is_reported_as_not_writable_never_corrupt(
 
 
 def test_store_file_that_cannot_be_written_is_refused_as_read_only_not_corrupt(
-    store_path: Path, undo: list[object]
+    store_path: Path, undo: list[Callable[[], None]]
 ) -> None:
     # Arrange
     undo.append(make_read_only(store_path))
@@ -189,7 +190,7 @@ def test_store_file_that_cannot_be_written_is_refused_as_read_only_not_corrupt(
 
 
 def test_read_only_data_dir_is_refused_for_writing_but_readable(
-    store_path: Path, undo: list[object]
+    store_path: Path, undo: list[Callable[[], None]]
 ) -> None:
     # Arrange
     undo.append(make_read_only(store_path.parent))
@@ -209,7 +210,7 @@ def test_read_only_data_dir_is_refused_for_writing_but_readable(
 
 
 def test_read_only_data_dir_makes_the_writing_store_say_read_only(
-    store_path: Path, undo: list[object]
+    store_path: Path, undo: list[Callable[[], None]]
 ) -> None:
     # Arrange
     undo.append(make_read_only(store_path.parent))
@@ -290,3 +291,23 @@ def test_old_schema_is_still_migrated_at_open(tmp_path: Path) -> None:
 
     # Assert
     assert verify_store(path) == SCHEMA_VERSION
+
+
+def test_verify_store_reads_alongside_a_running_writer(tmp_path: Path) -> None:
+    # Arrange: a writer holds the store open, so its -wal exists (as while the bot runs).
+    path = tmp_path / "gridmaker.sqlite"
+    writer = Store(path)
+    writer.record_halt("a reason")
+
+    # Act
+    try:
+        version = verify_store(path)
+        reader = Store(path, read_only=True)
+        halt = reader.last_halt()
+        reader.close()
+    finally:
+        writer.close()
+
+    # Assert: the reader saw the writer's commit through the shared log.
+    assert version == SCHEMA_VERSION
+    assert halt is not None and halt[0] == "a reason"
