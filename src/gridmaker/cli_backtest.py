@@ -89,6 +89,14 @@ def backtest(
         )
     if report is not None:
         _need_matplotlib(err)
+        if report.exists() and not report.is_dir():
+            raise _fail(
+                err, f"--report must be a folder to write backtest.png into; was {report}, a file"
+            )
+    if csv_path is not None and csv_path.is_dir():
+        raise _fail(
+            err, f"--csv must be a file to write the sweep's rows into; was {csv_path}, a folder"
+        )
     config = _config(config_path, seed, err)
     loaded = time.perf_counter()
     series = _series(config, feed, ticks, err)
@@ -111,7 +119,12 @@ def backtest(
     if report is not None:
         from gridmaker.backtest.report import write_report
 
-        png, page = write_report(result, series, report)
+        try:
+            png, page = write_report(result, series, report)
+        except OSError as e:
+            raise _fail(
+                err, f"--report {report}: cannot write the report ({e.strerror or e})"
+            ) from None
         summary["report"] = str(page)
         err.print(f"report: {page} ({png.name})", highlight=False)
     _print(summary, as_json)
@@ -203,7 +216,12 @@ def _sweep(
             on_done=lambda _row: progress.advance(task),
         )
     if csv_path is not None:
-        write_csv(rows, csv_path)
+        try:
+            write_csv(rows, csv_path)
+        except OSError as e:
+            raise _fail(
+                err, f"--csv {csv_path}: cannot write the rows ({e.strerror or e})"
+            ) from None
         err.print(f"sweep: {len(rows)} rows written to {csv_path}", highlight=False)
     if as_json:
         sys.stdout.write(json.dumps({"sweep": rows}, sort_keys=True) + "\n")

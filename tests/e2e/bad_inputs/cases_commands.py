@@ -136,6 +136,27 @@ CASES = [
         culprit="pip install 'gridmaker[report]'",
     ),
     BadInput(
+        id="cmd-backtest-report-is-a-file",
+        argv=["backtest", "--ticks", "100", "--report", "{tmp}/out"],
+        files={"out": "a file, not a folder"},
+        exit_code=2,
+        culprit="--report must be a folder",
+    ),
+    BadInput(
+        id="cmd-backtest-report-under-a-file",
+        argv=["backtest", "--ticks", "100", "--report", "{tmp}/out/sub"],
+        files={"out": "a file, not a folder"},
+        exit_code=2,
+        culprit="cannot write the report",
+    ),
+    BadInput(
+        id="cmd-backtest-csv-is-a-folder",
+        argv=["backtest", "--ticks", "100", "--sweep", "levels=5,10", "--csv", "{tmp}/rows"],
+        files={"rows/keep.txt": ""},
+        exit_code=2,
+        culprit="--csv must be a file",
+    ),
+    BadInput(
         id="cmd-backtest-sweep-unknown-setting",
         argv=["backtest", "--ticks", "100", "--sweep", "bogus=1,2"],
         exit_code=2,
