@@ -97,8 +97,8 @@ def test_invalid_config_names_the_field(tmp_path: Path) -> None:
 
     # Assert
     assert result.returncode == 2
-    assert "markets.0.grid.buy_levels" in result.stderr
-    assert "markets.0.grid.spacng: unknown key" in result.stderr
+    assert "markets[0].grid.buy_levels" in result.stderr
+    assert "markets[0].grid.spacng: unknown key" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ price stays positive and strictly above the level below it.
 from __future__ import annotations
 
 import decimal
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
@@ -138,6 +139,21 @@ class GridTemplate:
             return 0, self.ratio
         return 0, 1 + Decimal(self.spacing_ppm) / 1_000_000
 
+    def levels_that_fit(
+        self, price_ticks: int, *, below: int, above: int, max_ticks: int
+    ) -> tuple[int, int]:
+        """How many of ``below`` levels under a first price of ``price_ticks`` have a valid price
+        (> 0, above the level under it), and how many of ``above`` levels over it stay at or below
+        ``max_ticks``: so a refusal can say how many levels would fit, not only that some do not.
+        """
+        spacing, ratio = self._spacing(price_ticks)
+        spec = GridSpec(
+            kind=self.kind, anchor_ticks=price_ticks, spacing_ticks=spacing, ratio=ratio
+        )
+        fit_below = _most(below, lambda n: spec.has_level(-n))
+        fit_above = _most(above, lambda n: _price_or_zero(spec, n) <= max_ticks)
+        return fit_below, fit_above
+
     def build(self, price_ticks: int) -> GridSpec:
         """The grid for a first price of ``price_ticks``; raises ``InvalidGrid``."""
         if self.trailing:
@@ -166,3 +182,24 @@ class GridTemplate:
             min_level=-self.buy_levels,
             max_level=self.sell_levels,
         )
+
+
+def _price_or_zero(spec: GridSpec, level: int) -> int:
+    """The raw price of ``level`` (0 when it has none), for counting levels under a cap."""
+    if spec.kind is GridKind.ARITHMETIC:
+        return max(0, spec.anchor_ticks + level * spec.spacing_ticks)
+    return max(0, _geometric_price(spec.anchor_ticks, spec.ratio, level))
+
+
+def _most(limit: int, holds: Callable[[int], bool]) -> int:
+    """The largest ``n`` in ``[0, limit]`` for which ``holds`` (true up to some n, false after)."""
+    if not holds(0):
+        return 0
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if holds(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low

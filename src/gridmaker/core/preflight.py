@@ -5,7 +5,7 @@ from __future__ import annotations
 from gridmaker.core.display import money_text, price_text, size_text
 from gridmaker.core.events import PriceTick
 from gridmaker.core.strategy import GridMode, GridState, decide
-from gridmaker.core.units import FEE_SCALE, Steps, Ticks, notional_atoms
+from gridmaker.core.units import FEE_SCALE, MAX_STORED, Steps, Ticks, notional_atoms
 
 __all__ = ["preflight"]
 
@@ -31,6 +31,15 @@ def preflight(state: GridState, price_ticks: int) -> list[str]:
         problems.append(
             f"grid spacing does not cover the round-trip fees: level {s.level} is {gap:.4f}% "
             f"wide, two maker fees are {round_trip_ppm / 10_000:.4f}% (widen the spacing)"
+        )
+    huge = [s for s in slots if not inst.fits_store(s.sell_ticks, qty)]
+    if huge:
+        s = huge[-1]
+        problems.append(
+            f"an order of {size_text(inst, qty)} at level {s.level} "
+            f"({price_text(inst, s.sell_ticks)}) is too large for the book's 64-bit integers: "
+            f"its price in ticks, size in steps and fee in atoms must stay at or below "
+            f"{MAX_STORED} (a coarser tick or step, a smaller order_size or fewer levels)"
         )
     small = [s for s in slots if not inst.is_tradeable(s.buy_ticks, qty)]
     if small:

@@ -17,6 +17,7 @@ from gridmaker.core.errors import OffTick
 
 __all__ = [
     "FEE_SCALE",
+    "MAX_STORED",
     "Atoms",
     "Instrument",
     "Steps",
@@ -31,6 +32,10 @@ Atoms = NewType("Atoms", int)
 
 FEE_SCALE: Final = 1_000_000
 """Fee rates are held as integer parts per million."""
+
+MAX_STORED: Final = 2**63 - 1
+"""The largest integer the store holds (SQLite ``INTEGER``, 64-bit signed): every price in ticks,
+size in steps and fee in atoms of one fill must stay at or below it (``Instrument.fits_store``)."""
 
 ROUND_DOWN: Final = decimal.ROUND_FLOOR
 ROUND_UP: Final = decimal.ROUND_CEILING
@@ -133,6 +138,16 @@ class Instrument:
     def fee(self, price_ticks: int, qty_steps: int, *, is_maker: bool = True) -> Atoms:
         ppm = self.maker_fee_ppm if is_maker else self.taker_fee_ppm
         return fee_atoms(price_ticks, qty_steps, ppm)
+
+    def fits_store(self, price_ticks: int, qty_steps: int) -> bool:
+        """True when an order of ``qty_steps`` at ``price_ticks`` and the fee of its fill are
+        integers the store can hold (``MAX_STORED``); a finer tick or step means bigger ones."""
+        fee_ppm = max(self.maker_fee_ppm, self.taker_fee_ppm, 1)
+        return (
+            0 <= price_ticks <= MAX_STORED
+            and 0 <= qty_steps <= MAX_STORED
+            and price_ticks * qty_steps * fee_ppm <= MAX_STORED
+        )
 
     def is_tradeable(self, price_ticks: int, qty_steps: int) -> bool:
         """True when an order of this size at this price passes min quantity and min notional."""

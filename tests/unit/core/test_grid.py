@@ -71,3 +71,22 @@ def test_geometric_levels_increase_and_invert(anchor: int, ratio: Decimal, level
     assert grid.price_ticks(level + 1) > price
     assert grid.level_at_or_below(price) == level
     assert grid.level_at_or_below(price - 1) == level - 1
+
+
+def test_levels_that_fit_counts_arithmetic_levels_above_price_zero() -> None:
+    # 10,000 levels 0.01 % (500 ticks) below 5,000,000 ticks: level -10,000 is price 0.
+    template = GridTemplate(kind=GridKind.ARITHMETIC, spacing_ppm=100)
+
+    fit = template.levels_that_fit(5_000_000, below=10_000, above=10, max_ticks=10**18)
+
+    assert fit == (9_999, 10)
+
+
+def test_levels_that_fit_counts_geometric_levels_before_they_collapse_or_pass_the_cap() -> None:
+    template = GridTemplate(kind=GridKind.GEOMETRIC, spacing_ppm=10_000)
+    grid = GridSpec(kind=GridKind.GEOMETRIC, anchor_ticks=5_000_000, ratio=Decimal("1.01"))
+
+    below, above = template.levels_that_fit(5_000_000, below=10_000, above=10_000, max_ticks=10**9)
+
+    assert grid.has_level(-below) and not grid.has_level(-below - 1)
+    assert grid.price_ticks(above) <= 10**9 < grid.price_ticks(above + 1)

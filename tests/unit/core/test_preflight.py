@@ -40,3 +40,16 @@ def test_long_grid_needs_no_base() -> None:
         base="0", grid_=kit.grid(spacing_ticks=15_000), params_=kit.params(mode=GridMode.LONG)
     )
     assert preflight(state, P0) == []
+
+
+def test_order_beyond_the_stores_integers_is_refused() -> None:
+    # Arrange: a tick of 1e-18 makes 50,000 into 5e22 ticks, beyond SQLite's 64-bit INTEGER.
+    inst = kit.instrument(tick_size=Decimal("0.000000000000000001"), min_notional=Decimal(0))
+    p0 = 50_000 * 10**18
+    state = kit.state(instrument_=inst, grid_=kit.grid(anchor_ticks=p0, spacing_ticks=10**20))
+
+    # Act
+    problems = preflight(state, p0)
+
+    # Assert
+    assert any("too large for the book's 64-bit integers" in p for p in problems)

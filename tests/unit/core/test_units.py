@@ -78,3 +78,15 @@ def test_steps_and_atoms_round_trip_through_decimal(n: int) -> None:
     inst = kit.instrument()
     assert inst.to_steps(inst.from_steps(n)) == n
     assert inst.to_atoms(inst.from_atoms(n)) == n
+
+
+def test_fits_store_bounds_ticks_steps_and_the_fee_atoms_of_a_fill() -> None:
+    # Arrange: fee 0.1 % = 1000 ppm, so a fill's fee is ticks * steps * 1000 atoms.
+    inst = kit.instrument()
+    limit = 2**63 - 1
+
+    # Act / Assert
+    assert inst.fits_store(5_000_000, 100)
+    assert inst.fits_store(limit // (1000 * 7), 7)
+    assert not inst.fits_store(limit // (1000 * 7) + 1, 7)
+    assert not inst.fits_store(limit + 1, 0)
