@@ -80,7 +80,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="print the summary as one
 
 
 def _fail(code: int, message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape  # a message quotes user input: never read it as markup
+
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -136,7 +138,7 @@ def run(
         float | None,
         typer.Option("--duration", min=0, help="stop after this many seconds (SIGINT/SIGTERM too)"),
     ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="random-walk seed")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="random-walk seed")] = None,
     exchange_id: Annotated[
         str | None,
         typer.Option(
@@ -251,6 +253,25 @@ async def _run_until_signalled(
             loop.remove_signal_handler(sig)
 
 
+async def _book_setups(
+    config: Config, instruments: Sequence[Instrument], venue: Any
+) -> list[BookSetup]:
+    """Each market in the core's units; a real venue's rules arrive only now, so the config is
+    checked against them here (exit 2, the venue closed, before any file is opened)."""
+    from gridmaker.config import ConfigError, book_setup_args
+    from gridmaker.engine.orchestrator import BookSetup
+
+    try:
+        return [
+            BookSetup(**book_setup_args(m, inst))
+            for m, inst in zip(config.markets, instruments, strict=True)
+        ]
+    except ConfigError as e:
+        if venue is not None:
+            await venue.close()
+        raise _fail(EXIT_CONFIG, str(e)) from None
+
+
 async def _run(
     config: Config,
     data_dir: Path,
@@ -263,8 +284,7 @@ async def _run(
     stop: asyncio.Event | None = None,
 ) -> list[dict[str, Any]]:
     from gridmaker.cli_venue import open_run_venue, run_sessions
-    from gridmaker.config import book_setup_args
-    from gridmaker.engine.orchestrator import BookSetup, BootRefused, GridOrchestrator
+    from gridmaker.engine.orchestrator import BootRefused, GridOrchestrator
     from gridmaker.engine.retry import Retrier
     from gridmaker.engine.simple import SimpleExecutor
     from gridmaker.exchange.api import Banned, ExchangeError
@@ -273,10 +293,7 @@ async def _run(
     from gridmaker.store import StateCorrupt, StoreError
 
     remote_venue, instruments = await open_run_venue(remote, config)
-    setups = [
-        BookSetup(**book_setup_args(m, inst))
-        for m, inst in zip(config.markets, instruments, strict=True)
-    ]
+    setups = await _book_setups(config, instruments, remote_venue)
     prints_market = remote_venue is None or isinstance(remote_venue, HttpSimVenue)
     feeds = await _open_feeds(config, setups, instruments, prints_market, remote_venue)
     lock, store = _open_bot_files(data_dir, engine)
