@@ -146,7 +146,7 @@ def register(app: typer.Typer) -> None:
         reason: Annotated[str, typer.Option("--reason", help="recorded with the change")] = "",
         symbol: Annotated[str, typer.Option("--symbol", help="one symbol; default all")] = "*",
         wait: Annotated[
-            float, typer.Option("--wait", help="seconds to wait for a running bot")
+            float, typer.Option("--wait", min=0, help="seconds to wait for a running bot")
         ] = 30.0,
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:

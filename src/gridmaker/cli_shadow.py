@@ -77,6 +77,11 @@ def shadow(
     config = _load_config(config_path, {"feed": overrides} if overrides else {})
     if steps is None and config.feed.kind != "file":
         steps = DEFAULT_WALK_TRADES
+    if work_dir is not None and work_dir.exists() and not work_dir.is_dir():
+        raise _fail(
+            EXIT_CONFIG,
+            f"--work-dir must be a folder for both engines' data; was {work_dir}, a file",
+        )
     feed = _feed(config, sim_instrument(config, config.markets[0].symbol))
     try:
         if work_dir is None:

@@ -190,6 +190,20 @@ CASES = [
         culprit="refusing to start: balance too small",
     ),
     BadInput(
+        id="cmd-shadow-work-dir-is-a-file",
+        argv=["shadow", "--work-dir", "{tmp}/w", "--steps", "10"],
+        files={"w": "a file, not a folder"},
+        exit_code=2,
+        culprit="--work-dir must be a folder",
+    ),
+    BadInput(
+        id="cmd-breaker-wait-negative",
+        argv=["breaker", "trip", "--data-dir", "{data}", "--wait", "-1"],
+        template="sim_run",
+        exit_code=2,
+        culprit="--wait",
+    ),
+    BadInput(
         id="cmd-shadow-steps-zero", argv=["shadow", "--steps", "0"], exit_code=2, culprit="--steps"
     ),
     # breaker: "applied" must mean a breaker changed
