@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.test_http_venue import sim_exchange
+from tests.kit.http_venue import control
 from tests.kit.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -180,3 +181,33 @@ def test_run_second_signal_quits_at_once_with_130_and_the_next_start_boots(
     assert out.read_text() == ""
     assert restart.returncode == 0, restart.stderr[-3000:]
     assert _summary(restart.stdout)["feed_position"] == 300
+
+
+def test_run_live_venue_one_sigint_stops_with_summary_as_sigterm_does(tmp_path: Path) -> None:
+    # Arrange: a market that moves by itself: a live session over streams, until stopped.
+    with sim_exchange(tmp_path / "sim", "--walk-ms", "5") as url:
+        out, err = tmp_path / "bot.out", tmp_path / "bot.err"
+        command = _cli(
+            "run", "--exchange", "binance", "--base-url", url, "--data-dir", "bot", "--json"
+        )
+        with out.open("w") as stdout, err.open("w") as stderr:
+            bot = subprocess.Popen(command, cwd=tmp_path, stdout=stdout, stderr=stderr)
+        try:
+            eventually(
+                lambda: len(control(url, "/__sim/dump")["fills"]) >= 3 or bot.poll() is not None,
+                timeout_s=120,
+                what="a few fills",
+            )
+            assert bot.poll() is None, err.read_text()[-3000:]
+
+            # Act
+            bot.send_signal(signal.SIGINT)
+            code = bot.wait(timeout=STOP_TIMEOUT_S)
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+                bot.wait()
+
+    # Assert: the one rule of every run kind: exit 0 and the summary.
+    assert code == 0, err.read_text()[-3000:]
+    assert _summary(out.read_text())["fills"] > 0
