@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from gridmaker.engine.session import Progress
     from gridmaker.engine.venue_binding import VenueIdentity
     from gridmaker.exchange.ccxt_venue import CcxtExchange
+    from gridmaker.exchange.sim import SimExchange
     from gridmaker.feeds import MarketFeed
 
 __all__ = [
@@ -116,7 +117,7 @@ def sim_exchange(
     market, take requests only with the token in ``GRIDMAKER_SIM_TOKEN`` (as ``X-Sim-Token``).
     Every mistake is refused before the port is taken or the ``--state`` file is touched.
     """
-    from gridmaker.cli import EXIT_STATE, _fail, _load_config, _make_feed
+    from gridmaker.cli import _fail, _load_config, _make_feed
     from gridmaker.config import sim_instrument
     from gridmaker.exchange.http_sim import (
         DEFAULT_CHAOS,
@@ -127,7 +128,6 @@ def sim_exchange(
         serve,
     )
     from gridmaker.exchange.http_sim_control import ENV_SIM_TOKEN, is_loopback
-    from gridmaker.exchange.sim import SimExchange
 
     config = _load_config(config_path, {})
     try:
@@ -147,22 +147,20 @@ def sim_exchange(
     except ValueError as e:
         raise _fail(EXIT_CONFIG, str(e)) from None
     try:
-        sim = SimExchange(
-            instruments=[sim_instrument(config, s) for s in symbols],
-            initial_balances=config.sim.balances,
-            path=state,
-            partial_fills=config.sim.partial_fills,
-            seed=seed,
-        )
-    except (ValueError, OSError) as e:
+        sim = _open_sim_state(config, state, seed, feeds)
+    except BaseException:
         sock.close()
-        if state is None:
-            raise
-        raise _fail(EXIT_STATE, f"--state {state} cannot be used: {e}") from None
+        raise
+    api_key = os.environ.get(ENV_KEY, SIM_API_KEY)
+    if not is_loopback(host) and api_key == SIM_API_KEY:
+        sys.stderr.write(
+            f"warning: --host {host}: anyone who can reach it may trade with the public key "
+            f"pair; set {ENV_KEY} and {ENV_SECRET} to keep them out\n"
+        )
     server = BinanceSimServer(
         sim,
         symbols=symbols,
-        api_key=os.environ.get(ENV_KEY, SIM_API_KEY),
+        api_key=api_key,
         api_secret=os.environ.get(ENV_SECRET, SIM_API_SECRET),
         chaos=plan,
         weight_limit=weight_limit,
@@ -202,6 +200,37 @@ def sim_exchange(
         asyncio.run(main())
     finally:
         sock.close()
+
+
+def _open_sim_state(
+    config: Config, state: Path | None, seed: int, feeds: Mapping[str, MarketFeed]
+) -> SimExchange:
+    """The exchange ``sim-exchange`` serves, from ``--state`` if given, bound to the feeds it
+    walks. Exits 3 for a damaged file, 4 for one it cannot use or that another feed drives
+    (as ``run`` does for its data dir)."""
+    from gridmaker.cli import EXIT_BOOT, EXIT_STATE, _fail
+    from gridmaker.config import sim_instrument
+    from gridmaker.exchange.sim import SimExchange, SimFileError
+
+    try:
+        sim = SimExchange(
+            instruments=[sim_instrument(config, s) for s in sorted(config.sim.instruments)],
+            initial_balances=config.sim.balances,
+            path=state,
+            partial_fills=config.sim.partial_fills,
+            seed=seed,
+        )
+    except SimFileError as e:
+        raise _fail(EXIT_BOOT if e.read_only else EXIT_STATE, f"--state: {e}") from None
+    except OSError as e:
+        raise _fail(EXIT_BOOT, f"--state {state}: {e.strerror or e}") from None
+    try:
+        for symbol, feed in feeds.items():
+            sim.bind_feed(symbol, feed.key)
+    except ValueError as e:
+        sim.close_sync()
+        raise _fail(EXIT_BOOT, f"--state: {e}") from None
+    return sim
 
 
 def _report_walk(task: asyncio.Task[int]) -> None:

@@ -6,9 +6,28 @@ subprocess): ``tests/e2e/test_sim_exchange_cli.py`` holds that case.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.e2e.bad_inputs.kit import BadInput
 
 _STATE = ["--state", "{tmp}/exchange.sqlite"]
+
+
+def _bound_to_another_feed(tmp: Path) -> None:
+    """An exchange file whose market another feed has been driving."""
+    from gridmaker.config import load_config, sim_instrument
+    from gridmaker.exchange.sim import SimExchange
+
+    config = load_config(None, {})
+    symbols = sorted(config.sim.instruments)
+    sim = SimExchange(
+        instruments=[sim_instrument(config, s) for s in symbols],
+        initial_balances=config.sim.balances,
+        path=tmp / "exchange.sqlite",
+    )
+    sim.bind_feed(symbols[0], "another-feed")
+    sim.close_sync()
+
 
 CASES = [
     BadInput(
@@ -58,6 +77,13 @@ CASES = [
         files={"c.yaml": "feed:\n  kind: file\n  path: no-such-trades.csv\n"},
         exit_code=2,
         culprit="no-such-trades.csv",
+    ),
+    BadInput(
+        id="sim-walk-state-bound-to-another-feed",
+        argv=["sim-exchange", "--port", "0", "--walk-ms", "5", *_STATE],
+        prepare=_bound_to_another_feed,
+        exit_code=4,
+        culprit="another-feed",
     ),
     BadInput(
         id="sim-state-not-a-database",
