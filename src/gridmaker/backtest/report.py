@@ -72,6 +72,11 @@ def write_report(result: BacktestResult, series: TickSeries, out_dir: Path) -> t
     ax_inventory.step(inv_x, inv_y, where="post", color="#d68910")
     ax_inventory.set_ylabel(f"inventory ({inst.base})")
     ax_inventory.set_xlabel("time (UTC)" if series.ts_event is not None else "print")
+    for axis in (ax_price, ax_equity, ax_inventory):
+        # plain numbers on the axes too: no "1e6" multiplier, no "+5e4" offset
+        axis.ticklabel_format(axis="y", style="plain", useOffset=False)
+    if series.ts_event is None:
+        ax_inventory.ticklabel_format(axis="x", style="plain", useOffset=False)
     figure.tight_layout()
     figure.savefig(png, dpi=110)
     plt.close(figure)
