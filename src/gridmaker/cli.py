@@ -529,6 +529,7 @@ def _progress_printer(
     reads ``20500/40000 (500 this run)``; the end is ``--steps`` past the start, capped by a
     feed file's length. The last line says why the run stopped when it was not the steps.
     """
+    shown = {"position": -1}  # the last line's position: the end repeats no line
 
     def show(p: Progress) -> None:
         if p.ended and steps == 0:
@@ -542,7 +543,8 @@ def _progress_printer(
             )
             return
         state = orchestrator.state(symbol)
-        if state is not None:
+        if state is not None and p.position != shown["position"]:
+            shown["position"] = p.position
             inst = state.instrument
             total = "" if p.end is None else f"/{p.end}"
             this_run = f" ({p.done} this run)" if p.start else ""
