@@ -1,9 +1,10 @@
 r"""Serve a ``SimExchange`` over HTTP in Binance spot REST v3 shapes, with chaos on the wire.
 
 The real ccxt ``binance`` client can be pointed at it (every ``urls['api']`` entry rewritten to
-``http://127.0.0.1:PORT``). Endpoints (under ``/api/v3/``): ``ping``, ``time``,
-``exchangeInfo``, ``ticker/24hr``, ``depth``, ``account``, ``order`` (POST/GET/DELETE),
-``openOrders`` (GET/DELETE), ``myTrades``, ``allOrders``. Signed endpoints check
+``http://127.0.0.1:PORT``; ``serve`` listens on loopback unless given a socket elsewhere).
+Endpoints (under ``/api/v3/``): ``ping``, ``time``, ``exchangeInfo``, ``ticker/24hr``,
+``depth``, ``account``, ``order`` (POST/GET/DELETE), ``openOrders`` (GET/DELETE),
+``myTrades``, ``allOrders``. Signed endpoints check
 ``X-MBX-APIKEY`` (``-2015``) and the HMAC-SHA256 ``signature`` (``-1022``) as Binance does.
 Each response carries ``X-MBX-USED-WEIGHT-1M``; past ``weight_limit`` per minute a request is
 refused with 429 and ``Retry-After``.
@@ -15,8 +16,8 @@ Bad requests get Binance's answers (HTTP 400, ``{"code", "msg"}``): a malformed 
 decimals than the asset's precision (8) ``-1111``, a zero price or quantity ``-1013`` "Invalid
 price." / "Invalid quantity.", and an order outside the listed filters ``-1013`` "Filter
 failure: PRICE_FILTER" / "LOT_SIZE" / "NOTIONAL". A ``limit`` above the endpoint's maximum is
-cut to it, as Binance does (``0`` is read as 1). A failure of the simulator itself is
-``-1000`` with HTTP 500, JSON as well.
+cut to it, as Binance does; ``0`` (Binance's answer to it is not documented) is read as 1. A
+failure of the simulator itself is ``-1000`` with HTTP 500, JSON as well.
 
 The market moves only when told (control endpoints, not Binance; JSON in and out; who may
 call them and how bodies are checked: ``http_sim_control``):
