@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from gridmaker.core.display import money_text, price_text, size_text
+from gridmaker.core.errors import InvalidGrid
 from gridmaker.core.events import PriceTick
+from gridmaker.core.grid import GridTemplate
 from gridmaker.core.strategy import GridMode, GridState, decide
-from gridmaker.core.units import FEE_SCALE, MAX_STORED, Steps, Ticks, notional_atoms
+from gridmaker.core.units import FEE_SCALE, MAX_STORED, Instrument, Steps, Ticks, notional_atoms
 
-__all__ = ["preflight"]
+__all__ = ["grid_refusal", "preflight"]
 
 
 def preflight(state: GridState, price_ticks: int) -> list[str]:
@@ -67,3 +69,29 @@ def preflight(state: GridState, price_ticks: int) -> list[str]:
                 f"{size_text(inst, state.base_steps)}"
             )
     return problems
+
+
+def grid_refusal(template: GridTemplate, instrument: Instrument, price_ticks: int) -> str | None:
+    """Why no grid can be built at a first price of ``price_ticks`` (None: it can be).
+
+    The config is checked when the first price is known in advance (the built-in exchange's
+    walk); a recorded feed's or a real venue's first price is known only here, at boot.
+    """
+    try:
+        template.build(price_ticks)
+    except InvalidGrid as e:
+        if template.lower_ticks is not None:
+            return f"the grid's lower..upper range does not hold a grid at this spacing ({e})"
+        fit, _ = template.levels_that_fit(
+            price_ticks,
+            below=template.buy_levels,
+            above=template.sell_levels,
+            max_ticks=MAX_STORED,
+        )
+        return (
+            f"{template.buy_levels} buy_levels below the first price "
+            f"{price_text(instrument, price_ticks)} reach "
+            f"price 0 or fall on one tick ({e}); the lowest level must stay above zero: at most "
+            f"{fit} fit"
+        )
+    return None

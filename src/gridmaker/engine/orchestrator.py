@@ -34,7 +34,7 @@ from gridmaker.core.events import (
 )
 from gridmaker.core.grid import GridTemplate
 from gridmaker.core.ids import decode_cid
-from gridmaker.core.preflight import preflight
+from gridmaker.core.preflight import grid_refusal, preflight
 from gridmaker.core.reconcile import ReconcileReport, Snapshot, VenueOrder, reconcile
 from gridmaker.core.risk import RiskParams
 from gridmaker.core.slots import OrderState
@@ -388,6 +388,8 @@ class GridOrchestrator:
         """The book of a symbol's first price, after the pre-flight checks passed."""
         setup = book.setup
         assert book.instrument is not None
+        if reason := grid_refusal(setup.template, book.instrument, price_ticks):
+            raise PreflightRefused(f"{setup.symbol}: refusing to start: {reason}")
         state = new_state(
             symbol=setup.symbol,
             instrument=book.instrument,

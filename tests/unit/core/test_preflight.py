@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
-from gridmaker.core.preflight import preflight
+from gridmaker.core.grid import GridKind, GridTemplate
+from gridmaker.core.preflight import grid_refusal, preflight
 from gridmaker.core.strategy import GridMode
 from tests import kit
 
@@ -53,3 +55,19 @@ def test_order_beyond_the_stores_integers_is_refused() -> None:
 
     # Assert
     assert any("too large for the book's 64-bit integers" in p for p in problems)
+
+
+def test_grid_refusal_says_how_many_buy_levels_stay_above_zero() -> None:
+    # Arrange: 10,000 levels 0.01 % (500 ticks) apart below 50,000: the last one is price 0.
+    template = GridTemplate(
+        kind=GridKind.ARITHMETIC, spacing_ppm=100, buy_levels=10_000, sell_levels=10
+    )
+
+    # Act
+    refusal = grid_refusal(template, kit.instrument(), P0)
+
+    # Assert
+    assert refusal is not None
+    assert "10000 buy_levels below the first price 50000 reach price 0" in refusal
+    assert "at most 9999 fit" in refusal
+    assert grid_refusal(replace(template, buy_levels=9_999), kit.instrument(), P0) is None
