@@ -87,6 +87,12 @@ def backtest(
             f"--csv writes the ranked rows of a sweep and needs --sweep; was --csv {csv_path} "
             "without --sweep (the summary is printed; --json prints it as JSON)",
         )
+    if report is not None and sweep:
+        raise _fail(
+            err,
+            f"--report draws one backtest and cannot be combined with --sweep; was --report "
+            f"{report} with --sweep (rank with --sweep, then report the best settings alone)",
+        )
     if report is not None:
         _need_matplotlib(err)
         if report.exists() and not report.is_dir():

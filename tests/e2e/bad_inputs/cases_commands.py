@@ -136,6 +136,12 @@ CASES = [
         culprit="pip install 'gridmaker[report]'",
     ),
     BadInput(
+        id="cmd-backtest-report-with-sweep",
+        argv=["backtest", "--ticks", "100", "--sweep", "levels=5,10", "--report", "{tmp}/out"],
+        exit_code=2,
+        culprit="cannot be combined with --sweep",
+    ),
+    BadInput(
         id="cmd-backtest-report-is-a-file",
         argv=["backtest", "--ticks", "100", "--report", "{tmp}/out"],
         files={"out": "a file, not a folder"},
