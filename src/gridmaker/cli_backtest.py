@@ -87,6 +87,12 @@ def backtest(
             f"--csv writes the ranked rows of a sweep and needs --sweep; was --csv {csv_path} "
             "without --sweep (the summary is printed; --json prints it as JSON)",
         )
+    if workers is not None and not sweep:
+        raise _fail(
+            err,
+            f"--workers sets the processes of a sweep and needs --sweep; was --workers {workers} "
+            "without --sweep",
+        )
     if report is not None and sweep:
         raise _fail(
             err,

@@ -136,6 +136,12 @@ CASES = [
         culprit="pip install 'gridmaker[report]'",
     ),
     BadInput(
+        id="cmd-backtest-workers-without-sweep",
+        argv=["backtest", "--ticks", "100", "--workers", "2"],
+        exit_code=2,
+        culprit="--workers sets the processes of a sweep",
+    ),
+    BadInput(
         id="cmd-backtest-report-with-sweep",
         argv=["backtest", "--ticks", "100", "--sweep", "levels=5,10", "--report", "{tmp}/out"],
         exit_code=2,
