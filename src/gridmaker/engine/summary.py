@@ -59,6 +59,8 @@ def cell(value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, Decimal):
         return plain(value)
+    if isinstance(value, float):
+        return plain(Decimal(repr(value)))  # a timing like 1e-05 s reads 0.00001
     if isinstance(value, Mapping):
         keys = [k for k in _COUNT_ORDER if k in value] + [k for k in value if k not in _COUNT_ORDER]
         return ", ".join(f"{str(k).replace('_', ' ')} {cell(value[k])}" for k in keys)

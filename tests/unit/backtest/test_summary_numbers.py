@@ -114,6 +114,7 @@ def test_summary_cell_reads_boot_sync_counts_as_words() -> None:
 
     # Assert
     assert text == "matched 3, zombies 0, ghost fills 1, foreign 0"
+    assert [cell(1e-05), cell(Decimal("5E+4")), cell(None)] == ["0.00001", "50000", ""]
 
 
 def test_plain_keeps_every_digit_and_never_writes_an_exponent() -> None:
