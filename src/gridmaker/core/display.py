@@ -7,6 +7,7 @@ person (summaries, tables, messages, reports, CSV) goes through ``plain`` instea
 
 from __future__ import annotations
 
+import decimal
 from decimal import Decimal
 
 from gridmaker.core.units import Instrument
@@ -34,12 +35,12 @@ def plain(value: Decimal | int) -> str:
 
 def price_text(instrument: Instrument, ticks: int) -> str:
     """A price in ticks as the venue writes it."""
-    return plain(instrument.from_ticks(ticks))
+    return plain(_times(instrument.tick_size, ticks))
 
 
 def size_text(instrument: Instrument, steps: int) -> str:
     """A base amount in steps as the venue writes it."""
-    return plain(instrument.from_steps(steps))
+    return plain(_times(instrument.step_size, steps))
 
 
 def money_text(instrument: Instrument, atoms: int) -> str:
@@ -48,4 +49,10 @@ def money_text(instrument: Instrument, atoms: int) -> str:
     An atom is finer than the venue's cent (fees are parts per million of a notional), so
     ``0.127874805`` is what the book holds and what ``run``, ``status`` and ``backtest`` print.
     """
-    return plain(instrument.from_atoms(atoms))
+    return plain(_times(instrument.atom, atoms))
+
+
+def _times(unit: Decimal, count: int) -> Decimal:
+    """``unit * count`` exactly: with enough digits, where the default context keeps 28."""
+    digits = len(str(abs(count))) + len(unit.as_tuple().digits) + 1
+    return decimal.Context(prec=max(28, digits)).multiply(unit, Decimal(count))

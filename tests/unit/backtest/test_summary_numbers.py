@@ -10,7 +10,8 @@ from gridmaker.backtest import TickSeries, run_backtest
 from gridmaker.backtest.series import series_from_feed
 from gridmaker.backtest.setup import setup_from_config
 from gridmaker.config import Config, parse_config, sim_instrument
-from gridmaker.core.display import plain
+from gridmaker.core.display import money_text, plain
+from gridmaker.core.units import Instrument
 from gridmaker.engine.summary import cell, summarize
 
 PLAIN = re.compile(r"^-?[0-9]+(\.[0-9]*[1-9])?$")
@@ -128,3 +129,16 @@ def test_plain_keeps_every_digit_and_never_writes_an_exponent() -> None:
     # Assert
     assert texts == ["100", "20000", "0.0000001", "0", "0"]
     assert plain(long) == "12345678901234567890.123456789"
+
+
+def test_money_text_keeps_every_atom_beyond_28_digits() -> None:
+    # Arrange: tick and step of 1e-8 make an atom of 1e-22; a million is 10^28 atoms
+    inst = Instrument(
+        symbol="A/B", base="A", quote="B", tick_size=Decimal("1e-8"), step_size=Decimal("1e-8")
+    )
+
+    # Act
+    text = money_text(inst, 10**28 + 1)
+
+    # Assert
+    assert text == "1000000.0000000000000000000001"
