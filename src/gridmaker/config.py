@@ -228,8 +228,11 @@ Text = Annotated[str, BeforeValidator(_text)]
 
 
 def _multiple(value: Decimal, unit: Decimal) -> bool:
-    """True when ``value`` is a whole number of ``unit`` (both bounded config decimals)."""
-    return _WIDE.remainder(value, unit).is_zero()
+    """True when ``value`` is a whole number of ``unit`` (False when too many to count)."""
+    try:
+        return _WIDE.remainder(value, unit).is_zero()
+    except decimal.DecimalException:
+        return False
 
 
 class _Model(BaseModel):
