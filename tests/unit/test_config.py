@@ -428,3 +428,14 @@ def test_venue_instrument_at_boot_is_checked_like_the_sim_one() -> None:
         ConfigError, match=r"order_size: must be a multiple of the venue's BTC/USDT"
     ):
         book_setup_args(market, instrument)
+
+
+def test_venue_rules_too_fine_to_count_are_refused_not_raised() -> None:
+    # Arrange: a venue listing a tick and step of 1e-90 (an atom of 1e-186 quote).
+    tiny = Decimal("1e-90")
+    instrument = kit.instrument(tick_size=tiny, step_size=tiny, min_qty=tiny)
+    market = MarketConfig(budget_quote=Decimal("1000"))
+
+    # Act / Assert
+    with pytest.raises(ConfigError, match=r"budget_quote: must be a multiple of"):
+        book_setup_args(market, instrument)
