@@ -116,7 +116,7 @@ def backtest(
     if sweep:
         _sweep(config, series, sweep, csv_path, workers, as_json, err)
         return
-    from gridmaker.backtest.engine import PreflightFailed, run_backtest
+    from gridmaker.backtest.engine import BacktestRefused, PreflightFailed, run_backtest
     from gridmaker.backtest.setup import setup_from_config
     from gridmaker.config import ConfigError
     from gridmaker.core.errors import CoreError
@@ -125,7 +125,7 @@ def backtest(
         result = run_backtest(setup_from_config(config), series)
     except PreflightFailed as e:
         raise _fail(err, str(e), EXIT_BOOT) from None
-    except (ConfigError, CoreError, ValueError) as e:
+    except (ConfigError, CoreError, BacktestRefused) as e:
         raise _fail(err, str(e)) from None
     summary: dict[str, Any] = {**result.summary(), "load_s": round(load_s, 3)}
     if report is not None:
