@@ -285,10 +285,13 @@ def _local_market_moves_itself(base_url: str) -> bool | None:
     by itself; ``None``: it answers, but is not our simulator (a local proxy to a real venue,
     say). Raises ``Unavailable`` when nothing answers (blocking: run it in a thread)."""
     from gridmaker.exchange.api import Unavailable
+    from gridmaker.exchange.http_sim_control import ENV_SIM_TOKEN, TOKEN_HEADER
 
     url = base_url.rstrip("/") + "/__sim/market"
+    token = os.environ.get(ENV_SIM_TOKEN, "")
+    request = urllib.request.Request(url, headers={TOKEN_HEADER: token} if token else {})
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10) as response:
             return bool(json.loads(response.read())["moves_itself"])
     except urllib.error.HTTPError:
         return None
