@@ -52,8 +52,8 @@ def recovery_hint(path: Path) -> str:
 
 def _writable_hint(path: Path) -> str:
     return (
-        f"The file is intact; make {path} writable for this user (chmod u+w, or chattr -i if it "
-        "is immutable), or use another --data-dir."
+        f"A matter of permissions, not of damage: make {path} writable for this user (chmod "
+        "u+w, or chattr -i if it is immutable), or use another --data-dir."
     )
 
 
@@ -103,7 +103,7 @@ def check_data_dir(data_dir: Path, *, writable: bool = True) -> None:
         if writable:
             _check_writable(data_dir)
         return
-    ancestor = next(p for p in data_dir.parents if p.exists() or p.is_symlink())
+    ancestor = next((p for p in data_dir.parents if p.exists() or p.is_symlink()), Path("/"))
     if not ancestor.is_dir():
         raise DataDirUnusable(
             f"cannot create the data dir {data_dir}: {ancestor} is a file, not a directory; "
@@ -119,9 +119,10 @@ def check_data_dir(data_dir: Path, *, writable: bool = True) -> None:
 def _check_writable(data_dir: Path) -> None:
     if not _is_writable(data_dir):
         raise DataDirUnusable(
-            f"the data dir {data_dir} is read-only (not writable); its files are not damaged, "
-            "but the bot must write its state there before it sends anything. Make it writable "
-            "(chmod u+w, or chattr -i if it is immutable), or use another --data-dir"
+            f"the data dir {data_dir} is read-only (not writable): a matter of permissions, "
+            "not of damage, but the bot must write its state there before it sends anything. "
+            "Make it writable (chmod u+w, or chattr -i if it is immutable), or use another "
+            "--data-dir"
         )
     for name in STATE_FILES:
         for suffix in ("", "-wal", "-shm"):
