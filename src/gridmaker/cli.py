@@ -297,6 +297,7 @@ async def _run(
     prints_market = remote_venue is None or isinstance(remote_venue, HttpSimVenue)
     feeds = await _open_feeds(config, setups, instruments, prints_market, remote_venue)
     lock, store = _open_bot_files(data_dir, engine)
+    await _bind_to_venue(store, lock, remote, remote_venue, data_dir)
     exchange: Any = remote_venue or SimExchange(
         instruments=instruments,
         initial_balances=config.sim.balances,
@@ -409,6 +410,23 @@ def _run_summaries(
         summary["retries"] = retries
         summaries.append(summary)
     return summaries
+
+
+async def _bind_to_venue(
+    store: Store, lock: DataDirLock, remote: VenueChoice | None, venue: Any, data_dir: Path
+) -> None:
+    """Refuse (exit 4) a data dir made on another venue, before anything is read or sent."""
+    from gridmaker.cli_venue import venue_identity
+    from gridmaker.engine.venue_binding import VenueMismatch, bind_venue
+
+    try:
+        bind_venue(store, venue_identity(remote, venue), str(data_dir))
+    except VenueMismatch as e:
+        store.close()
+        lock.release()
+        if venue is not None:
+            await venue.close()
+        raise _fail(EXIT_BOOT, str(e)) from None
 
 
 def _open_bot_files(data_dir: Path, engine: str = "simple") -> tuple[DataDirLock, Store]:

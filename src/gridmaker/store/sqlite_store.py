@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Final
 
 from gridmaker import failpoints
-from gridmaker.core.events import Action, Event, Fill, OrderUpdate, PlaceOrder
+from gridmaker.core.events import Action, BreakerOrder, Event, Fill, OrderUpdate, PlaceOrder
 from gridmaker.core.strategy import GridState
 from gridmaker.store.codec import canonical_json, checksum, decode_state, encode_state
 from gridmaker.store.errors import DataDirUnusable, SchemaTooNew, StateCorrupt, StoreError
@@ -25,7 +25,7 @@ from gridmaker.store.files import open_checked, open_read_only, recovery_hint, r
 
 __all__ = ["SCHEMA_VERSION", "BootRow", "CommandRow", "IntentRow", "Store", "verify_store"]
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 
 _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     1: (
@@ -84,6 +84,13 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             reason TEXT NOT NULL,
             created_at TEXT NOT NULL,
             applied_at TEXT
+        )""",
+    ),
+    4: (
+        """CREATE TABLE venue (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            identity_json TEXT NOT NULL,
+            bound_at TEXT NOT NULL
         )""",
     ),
 }
@@ -330,6 +337,20 @@ class Store:
             return None
         return BootRow(row[0], json.loads(row[1]), row[2], row[3])
 
+    def venue(self) -> dict[str, str] | None:
+        """The venue this data dir is bound to (``None``: not bound yet)."""
+        row = self._db.execute("SELECT identity_json FROM venue WHERE id = 1").fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def bind_venue(self, identity: Mapping[str, str]) -> None:
+        """Bind this data dir to ``identity`` once: its orders and fills are that venue's."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO venue (id, identity_json, bound_at) VALUES (1, ?, ?) "
+                "ON CONFLICT (id) DO NOTHING",
+                (json.dumps(dict(identity), sort_keys=True), _now()),
+            )
+
     def last_halt(self) -> tuple[str, str] | None:
         row = self._db.execute("SELECT reason, at FROM halts ORDER BY id DESC LIMIT 1").fetchone()
         return None if row is None else (row[0], row[1])
@@ -380,7 +401,8 @@ class Store:
         causes: Sequence[Event] = (),
         actions: Sequence[Action] = (),
     ) -> None:
-        """Save the book with its causes (fills, order updates) and its new intents, atomically."""
+        """Save the book with its causes (fills, order updates, operator commands) and its new
+        intents, atomically."""
         text = canonical_json(encode_state(state))
         revision = self._revision + 1
         try:
@@ -391,6 +413,12 @@ class Store:
                         failpoints.hit("fill:in-transaction")
                     elif isinstance(cause, OrderUpdate):
                         self._record_update(db, cause, revision)
+                    elif isinstance(cause, BreakerOrder) and cause.command_id:
+                        # The command is spent exactly when the book carrying it is saved.
+                        db.execute(
+                            "UPDATE commands SET applied_at = ? WHERE id = ?",
+                            (_now(), cause.command_id),
+                        )
                 for action in actions:
                     self._record_intent(db, action, revision)
                 db.execute(
