@@ -151,8 +151,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """Show, trip or reset the circuit breaker (with the bot running or stopped)."""
-        from gridmaker.cli import EXIT_STATE, _fail
-        from gridmaker.store import StateCorrupt
+        from gridmaker.cli import EXIT_BOOT, EXIT_STATE, _fail
+        from gridmaker.store import DataDirUnusable, StateCorrupt
 
         path = data_dir / "gridmaker.sqlite"
         if not path.is_file():
@@ -167,6 +167,8 @@ def register(app: typer.Typer) -> None:
             rows = _describe(data_dir, symbol)
         except StateCorrupt as e:
             raise _fail(EXIT_STATE, str(e)) from None
+        except DataDirUnusable as e:
+            raise _fail(EXIT_BOOT, str(e)) from None
         if as_json:
             sys.stdout.write(json.dumps({"books": rows, "note": note}, sort_keys=True) + "\n")
             return

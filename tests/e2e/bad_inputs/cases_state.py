@@ -303,3 +303,14 @@ CASES = [
         culprit="mysql://u:***@",
     ),
 ]
+
+CASES += [
+    BadInput(
+        id="state-breaker-trip-on-read-only-data-dir",
+        argv=["breaker", "trip", "--data-dir", "{data}", "--symbol", "BTC/USDT"],
+        template="sim_run",
+        prepare=_read_only("data"),
+        exit_code=4,
+        culprit="read-only",
+    ),
+]
