@@ -296,8 +296,7 @@ async def _run(
     setups = await _book_setups(config, instruments, remote_venue)
     prints_market = remote_venue is None or isinstance(remote_venue, HttpSimVenue)
     feeds = await _open_feeds(config, setups, instruments, prints_market, remote_venue)
-    lock, store = _open_bot_files(data_dir, engine)
-    await _bind_to_venue(store, lock, remote, remote_venue, data_dir)
+    lock, store = await _open_bound_to_venue(data_dir, engine, remote, remote_venue)
     exchange: Any = remote_venue or SimExchange(
         instruments=instruments,
         initial_balances=config.sim.balances,
@@ -412,13 +411,23 @@ def _run_summaries(
     return summaries
 
 
-async def _bind_to_venue(
-    store: Store, lock: DataDirLock, remote: VenueChoice | None, venue: Any, data_dir: Path
-) -> None:
-    """Refuse (exit 4) a data dir made on another venue, before anything is read or sent."""
+async def _open_bound_to_venue(
+    data_dir: Path, engine: str, remote: VenueChoice | None, venue: Any
+) -> tuple[DataDirLock, Store]:
+    """The data dir's lock and store, refused (exit 4) when it was made on another venue.
+
+    Checked before anything is read from the venue or sent to it; on any refusal the venue's
+    connections are closed before exiting.
+    """
     from gridmaker.cli_venue import venue_identity
     from gridmaker.engine.venue_binding import VenueMismatch, bind_venue
 
+    try:
+        lock, store = _open_bot_files(data_dir, engine)
+    except typer.Exit:
+        if venue is not None:
+            await venue.close()
+        raise
     try:
         bind_venue(store, venue_identity(remote, venue), str(data_dir))
     except VenueMismatch as e:
@@ -427,6 +436,7 @@ async def _bind_to_venue(
         if venue is not None:
             await venue.close()
         raise _fail(EXIT_BOOT, str(e)) from None
+    return lock, store
 
 
 def _open_bot_files(data_dir: Path, engine: str = "simple") -> tuple[DataDirLock, Store]:
