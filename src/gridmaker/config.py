@@ -611,8 +611,8 @@ class Config(_Model):
                 raise _Problems(problems)
         elif not _is_ccxt_id(self.exchange):
             raise ValueError(
-                f"exchange must be 'sim' or a ccxt exchange id (binance, kraken, ...); was "
-                f"{self.exchange!r}, which is neither 'sim' nor a ccxt exchange id"
+                f"exchange: {self.exchange!r} is neither 'sim' nor a ccxt exchange id (binance, "
+                "kraken, ...)"
             )
         return self
 
@@ -1089,9 +1089,10 @@ def load_config(path: Path | None, overrides: Mapping[str, Any] | None = None) -
             continue  # the file's section is not a mapping: that is the error to report
         else:
             raw[key] = dict(value) if isinstance(value, Mapping) else value
-    source = str(path) if path is not None else "config"
-    if overrides and path is not None:
-        source += " and options"
+    if path is None:
+        source = "the command-line options" if overrides else "the defaults"
+    else:
+        source = f"{path} and options" if overrides else str(path)
     return parse_config(raw, source)
 
 

@@ -439,3 +439,8 @@ def test_venue_rules_too_fine_to_count_are_refused_not_raised() -> None:
     # Act / Assert
     with pytest.raises(ConfigError, match=r"budget_quote: must be a multiple of"):
         book_setup_args(market, instrument)
+
+
+def test_options_without_a_file_are_named_as_the_source() -> None:
+    with pytest.raises(ConfigError, match=r"invalid config in the command-line options:"):
+        load_config(None, {"feed": {"seed": -1}})
