@@ -82,14 +82,18 @@ def test_boot_order_gone_that_filled_behind_a_stale_cursor_is_a_ghost_fill(tmp_p
     asyncio.run(main())
 
 
-class _HistoryHidden:
-    """A venue whose trade history lacks every fill (a venue that lost it, or the wrong one)."""
+class _Through:
+    """The venue as it is, but for the methods a subclass overrides."""
 
     def __init__(self, inner: Exchange) -> None:
         self._inner = inner
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._inner, name)
+
+
+class _HistoryHidden(_Through):
+    """A venue whose trade history lacks every fill (a venue that lost it, or the wrong one)."""
 
     async def fetch_fills(self, symbol: str, cursor: str, limit: int = 500) -> FillPage:
         return FillPage(fills=(), cursor=cursor)
@@ -146,14 +150,8 @@ def test_boot_order_cancelled_behind_our_back_is_a_proven_zombie(tmp_path: Path)
     asyncio.run(main())
 
 
-class _LookupsDown:
+class _LookupsDown(_Through):
     """A venue whose order lookups fail while everything else answers."""
-
-    def __init__(self, inner: Exchange) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._inner, name)
 
     async def fetch_order(self, symbol: str, client_order_id: str) -> object:
         raise Unavailable("lookups are down", symbol=symbol)
@@ -193,14 +191,8 @@ def test_boot_order_gone_whose_lookup_fails_is_left_unknown_not_freed(tmp_path: 
     asyncio.run(main())
 
 
-class _TimePagedHistory:
+class _TimePagedHistory(_Through):
     """Trade history paged by time with ``since`` inclusive: each page repeats the last fill."""
-
-    def __init__(self, inner: SimExchange) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._inner, name)
 
     async def fetch_fills(self, symbol: str, cursor: str, limit: int = 500) -> FillPage:
         start = "" if cursor in ("", "0") else str(int(cursor) - 1)  # the boundary, again
