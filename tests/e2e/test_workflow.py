@@ -20,7 +20,7 @@ from gridmaker.core.events import Side
 from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.store import Store
-from tests.integration.world import make_executor
+from tests.kit.world import make_executor
 from tests.kit.waiting import eventually
 
 pytestmark = pytest.mark.e2e

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.world import ENGINES, use_engine
+from tests.kit.world import ENGINES, use_engine
 
 
 @pytest.fixture(params=ENGINES)

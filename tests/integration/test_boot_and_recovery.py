@@ -16,7 +16,7 @@ from gridmaker.engine.session import run_market_session
 from gridmaker.exchange.api import Exchange, ExchangeOrder, MalformedResponse, OrderRequest
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.store import StateCorrupt, Store
-from tests.integration.world import (
+from tests.kit.world import (
     SYMBOL,
     World,
     config,

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from gridmaker.engine.shadow import RecordingExecutor, Step
 from gridmaker.engine.summary import summarize
-from tests.integration.world import SYMBOL, World, open_world
+from tests.kit.world import SYMBOL, World, open_world
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from gridmaker.engine.session import run_market_session
 from gridmaker.exchange.api import Exchange, FillPage, Unavailable
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.store import Store
-from tests.integration.world import SYMBOL, World, feed, open_world, venue_totals
+from tests.kit.world import SYMBOL, World, feed, open_world, venue_totals
 
 pytestmark = pytest.mark.integration
 

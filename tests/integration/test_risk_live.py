@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gridmaker.config import Config
-from tests.integration.world import SYMBOL, open_world, venue_totals
+from tests.kit.world import SYMBOL, open_world, venue_totals
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("engine")]
 
