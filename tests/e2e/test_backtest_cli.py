@@ -5,33 +5,18 @@ from __future__ import annotations
 import csv
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
-from subprocess import CompletedProcess
 from typing import Any
 
 import pytest
 
+from tests.kit.cli import gridmaker, last_json
+
 pytestmark = pytest.mark.e2e
 
 
-def gridmaker(*args: str, cwd: Path, env: dict[str, str] | None = None) -> CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gridmaker.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-        env={**os.environ, "MPLBACKEND": "Agg", **(env or {})},
-    )
-
-
 def backtest(*args: str, cwd: Path) -> dict[str, Any]:
-    result = gridmaker("backtest", *args, cwd=cwd)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return last_json(gridmaker("backtest", *args, cwd=cwd))
 
 
 def test_backtest_random_walk_prints_summary_and_writes_report(tmp_path: Path) -> None:

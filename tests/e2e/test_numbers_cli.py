@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.kit.cli import gridmaker
 
 pytestmark = pytest.mark.e2e
 
 PLAIN = re.compile(r"^-?[0-9]+(\.[0-9]*[1-9])?$")
 EXPONENT = re.compile(r"[0-9]E[+-][0-9]")
+WIDE = {"COLUMNS": "200"}
 
 STEP_ONE = """\
 markets:
@@ -30,29 +30,19 @@ feed: {kind: file, path: trades.csv}
 PRICES = ["100", "99.4", "98.9", "99.4", "100", "100.6", "101.1", "100.6", "100"]
 
 
-def gridmaker(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gridmaker.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-
-
 def test_run_and_status_on_a_step_one_instrument_print_plain_numbers(tmp_path: Path) -> None:
     # Arrange: whole amounts (step 1) are what str(Decimal) writes as 3E+3
     (tmp_path / "c.yaml").write_text(STEP_ONE, encoding="utf-8")
     rows = "".join(f"{i},{price},50\n" for i, price in enumerate(PRICES * 5))
     (tmp_path / "trades.csv").write_text("timestamp,price,amount\n" + rows, encoding="utf-8")
-    ran = gridmaker("run", "--config", "c.yaml", "--data-dir", "d", "--json", cwd=tmp_path)
+    ran = gridmaker(
+        "run", "--config", "c.yaml", "--data-dir", "d", "--json", cwd=tmp_path, env=WIDE
+    )
     assert ran.returncode == 0, ran.stderr
     summary = json.loads(ran.stdout.strip().splitlines()[-1])
 
     # Act
-    shown = gridmaker("status", "--data-dir", "d", cwd=tmp_path)
+    shown = gridmaker("status", "--data-dir", "d", cwd=tmp_path, env=WIDE)
 
     # Assert
     numbers = {k: v for k, v in summary.items() if isinstance(v, str) and v[:1].isdigit()}

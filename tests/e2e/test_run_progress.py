@@ -7,37 +7,17 @@ boot-only run that needs a book, and ``status`` says when there is no book yet.
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from gridmaker.store import Store
+from tests.kit.cli import gridmaker, last_json
 
 pytestmark = pytest.mark.e2e
 FEED_TRADES = 1234
-
-
-def gridmaker(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gridmaker.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-        env={**os.environ, "COLUMNS": "300"},  # help in boxes: one line per option
-    )
-
-
-def _summary(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+WIDE = {"COLUMNS": "300"}  # help in boxes: one line per option
 
 
 def _feed_file(tmp: Path) -> Path:
@@ -58,10 +38,10 @@ def test_progress_on_a_feed_file_counts_to_its_length_and_says_it_ended(tmp_path
     feed = _feed_file(tmp_path)
 
     # Act: the default steps (20000) ask for more than the file holds.
-    result = gridmaker("run", "--feed", str(feed), "--json", cwd=tmp_path)
+    result = gridmaker("run", "--feed", str(feed), "--json", cwd=tmp_path, env=WIDE)
 
     # Assert: the real total, the end said, plain numbers.
-    summary = _summary(result)
+    summary = last_json(result)
     assert summary["feed_position"] == FEED_TRADES
     assert f"BTC/USDT trades 500/{FEED_TRADES} " in result.stderr
     assert f"BTC/USDT trades {FEED_TRADES}/{FEED_TRADES} " in result.stderr
@@ -72,13 +52,13 @@ def test_progress_on_a_feed_file_counts_to_its_length_and_says_it_ended(tmp_path
 
 def test_progress_after_a_restart_counts_from_the_market_position(tmp_path: Path) -> None:
     # Arrange
-    _summary(gridmaker("run", "--steps", "600", "--json", cwd=tmp_path))
+    last_json(gridmaker("run", "--steps", "600", "--json", cwd=tmp_path, env=WIDE))
 
     # Act
-    second = gridmaker("run", "--steps", "600", "--json", cwd=tmp_path)
+    second = gridmaker("run", "--steps", "600", "--json", cwd=tmp_path, env=WIDE)
 
     # Assert: positions continue from the first run; this run's share is said.
-    assert _summary(second)["feed_position"] == 1200
+    assert last_json(second)["feed_position"] == 1200
     assert "BTC/USDT trades 1100/1200 (500 this run) " in second.stderr
     assert "BTC/USDT trades 1200/1200 (600 this run) " in second.stderr
     assert "/600" not in second.stderr
@@ -87,13 +67,13 @@ def test_progress_after_a_restart_counts_from_the_market_position(tmp_path: Path
 def test_run_past_the_end_of_a_feed_says_nothing_is_left(tmp_path: Path) -> None:
     # Arrange
     feed = _feed_file(tmp_path)
-    first = _summary(gridmaker("run", "--feed", str(feed), "--json", cwd=tmp_path))
+    first = last_json(gridmaker("run", "--feed", str(feed), "--json", cwd=tmp_path, env=WIDE))
 
     # Act
-    again = gridmaker("run", "--feed", str(feed), "--json", cwd=tmp_path)
+    again = gridmaker("run", "--feed", str(feed), "--json", cwd=tmp_path, env=WIDE)
 
     # Assert: exit 0 with the book's summary, and the reason nothing traded.
-    assert _summary(again)["feed_position"] == first["feed_position"] == FEED_TRADES
+    assert last_json(again)["feed_position"] == first["feed_position"] == FEED_TRADES
     assert (
         f"the feed {feed} ended at trade {FEED_TRADES}; nothing left to print: "
         "use a new --data-dir or a longer feed"
@@ -102,7 +82,9 @@ def test_run_past_the_end_of_a_feed_says_nothing_is_left(tmp_path: Path) -> None
 
 def test_run_steps_zero_on_a_fresh_data_dir_refuses_and_creates_nothing(tmp_path: Path) -> None:
     # Act
-    result = gridmaker("run", "--steps", "0", "--data-dir", "fresh", "--json", cwd=tmp_path)
+    result = gridmaker(
+        "run", "--steps", "0", "--data-dir", "fresh", "--json", cwd=tmp_path, env=WIDE
+    )
 
     # Assert
     assert result.returncode == 2, result.stderr
@@ -113,13 +95,13 @@ def test_run_steps_zero_on_a_fresh_data_dir_refuses_and_creates_nothing(tmp_path
 
 def test_run_steps_zero_on_a_data_dir_boots_and_reports_without_trading(tmp_path: Path) -> None:
     # Arrange
-    first = _summary(gridmaker("run", "--steps", "700", "--json", cwd=tmp_path))
+    first = last_json(gridmaker("run", "--steps", "700", "--json", cwd=tmp_path, env=WIDE))
 
     # Act
-    boot = gridmaker("run", "--steps", "0", "--json", cwd=tmp_path)
+    boot = gridmaker("run", "--steps", "0", "--json", cwd=tmp_path, env=WIDE)
 
     # Assert: the book as it was; boot sync done; no trade printed, no progress shown.
-    summary = _summary(boot)
+    summary = last_json(boot)
     assert summary["feed_position"] == 700
     assert summary["fills"] == first["fills"]
     assert summary["boot_sync"]["matched"] == first["open_orders"]
@@ -133,8 +115,8 @@ def test_status_on_a_store_without_a_book_says_so_and_exits_3(tmp_path: Path) ->
     Store(data / "gridmaker.sqlite").close()
 
     # Act
-    result = gridmaker("status", "--data-dir", str(data), cwd=tmp_path)
-    as_json = gridmaker("status", "--data-dir", str(data), "--json", cwd=tmp_path)
+    result = gridmaker("status", "--data-dir", str(data), cwd=tmp_path, env=WIDE)
+    as_json = gridmaker("status", "--data-dir", str(data), "--json", cwd=tmp_path, env=WIDE)
 
     # Assert: the same code as for no store at all.
     for answer in (result, as_json):
@@ -145,7 +127,7 @@ def test_status_on_a_store_without_a_book_says_so_and_exits_3(tmp_path: Path) ->
 
 def test_run_help_says_it_trades_real_venues_and_what_steps_zero_does(tmp_path: Path) -> None:
     # Act
-    result = gridmaker("run", "--help", cwd=tmp_path)
+    result = gridmaker("run", "--help", cwd=tmp_path, env=WIDE)
 
     # Assert
     assert result.returncode == 0

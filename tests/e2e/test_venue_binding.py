@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.bad_inputs.kit import fingerprint
 from tests.e2e.test_http_venue import sim_exchange
+from tests.kit.cli import gridmaker
 
 pytestmark = pytest.mark.e2e
-
-
-def _gridmaker(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gridmaker.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
 
 
 def _on_sim_exchange(url: str, *args: str) -> tuple[str, ...]:
@@ -31,14 +19,14 @@ def _on_sim_exchange(url: str, *args: str) -> tuple[str, ...]:
 
 def test_run_data_dir_of_the_builtin_exchange_on_sim_exchange_is_refused(tmp_path: Path) -> None:
     # Arrange: the README's first command, then its sim-exchange on the same default data dir.
-    first = _gridmaker("run", "--steps", "400", "--json", cwd=tmp_path)
+    first = gridmaker("run", "--steps", "400", "--json", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     data = tmp_path / "gridmaker-data"
     before = fingerprint(data)
 
     # Act
     with sim_exchange(tmp_path / "sim", "--state", str(tmp_path / "sim" / "x.sqlite")) as url:
-        second = _gridmaker(*_on_sim_exchange(url, "--steps", "50"), cwd=tmp_path)
+        second = gridmaker(*_on_sim_exchange(url, "--steps", "50"), cwd=tmp_path)
 
     # Assert
     assert second.returncode == 4, second.stderr
@@ -51,13 +39,13 @@ def test_run_data_dir_of_the_builtin_exchange_on_sim_exchange_is_refused(tmp_pat
 def test_run_data_dir_of_sim_exchange_on_the_builtin_exchange_is_refused(tmp_path: Path) -> None:
     # Arrange
     with sim_exchange(tmp_path / "sim", "--state", str(tmp_path / "sim" / "x.sqlite")) as url:
-        first = _gridmaker(*_on_sim_exchange(url, "--steps", "200"), cwd=tmp_path)
+        first = gridmaker(*_on_sim_exchange(url, "--steps", "200"), cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     data = tmp_path / "gridmaker-data"
     before = fingerprint(data)
 
     # Act
-    second = _gridmaker("run", "--steps", "50", cwd=tmp_path)
+    second = gridmaker("run", "--steps", "50", cwd=tmp_path)
 
     # Assert
     assert second.returncode == 4, second.stderr
@@ -70,12 +58,12 @@ def test_run_same_sim_exchange_state_on_another_port_continues(tmp_path: Path) -
     # Arrange: the simulator keeps its state in a file; it comes back on a new port.
     state = str(tmp_path / "sim" / "x.sqlite")
     with sim_exchange(tmp_path / "sim", "--state", state) as url:
-        first = _gridmaker(*_on_sim_exchange(url, "--steps", "200"), cwd=tmp_path)
+        first = gridmaker(*_on_sim_exchange(url, "--steps", "200"), cwd=tmp_path)
     assert first.returncode == 0, first.stderr
 
     # Act
     with sim_exchange(tmp_path / "sim", "--state", state) as url:
-        second = _gridmaker(*_on_sim_exchange(url, "--steps", "200"), cwd=tmp_path)
+        second = gridmaker(*_on_sim_exchange(url, "--steps", "200"), cwd=tmp_path)
 
     # Assert
     assert second.returncode == 0, second.stderr
@@ -85,12 +73,12 @@ def test_run_same_sim_exchange_state_on_another_port_continues(tmp_path: Path) -
 def test_run_on_a_new_in_memory_simulator_is_another_venue(tmp_path: Path) -> None:
     # Arrange: a simulator without --state forgets every order when it stops.
     with sim_exchange(tmp_path / "sim") as url:
-        first = _gridmaker(*_on_sim_exchange(url, "--steps", "200"), cwd=tmp_path)
+        first = gridmaker(*_on_sim_exchange(url, "--steps", "200"), cwd=tmp_path)
     assert first.returncode == 0, first.stderr
 
     # Act
     with sim_exchange(tmp_path / "sim") as url:
-        second = _gridmaker(*_on_sim_exchange(url, "--steps", "50"), cwd=tmp_path)
+        second = gridmaker(*_on_sim_exchange(url, "--steps", "50"), cwd=tmp_path)
 
     # Assert
     assert second.returncode == 4, second.stderr
