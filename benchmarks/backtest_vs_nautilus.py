@@ -56,7 +56,7 @@ def one(scenario: str, ticks: int, repeat: int) -> dict[str, Any]:
     """Run our backtester on one scenario in this process."""
     from gridmaker.backtest import BacktestSetup, TickSeries, run_backtest
     from gridmaker.core.grid import GridKind, GridTemplate
-    from gridmaker.core.strategy import GridMode, StrategyParams
+    from gridmaker.core.state import GridMode, StrategyParams
     from gridmaker.core.units import Instrument, Steps
 
     started = time.perf_counter()

@@ -24,16 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from gridmaker.backtest import BacktestSetup, TickSeries, run_backtest
+from gridmaker.core.decide import decide, needs_decision
 from gridmaker.core.events import Fill, PriceTick, Side
 from gridmaker.core.grid import GridKind, GridSpec, GridTemplate
-from gridmaker.core.strategy import (
-    GridMode,
-    GridState,
-    StrategyParams,
-    decide,
-    needs_decision,
-    new_state,
-)
+from gridmaker.core.state import GridMode, GridState, StrategyParams, new_state
 from gridmaker.core.units import Atoms, Instrument, Steps, Ticks
 
 P0 = 5_000_000

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from gridmaker.cli_venue import VenueChoice
     from gridmaker.config import Config
-    from gridmaker.core.strategy import GridState
+    from gridmaker.core.state import GridState
     from gridmaker.core.units import Instrument
     from gridmaker.engine.executor import GridExecutor
     from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator

@@ -100,8 +100,8 @@ def _describe(data_dir: Path, symbol: str = "*") -> list[dict[str, Any]]:
 
 
 def _apply_at_rest(data_dir: Path, symbol: str, verb: Verb, reason: str) -> None:
+    from gridmaker.core.decide import apply_breaker_command
     from gridmaker.core.events import BreakerCommand
-    from gridmaker.core.strategy import apply_breaker_command
     from gridmaker.store import Store
 
     store = Store(data_dir / "gridmaker.sqlite")

@@ -36,7 +36,7 @@ from gridmaker.core.errors import InvalidGrid
 from gridmaker.core.grid import GridKind, GridSpec, GridTemplate
 from gridmaker.core.ids import is_valid_strategy_id
 from gridmaker.core.risk import PPM, OnTrip, RiskParams
-from gridmaker.core.strategy import GridMode, StrategyParams
+from gridmaker.core.state import GridMode, StrategyParams
 from gridmaker.core.units import FEE_SCALE, MAX_STORED, Instrument
 
 if TYPE_CHECKING:

@@ -8,9 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from gridmaker.backtest.setup import setup_from_config
+from gridmaker.engine.session import run_market_session
 
 from gridmaker.backtest import fills_of, run_backtest, series_from_feed
-from gridmaker.backtest.setup import setup_from_config
 from gridmaker.config import (
     Config,
     MarketConfig,
@@ -19,9 +20,8 @@ from gridmaker.config import (
     sim_instrument,
 )
 from gridmaker.core.events import Side
-from gridmaker.core.strategy import GridState
+from gridmaker.core.state import GridState
 from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
-from gridmaker.engine.session import run_market_session
 from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.feeds import RandomWalkFeed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from gridmaker.core.grid import GridKind, GridSpec
-from gridmaker.core.strategy import GridMode, GridState, StrategyParams, new_state
+from gridmaker.core.state import GridMode, GridState, StrategyParams, new_state
 from gridmaker.core.units import Instrument
 
 __all__ = ["grid", "instrument", "params", "state"]

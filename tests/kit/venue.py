@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from gridmaker.core.decide import decide, needs_decision
 from gridmaker.core.events import (
     Action,
     CancelOrder,
@@ -21,7 +22,7 @@ from gridmaker.core.events import (
     PriceTick,
     Side,
 )
-from gridmaker.core.strategy import Decision, GridState, decide, needs_decision
+from gridmaker.core.state import Decision, GridState
 from gridmaker.core.units import Atoms, Instrument, Steps, Ticks
 
 

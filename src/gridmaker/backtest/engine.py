@@ -31,6 +31,7 @@ from decimal import Decimal
 
 from gridmaker.backtest.fill_model import FillModel
 from gridmaker.backtest.series import TickSeries
+from gridmaker.core.decide import decide, needs_decision
 from gridmaker.core.display import money_text, plain, price_text, size_text
 from gridmaker.core.errors import InvalidGrid
 from gridmaker.core.events import Event, Fill, PriceTick, Side
@@ -39,7 +40,7 @@ from gridmaker.core.grid import GridKind, GridSpec, GridTemplate
 from gridmaker.core.preflight import preflight
 from gridmaker.core.risk import RiskParams
 from gridmaker.core.slots import OrderState
-from gridmaker.core.strategy import GridState, StrategyParams, decide, needs_decision, new_state
+from gridmaker.core.state import GridState, StrategyParams, new_state
 from gridmaker.core.units import FEE_SCALE, Instrument, Steps, Ticks, notional_atoms
 
 

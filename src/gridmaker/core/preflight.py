@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from gridmaker.core.decide import decide
 from gridmaker.core.display import money_text, price_text, size_text
 from gridmaker.core.errors import InvalidGrid
 from gridmaker.core.events import PriceTick
 from gridmaker.core.grid import GridTemplate
-from gridmaker.core.strategy import GridMode, GridState, decide
+from gridmaker.core.state import GridMode, GridState
 from gridmaker.core.units import FEE_SCALE, MAX_STORED, Instrument, Steps, Ticks, notional_atoms
 
 __all__ = ["grid_refusal", "preflight"]

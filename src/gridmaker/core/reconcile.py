@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from gridmaker.core import risk as breaker
+from gridmaker.core.decide import decide, needs_decision, replan
 from gridmaker.core.events import (
     Action,
     CancelOrder,
@@ -37,7 +38,7 @@ from gridmaker.core.events import (
 from gridmaker.core.ids import decode_cid
 from gridmaker.core.risk import Trigger
 from gridmaker.core.slots import OrderEvent, OrderState, transition
-from gridmaker.core.strategy import Decision, GridState, decide, needs_decision, replan
+from gridmaker.core.state import Decision, GridState
 from gridmaker.core.units import Steps, Ticks
 
 __all__ = ["ReconcileReport", "Snapshot", "VenueOrder", "reconcile"]

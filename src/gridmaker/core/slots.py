@@ -7,10 +7,14 @@ Rules (everything that moves a slot lives here):
    size) or SELL (unwinding what it holds).
 2. A slot has at most one live order. Its state moves only through ``ORDER_TRANSITIONS``; any
    other (state, event) pair raises ``IllegalTransition`` and the slot passed in is untouched.
-3. The ``cycle`` grows by one each time the slot's position returns to zero after a SELL, so a
-   (level, side, cycle) triple — and thus a client order id — is never reused.
+3. The ``cycle`` grows by one each time the slot's position returns to zero after a SELL, and
+   each time an order that reached the venue ended without a fill, so a (level, side, cycle)
+   triple — and thus a client order id — is never reused.
 4. Quote amounts are atoms: ``cost_atoms`` is what the current cycle's position cost (fees
    included), ``proceeds_atoms`` what its sells brought (fees deducted).
+5. ``phase`` and ``cycle`` change only through the named position transitions below
+   (``to_sell_phase``, ``hand_inventory``, ``complete_order``, ``complete_cycle``, ``spend_id``);
+   ``transition`` refuses them, so every way a leg or an id moves on can be read in one place.
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ __all__ = [
     "OrderState",
     "Phase",
     "Slot",
+    "complete_cycle",
+    "complete_order",
+    "hand_inventory",
+    "spend_id",
+    "to_sell_phase",
     "transition",
 ]
 
@@ -129,8 +138,20 @@ class Slot:
         return self.order is OrderState.NONE and self.position_steps == 0
 
 
+_POSITION_FIELDS: Final = frozenset({"phase", "cycle"})
+
+
 def transition(slot: Slot, event: OrderEvent, **changes: object) -> Slot:
-    """Apply ``event`` to the slot's order state; ``changes`` update other fields atomically."""
+    """Apply ``event`` to the slot's order state; ``changes`` update order fields atomically.
+
+    ``phase`` and ``cycle`` are refused here: they move only through the named transitions.
+    """
+    if not _POSITION_FIELDS.isdisjoint(changes):
+        raise TypeError(f"transition cannot change {sorted(_POSITION_FIELDS & changes.keys())}")
+    return _apply(slot, event, changes)
+
+
+def _apply(slot: Slot, event: OrderEvent, changes: dict[str, object]) -> Slot:
     target = ORDER_TRANSITIONS.get((slot.order, event))
     if target is None:
         raise IllegalTransition(
@@ -147,3 +168,43 @@ def transition(slot: Slot, event: OrderEvent, **changes: object) -> Slot:
             **changes,
         }
     return evolve(slot, order=target, **changes)
+
+
+# --- position transitions: the only ways ``phase`` and ``cycle`` change ----------------------
+
+
+def to_sell_phase(slot: Slot) -> Slot:
+    """The buy leg cannot grow (full, untradeable remainder, or disengaged): sell what is held."""
+    return evolve(slot, phase=Phase.SELL)
+
+
+def hand_inventory(slot: Slot, qty_steps: Steps, cost_atoms: Atoms) -> Slot:
+    """Neutral start: the slot begins holding ``qty_steps`` of the base balance, at that cost."""
+    return evolve(slot, phase=Phase.SELL, position_steps=qty_steps, cost_atoms=cost_atoms)
+
+
+def complete_order(slot: Slot) -> Slot:
+    """Its live order filled in full. After a buy the slot sells what it bought; after a sell
+    it holds nothing and the planner closes the cycle (``complete_cycle``)."""
+    return _apply(slot, OrderEvent.FILLED, {"phase": Phase.SELL})
+
+
+def complete_cycle(slot: Slot) -> Slot:
+    """The round trip is over: back to buying with nothing held, under the next cycle's ids.
+
+    The caller books the cycle's PnL and any unsellable remainder first: this forgets them.
+    """
+    return evolve(
+        slot,
+        phase=Phase.BUY,
+        position_steps=Steps(0),
+        cost_atoms=Atoms(0),
+        proceeds_atoms=Atoms(0),
+        cycle=slot.cycle + 1,
+    )
+
+
+def spend_id(slot: Slot, event: OrderEvent) -> Slot:
+    """Apply ``event`` to an order that reached the venue and ended without a fill: its client
+    id is spent there, so the slot's next order takes the next cycle's."""
+    return _apply(slot, event, {"cycle": slot.cycle + 1})

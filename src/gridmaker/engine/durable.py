@@ -50,7 +50,7 @@ from dbos import DBOS, DBOSConfig, SetWorkflowID
 
 from gridmaker import failpoints
 from gridmaker.core.events import Event, Fill
-from gridmaker.core.strategy import Decision, GridState
+from gridmaker.core.state import Decision, GridState
 from gridmaker.engine.retry import Retrier
 from gridmaker.engine.store_backed import StoreBackedExecutor
 from gridmaker.exchange.api import Exchange

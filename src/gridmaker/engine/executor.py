@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from gridmaker.core.events import Event
-from gridmaker.core.strategy import Decision, GridState
+from gridmaker.core.state import Decision, GridState
 
 __all__ = ["GridExecutor"]
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
 
+from gridmaker.core.decide import apply_breaker_command, decide, needs_decision
 from gridmaker.core.events import (
     BreakerCommand,
     BreakerOrder,
@@ -38,15 +39,7 @@ from gridmaker.core.preflight import grid_refusal, preflight
 from gridmaker.core.reconcile import ReconcileReport, Snapshot, VenueOrder, reconcile
 from gridmaker.core.risk import RiskParams
 from gridmaker.core.slots import OrderState
-from gridmaker.core.strategy import (
-    Decision,
-    GridState,
-    StrategyParams,
-    apply_breaker_command,
-    decide,
-    needs_decision,
-    new_state,
-)
+from gridmaker.core.state import Decision, GridState, StrategyParams, new_state
 from gridmaker.core.units import Instrument, Steps, Ticks
 from gridmaker.engine.executor import GridExecutor
 from gridmaker.engine.retry import Retrier

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gridmaker.core.events import Action, Event
-from gridmaker.core.strategy import Decision, GridState
+from gridmaker.core.state import Decision, GridState
 from gridmaker.engine.executor import GridExecutor
 from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
 from gridmaker.engine.session import run_market_session

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from gridmaker import failpoints
 from gridmaker.core.events import Event
-from gridmaker.core.strategy import Decision
+from gridmaker.core.state import Decision
 from gridmaker.engine.store_backed import StoreBackedExecutor
 
 __all__ = ["SimpleExecutor"]

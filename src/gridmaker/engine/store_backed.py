@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from gridmaker.core.events import Event
-from gridmaker.core.strategy import GridState
+from gridmaker.core.state import GridState
 from gridmaker.engine.retry import Retrier
 from gridmaker.engine.sending import Sender
 from gridmaker.exchange.api import Exchange

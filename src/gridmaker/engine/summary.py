@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from gridmaker.core.display import money_text, plain, price_text, size_text
 from gridmaker.core.events import Side
-from gridmaker.core.strategy import GridState
+from gridmaker.core.state import GridState
 
 __all__ = ["cell", "summarize"]
 

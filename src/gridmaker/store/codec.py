@@ -18,7 +18,7 @@ from gridmaker.core.events import Side
 from gridmaker.core.grid import GridKind, GridSpec
 from gridmaker.core.risk import BreakerState, OnTrip, RiskParams, RiskState
 from gridmaker.core.slots import OrderState, Phase, Slot
-from gridmaker.core.strategy import GridMode, GridState, StrategyParams
+from gridmaker.core.state import GridMode, GridState, StrategyParams
 from gridmaker.core.units import Instrument
 
 __all__ = ["STATE_FORMAT", "canonical_json", "checksum", "decode_state", "encode_state"]

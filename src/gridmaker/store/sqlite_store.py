@@ -18,7 +18,7 @@ from typing import Final
 
 from gridmaker import failpoints
 from gridmaker.core.events import Action, BreakerOrder, Event, Fill, OrderUpdate, PlaceOrder
-from gridmaker.core.strategy import GridState
+from gridmaker.core.state import GridState
 from gridmaker.store.codec import canonical_json, checksum, decode_state, encode_state
 from gridmaker.store.errors import DataDirUnusable, SchemaTooNew, StateCorrupt, StoreError
 from gridmaker.store.files import open_checked, open_read_only, recovery_hint, refusal

@@ -8,9 +8,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from gridmaker.backtest import BacktestSetup, FillModel, TickSeries, fills_of, run_backtest
+from gridmaker.core.decide import decide, needs_decision
 from gridmaker.core.events import Event, Fill, PriceTick, Side
 from gridmaker.core.grid import GridKind, GridTemplate
-from gridmaker.core.strategy import GridMode, GridState, decide, needs_decision, new_state
+from gridmaker.core.state import GridMode, GridState, new_state
 from gridmaker.core.units import Steps, Ticks
 from tests import kit
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from gridmaker.core.grid import GridKind, GridTemplate
 from gridmaker.core.preflight import grid_refusal, preflight
-from gridmaker.core.strategy import GridMode
+from gridmaker.core.state import GridMode
 from tests import kit
 
 P0 = 5_000_000

@@ -9,7 +9,7 @@ from gridmaker.core.events import CancelOrder, Fill, OrderStatus, PlaceOrder, Si
 from gridmaker.core.ids import encode_cid
 from gridmaker.core.reconcile import Snapshot, VenueOrder, reconcile
 from gridmaker.core.slots import OrderState
-from gridmaker.core.strategy import GridMode, GridState
+from gridmaker.core.state import GridMode, GridState
 from gridmaker.core.units import Steps, Ticks
 from tests import kit
 from tests.kit.venue import PaperOrder, PaperVenue, run_session
@@ -94,8 +94,8 @@ def test_reconcile_open_order_missing_at_venue_without_fill_is_zombie() -> None:
 def test_reconcile_placing_order_that_never_arrived_is_resolved_and_resent_same_id() -> None:
     # Arrange: the intent was recorded, the process died before sending.
     state = kit.state(params_=kit.params(mode=GridMode.LONG))
+    from gridmaker.core.decide import decide
     from gridmaker.core.events import PriceTick
-    from gridmaker.core.strategy import decide
 
     placing = decide(
         state, PriceTick(symbol=state.symbol, price_ticks=Ticks(P0), qty_steps=Steps(1), ts_event=0)
@@ -146,8 +146,8 @@ def test_reconcile_absent_order_not_looked_up_is_unproven() -> None:
 def test_reconcile_placing_order_found_cancelled_is_a_zombie_with_a_fresh_id() -> None:
     # Arrange: the intent was sent, the venue took it and cancelled it while we were down.
     state = kit.state(params_=kit.params(mode=GridMode.LONG))
+    from gridmaker.core.decide import decide
     from gridmaker.core.events import PriceTick
-    from gridmaker.core.strategy import decide
 
     placing = decide(
         state, PriceTick(symbol=state.symbol, price_ticks=Ticks(P0), qty_steps=Steps(1), ts_event=0)

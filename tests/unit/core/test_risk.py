@@ -5,6 +5,7 @@ from dataclasses import replace
 import pytest
 
 from gridmaker.core import risk as breaker
+from gridmaker.core.decide import decide
 from gridmaker.core.events import (
     BreakerCommand,
     BreakerOrder,
@@ -14,7 +15,7 @@ from gridmaker.core.events import (
     Side,
 )
 from gridmaker.core.risk import BreakerState, Candle, OnTrip, RiskParams, RiskState, Trigger
-from gridmaker.core.strategy import GridMode, GridState, decide
+from gridmaker.core.state import GridMode, GridState
 from gridmaker.core.units import Steps, Ticks
 from tests import kit
 from tests.kit.venue import PaperVenue, run_session
@@ -191,7 +192,7 @@ def test_fast_move_through_the_book_trips_on_a_price_event() -> None:
 
 @pytest.mark.parametrize("price", [P0 - 3 * SP - 1, P0 - 3 * SP])
 def test_stop_loss_is_checked_on_every_price_not_only_level_changes(price: int) -> None:
-    from gridmaker.core.strategy import needs_decision
+    from gridmaker.core.decide import needs_decision
 
     state, _ = _running(stop_loss_ticks=P0 - 3 * SP)
     assert needs_decision(state, price)

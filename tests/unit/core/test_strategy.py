@@ -6,6 +6,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridmaker.core.decide import decide
 from gridmaker.core.events import (
     CancelOrder,
     OrderStatus,
@@ -17,7 +18,7 @@ from gridmaker.core.events import (
 from gridmaker.core.grid import GridKind
 from gridmaker.core.ids import decode_cid
 from gridmaker.core.slots import OrderState, Phase
-from gridmaker.core.strategy import GridMode, GridState, decide
+from gridmaker.core.state import GridMode, GridState
 from gridmaker.core.units import Steps, Ticks
 from tests import kit
 from tests.kit.venue import PaperVenue, run_session

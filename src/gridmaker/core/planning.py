@@ -1,0 +1,227 @@
+"""``Plan``: one decision under construction, and the rules for what an idle slot may send.
+
+A plan is a private, mutable copy of the book that ``decide`` builds and then freezes into a
+``Decision``. Its fields are plain; nothing runs behind the caller's back: ``freeze`` only
+freezes, and ``decide`` calls the breaker's enforcement and the stop-loss sale itself.
+
+Rules kept here:
+
+1. A slot is planned only when it has no live order: never two live orders on one level and side.
+2. A buy is planned only below the last price and a sell only above it (post-only never crosses);
+   an order below the instrument's minimum quantity or notional is never planned.
+3. Funds are reserved: the buys planned never need more quote than is free, the sells never more
+   base than the slot holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gridmaker.core.events import Action, CancelOrder, PlaceOrder, Side
+from gridmaker.core.evolve import evolve
+from gridmaker.core.ids import encode_cid
+from gridmaker.core.risk import PPM, BreakerState, Trigger
+from gridmaker.core.slots import (
+    OrderEvent,
+    OrderState,
+    Phase,
+    Slot,
+    complete_cycle,
+    to_sell_phase,
+    transition,
+)
+from gridmaker.core.state import Decision, GridState
+from gridmaker.core.units import FEE_SCALE, Atoms, Instrument, Steps, Ticks, notional_atoms
+
+__all__ = ["LIQUIDATION_LEVEL", "Funds", "Plan"]
+
+LIQUIDATION_LEVEL = -(36**8 - 1)
+"""The level in a stop-loss sale's client id: below every grid, so it is never a slot's."""
+
+
+@dataclass(slots=True)
+class Funds:
+    """What one decision may still spend: quote no live buy reserves, base no slot holds."""
+
+    quote: int
+    base: int
+
+
+class Plan:
+    """A decision under construction: ``state`` and ``slots`` change as it plans, then freeze."""
+
+    def __init__(self, state: GridState) -> None:
+        self.state = state
+        self.slots: dict[int, Slot] = dict(state.slots)
+        self.actions: list[Action] = []
+        self._funds: Funds | None = None
+
+    def funds(self) -> Funds:
+        """The free funds, counted the first time this decision asks (a pass over every slot,
+        which most decisions never need), then kept current by whoever spends them."""
+        if self._funds is None:
+            self._funds = _free_funds(self.state, self.slots)
+        return self._funds
+
+    def book(self) -> GridState:
+        """The book as planned so far (for checks that read slots and balances together)."""
+        return evolve(self.state, slots=self.slots)
+
+    def freeze(self) -> Decision:
+        return Decision(evolve(self.state, slots=self.slots), tuple(self.actions))
+
+    def put(self, slot: Slot) -> None:
+        self.slots[slot.buy_ticks] = slot
+
+    def place(self, slot: Slot, side: Side, price_ticks: int, qty_steps: int) -> Slot:
+        st = self.state
+        cid = encode_cid(st.params.strategy_id, slot.level, side, slot.cycle)
+        slot = transition(
+            slot,
+            OrderEvent.INTENT_RECORDED,
+            order_cid=cid,
+            order_side=side,
+            order_price_ticks=Ticks(price_ticks),
+            order_qty_steps=Steps(qty_steps),
+            order_filled_steps=Steps(0),
+        )
+        self.actions.append(
+            PlaceOrder(
+                symbol=st.symbol,
+                client_order_id=cid,
+                level=slot.level,
+                side=side,
+                price_ticks=Ticks(price_ticks),
+                qty_steps=Steps(qty_steps),
+            )
+        )
+        if side is Side.BUY:
+            self.funds().quote -= _buy_reserve(st.instrument, price_ticks, qty_steps)
+        return slot
+
+    def cancel(self, slot: Slot) -> Slot:
+        self.actions.append(
+            CancelOrder(symbol=self.state.symbol, client_order_id=slot.order_cid, level=slot.level)
+        )
+        return transition(slot, OrderEvent.CANCEL_SENT)
+
+    def plan(self, slot: Slot) -> Slot:
+        """Give a slot without a live order the order its phase calls for, if any; store it."""
+        if slot.order is OrderState.NONE:
+            slot = self._plan_buy(slot) if slot.phase is Phase.BUY else self._plan_sell(slot)
+        self.put(slot)
+        return slot
+
+    def plan_all_idle(self) -> None:
+        none = OrderState.NONE  # hoisted: an enum member lookup per slot costs more than the test
+        idle = [
+            tick
+            for tick, slot in self.slots.items()
+            if slot.order is none and (slot.is_engaged or slot.position_steps)
+        ]
+        # Highest first: when quote is short, the buys nearest the price get it.
+        for tick in sorted(idle, reverse=True):
+            self.plan(self.slots[tick])
+
+    def _plan_buy(self, slot: Slot) -> Slot:
+        st = self.state
+        remaining = st.params.order_qty_steps - slot.position_steps
+        price = slot.buy_ticks
+        if remaining <= 0 or not st.instrument.is_tradeable(price, remaining):
+            if slot.position_steps > 0:
+                return self._plan_sell(to_sell_phase(slot))
+            return slot
+        if not slot.is_engaged:
+            if slot.position_steps > 0:
+                return self._plan_sell(to_sell_phase(slot))
+            return slot
+        if price >= st.last_price_ticks or not st.risk.is_active:
+            return slot
+        if _buy_reserve(st.instrument, price, remaining) > self.funds().quote:
+            return slot
+        return self.place(slot, Side.BUY, price, remaining)
+
+    def _plan_sell(self, slot: Slot) -> Slot:
+        st = self.state
+        qty = slot.position_steps
+        if qty <= 0 or not st.instrument.is_tradeable(slot.sell_ticks, qty):
+            slot = self.close_cycle(slot)
+            return self._plan_buy(slot) if slot.is_engaged else slot
+        if slot.sell_ticks <= st.last_price_ticks or st.risk.breaker is BreakerState.HALTED:
+            return slot
+        return self.place(slot, Side.SELL, slot.sell_ticks, qty)
+
+    def close_cycle(self, slot: Slot) -> Slot:
+        """The round trip is over: book its PnL, set aside any unsellable dust, next cycle."""
+        pnl = slot.proceeds_atoms - slot.cost_atoms
+        self.state = evolve(
+            self.state,
+            realized_pnl_atoms=Atoms(self.state.realized_pnl_atoms + pnl),
+            completed_cycles=self.state.completed_cycles + 1,
+            dust_steps=Steps(self.state.dust_steps + slot.position_steps),
+        )
+        return complete_cycle(slot)
+
+    def enforce_breaker(self) -> None:
+        """Tripped: cancel open buys (and, when HALTED, open sells); in flight ones on ack."""
+        risk = self.state.risk
+        if risk.is_active:
+            return
+        for tick in sorted(self.slots):
+            slot = self.slots[tick]
+            if slot.order is not OrderState.OPEN:
+                continue
+            if slot.order_side is Side.BUY or risk.breaker is BreakerState.HALTED:
+                self.put(self.cancel(slot))
+
+    def liquidate_if_due(self) -> None:
+        """Stop-loss with a sale configured: once no order works, sell the whole inventory."""
+        st = self.state
+        params = st.risk_params
+        if (
+            st.risk.trigger != Trigger.STOP_LOSS
+            or not params.stop_loss_sell_ppm
+            or st.liquidation_cid
+            or any(s.has_live_order for s in self.slots.values())
+        ):
+            return
+        qty = sum(s.position_steps for s in self.slots.values()) + st.dust_steps
+        price = st.last_price_ticks * (PPM - params.stop_loss_sell_ppm) // PPM
+        if qty <= 0 or not st.instrument.is_tradeable(price, qty):
+            return
+        cid = encode_cid(st.params.strategy_id, LIQUIDATION_LEVEL, Side.SELL, st.liquidations)
+        self.actions.append(
+            PlaceOrder(
+                symbol=st.symbol,
+                client_order_id=cid,
+                level=LIQUIDATION_LEVEL,
+                side=Side.SELL,
+                price_ticks=Ticks(price),
+                qty_steps=Steps(qty),
+                post_only=False,
+            )
+        )
+        self.state = evolve(
+            st, liquidation_cid=cid, liquidation_steps=qty, liquidations=st.liquidations + 1
+        )
+
+
+def _buy_reserve(instrument: Instrument, price_ticks: int, qty_steps: int) -> int:
+    return notional_atoms(price_ticks, qty_steps) + instrument.fee(price_ticks, qty_steps)
+
+
+def _free_funds(state: GridState, slots: Mapping[int, Slot]) -> Funds:
+    """Quote not reserved by live buys; base that no slot holds (a slot sells only its own).
+
+    One pass, integer products only: this runs on every decision that plans a buy.
+    """
+    locked = 0
+    held: int = state.dust_steps
+    buy = Side.BUY
+    for slot in slots.values():
+        held += slot.position_steps
+        if slot.order_side is buy:  # set only while an order is live
+            locked += slot.order_price_ticks * (slot.order_qty_steps - slot.order_filled_steps)
+    reserve_rate = FEE_SCALE + state.instrument.maker_fee_ppm
+    return Funds(quote=state.quote_atoms - locked * reserve_rate, base=state.base_steps - held)

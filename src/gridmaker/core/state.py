@@ -1,0 +1,123 @@
+"""The book the strategy keeps for one symbol: its types and how a fresh one is made.
+
+``GridState`` is frozen: ``decide`` returns a new one with every decision (``Decision``), and the
+store saves it as is. Nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gridmaker.core.events import Action
+from gridmaker.core.grid import GridSpec
+from gridmaker.core.risk import RiskParams, RiskState
+from gridmaker.core.slots import Slot
+from gridmaker.core.units import Atoms, Instrument, Steps, Ticks
+
+__all__ = [
+    "Decision",
+    "GridMode",
+    "GridState",
+    "StrategyParams",
+    "make_slot",
+    "new_state",
+]
+
+
+class GridMode(StrEnum):
+    LONG = "long"
+    NEUTRAL = "neutral"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategyParams:
+    strategy_id: str
+    mode: GridMode
+    order_qty_steps: Steps
+    trailing: bool = False
+    buy_levels: int = 0
+    sell_levels: int = 0
+    """With ``trailing``: how many levels below / above the price stay engaged."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GridState:
+    """Everything the strategy knows about one symbol; saved after every decision."""
+
+    symbol: str
+    instrument: Instrument
+    grid: GridSpec
+    params: StrategyParams
+    slots: Mapping[int, Slot]
+    """Keyed by the slot's buy price in ticks."""
+    base_steps: Steps
+    quote_atoms: Atoms
+    is_started: bool = False
+    last_price_ticks: Ticks = Ticks(0)
+    price_level: int = 0
+    realized_pnl_atoms: Atoms = Atoms(0)
+    fees_atoms: Atoms = Atoms(0)
+    buy_fills: int = 0
+    sell_fills: int = 0
+    completed_cycles: int = 0
+    dust_steps: Steps = Steps(0)
+    anomalies: int = 0
+    """Fills or updates that did not match the slot's live order (late or stray): counted, kept."""
+    fill_cursor: str = ""
+    """The venue's cursor after the last fill applied (opaque to the core)."""
+    risk: RiskState = RiskState()
+    risk_params: RiskParams = RiskParams()
+    liquidation_cid: str = ""
+    """The stop-loss sale of the inventory while it works ("" = none)."""
+    liquidation_steps: int = 0
+    """What that sale still has to fill."""
+    liquidations: int = 0
+    """Sales sent so far: the cycle of the next one's client id."""
+    """Limits may change between runs (the config wins at boot); the breaker's state may not."""
+
+    @property
+    def fills(self) -> int:
+        return self.buy_fills + self.sell_fills
+
+    def slot_for_level(self, level: int) -> Slot | None:
+        if not self.grid.has_level(level):
+            return None
+        return self.slots.get(self.grid.price_ticks(level))
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    state: GridState
+    actions: tuple[Action, ...] = ()
+
+
+def new_state(
+    *,
+    symbol: str,
+    instrument: Instrument,
+    grid: GridSpec,
+    params: StrategyParams,
+    base_steps: int,
+    quote_atoms: int,
+) -> GridState:
+    """A book before its first price: no slots yet, balances as the venue reported them."""
+    return GridState(
+        symbol=symbol,
+        instrument=instrument,
+        grid=grid,
+        params=params,
+        slots={},
+        base_steps=Steps(base_steps),
+        quote_atoms=Atoms(quote_atoms),
+    )
+
+
+def make_slot(grid: GridSpec, level: int) -> Slot | None:
+    """A fresh slot for ``level``, or None when the grid has no sell price above it."""
+    if not (grid.has_level(level) and grid.has_level(level + 1)):
+        return None
+    return Slot(
+        level=level, buy_ticks=grid.price_ticks(level), sell_ticks=grid.price_ticks(level + 1)
+    )
