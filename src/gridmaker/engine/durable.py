@@ -37,7 +37,6 @@ import logging
 import os
 import re
 import socket
-import sqlite3
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import closing, suppress
@@ -51,6 +50,7 @@ from dbos import DBOS, DBOSConfig, SetWorkflowID
 from gridmaker import failpoints
 from gridmaker.core.events import Event, Fill
 from gridmaker.core.state import Decision, GridState
+from gridmaker.db import connect, tune
 from gridmaker.engine.retry import Retrier
 from gridmaker.engine.store_backed import StoreBackedExecutor
 from gridmaker.exchange.api import Exchange
@@ -174,8 +174,8 @@ def system_database_url(data_dir: Path, url: str | None = None) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     path = (data_dir / SYSTEM_DB_FILE).resolve()
     # Journal mode lives in the file: switch it before DBOS first opens it.
-    with closing(sqlite3.connect(path)) as db:
-        db.execute("PRAGMA journal_mode=WAL")
+    with closing(connect(path)) as db:
+        tune(db)
     return f"sqlite:///{path}"
 
 
@@ -223,9 +223,8 @@ def _sqlite_engine(db_url: str) -> sa.Engine:
     @sa.event.listens_for(engine, "connect")
     def _configure(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = "IMMEDIATE"  # serialized writers, as DBOS does
-        dbapi_conn.execute("PRAGMA busy_timeout=30000")
         dbapi_conn.execute("PRAGMA foreign_keys=ON")
-        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+        tune(dbapi_conn, wal=False, busy_timeout_ms=30000)
 
     return engine
 

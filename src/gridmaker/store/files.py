@@ -1,13 +1,11 @@
 """Checks of a data dir and its SQLite files that change nothing on disk.
 
 A refusal must leave the data dir exactly as it was, so every check here reads only: the
-directory with ``os.access``, a database through a read-only connection. When no ``-wal`` file
-exists (no process has the database open, none crashed with unsaved log) that connection is
-``immutable``: SQLite then takes no locks and creates no ``-wal``/``-shm`` side files. With a
-``-wal`` present it is a plain read-only reader, which shares the log like any other reader.
+directory with ``os.access``, a database through ``gridmaker.db.open_read_only``.
 
-SQLite's own errors are sorted by cause: a file that cannot be written (read-only, immutable,
-permissions) is reported as such and never as a corrupt one, whose only advice is a backup.
+SQLite's errors, sorted by ``gridmaker.db.cause_of``, become the store's refusals: a file that
+cannot be written (read-only, immutable, permissions) is reported as such and never as a
+corrupt one, whose only advice is a backup.
 """
 
 from __future__ import annotations
@@ -17,6 +15,7 @@ import sqlite3
 from pathlib import Path
 from typing import Final
 
+from gridmaker.db import Cause, cause_of, has_sqlite_header, open_read_only, quick_check
 from gridmaker.store.errors import DataDirUnusable, StateCorrupt
 
 __all__ = [
@@ -25,21 +24,12 @@ __all__ = [
     "check_dbos_file",
     "check_sqlite_file",
     "open_checked",
-    "open_read_only",
     "recovery_hint",
     "refusal",
 ]
 
 STATE_FILES: Final = ("gridmaker.sqlite", "exchange.sqlite", "dbos.sqlite", "gridmaker.lock")
 """What a data dir holds: the bot's store, the simulator's venue, DBOS's system db, the lock."""
-
-_SQLITE_HEADER: Final = b"SQLite format 3\x00"
-_UNWRITABLE: Final = frozenset({3, 8, 14, 23})
-"""SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_AUTH: the file is fine, access is not."""
-_IO: Final = frozenset({10, 13})
-"""SQLITE_IOERR, SQLITE_FULL: the disk failed or is full."""
-_BUSY: Final = frozenset({5, 6})
-"""SQLITE_BUSY, SQLITE_LOCKED: another process holds the file."""
 
 
 def recovery_hint(path: Path) -> str:
@@ -59,18 +49,18 @@ def _writable_hint(path: Path) -> str:
 
 def refusal(path: Path, e: sqlite3.Error, doing: str = "read") -> DataDirUnusable | StateCorrupt:
     """The error to raise for SQLite's ``e`` on ``path``: unusable (exit 4) or corrupt (3)."""
-    code = (getattr(e, "sqlite_errorcode", None) or 0) & 0xFF
-    if code in _UNWRITABLE:
+    cause = cause_of(e)
+    if cause is Cause.UNWRITABLE:
         return DataDirUnusable(
             f"cannot {doing} {path}: it is read-only or not accessible ({e}). "
             + _writable_hint(path)
         )
-    if code in _IO:
+    if cause is Cause.IO:
         return DataDirUnusable(
             f"cannot {doing} {path}: the disk answered with an error ({e}); check free space "
             "and the device, then start again"
         )
-    if code in _BUSY:
+    if cause is Cause.BUSY:
         return DataDirUnusable(
             f"cannot {doing} {path}: another process holds it ({e}); stop it and start again"
         )
@@ -140,13 +130,6 @@ def _check_writable(data_dir: Path) -> None:
                 )
 
 
-def open_read_only(path: Path) -> sqlite3.Connection:
-    """A connection that cannot write ``path`` nor create anything beside it (see module doc)."""
-    wal = path.with_name(path.name + "-wal")
-    uri = path.resolve().as_uri() + ("?mode=ro" if wal.exists() else "?mode=ro&immutable=1")
-    return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-
-
 def check_sqlite_file(path: Path) -> None:
     """Refuse a file that is not an intact SQLite database (header, ``PRAGMA quick_check``)."""
     open_checked(path).close()
@@ -159,11 +142,10 @@ def open_checked(path: Path) -> sqlite3.Connection:
             f"{path} is not a regular file: move it away or use another --data-dir"
         )
     try:
-        with path.open("rb") as f:
-            head = f.read(len(_SQLITE_HEADER))
+        is_sqlite = has_sqlite_header(path)
     except OSError as e:
         raise DataDirUnusable(f"cannot read {path}: {e.strerror}. {_writable_hint(path)}") from e
-    if head and head != _SQLITE_HEADER:
+    if not is_sqlite:
         raise StateCorrupt(
             f"{path} is not a SQLite database (its first bytes are not SQLite's header): it "
             f"was overwritten or truncated. {recovery_hint(path)}"
@@ -173,11 +155,11 @@ def open_checked(path: Path) -> sqlite3.Connection:
     except sqlite3.Error as e:
         raise refusal(path, e) from e
     try:
-        problems = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
+        problems = quick_check(db)
     except sqlite3.Error as e:
         db.close()
         raise refusal(path, e) from e
-    if problems != ["ok"]:
+    if problems:
         db.close()
         raise StateCorrupt(
             f"{path} fails SQLite's integrity check ({'; '.join(problems)}): it is damaged. "

@@ -9,91 +9,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
 
 from gridmaker import failpoints
 from gridmaker.core.events import Action, BreakerOrder, Event, Fill, OrderUpdate, PlaceOrder
 from gridmaker.core.state import GridState
+from gridmaker.db import connect, open_read_only, transaction, tune
 from gridmaker.store.codec import canonical_json, checksum, decode_state, encode_state
-from gridmaker.store.errors import DataDirUnusable, SchemaTooNew, StateCorrupt, StoreError
-from gridmaker.store.files import open_checked, open_read_only, recovery_hint, refusal
+from gridmaker.store.errors import DataDirUnusable, StateCorrupt, StoreError
+from gridmaker.store.files import recovery_hint, refusal
+from gridmaker.store.schema import SCHEMA_VERSION, migrate, verify_store
 
-__all__ = ["SCHEMA_VERSION", "BootRow", "CommandRow", "IntentRow", "Store", "verify_store"]
-
-SCHEMA_VERSION: Final = 4
-
-_MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
-    1: (
-        """CREATE TABLE books (
-            symbol TEXT PRIMARY KEY,
-            state_json TEXT NOT NULL,
-            checksum TEXT NOT NULL,
-            revision INTEGER NOT NULL
-        )""",
-        """CREATE TABLE fills (
-            symbol TEXT NOT NULL,
-            trade_id TEXT NOT NULL,
-            client_order_id TEXT NOT NULL,
-            side TEXT NOT NULL,
-            price_ticks INTEGER NOT NULL,
-            qty_steps INTEGER NOT NULL,
-            fee_atoms INTEGER NOT NULL,
-            ts_event INTEGER NOT NULL,
-            revision INTEGER NOT NULL,
-            PRIMARY KEY (symbol, trade_id)
-        )""",
-        """CREATE TABLE intents (
-            symbol TEXT NOT NULL,
-            client_order_id TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            intent_side TEXT,
-            intent_level INTEGER NOT NULL,
-            intent_price_ticks INTEGER,
-            intent_qty_steps INTEGER,
-            status TEXT NOT NULL,
-            reason TEXT NOT NULL DEFAULT '',
-            revision INTEGER NOT NULL,
-            PRIMARY KEY (symbol, client_order_id, kind)
-        )""",
-    ),
-    2: (
-        """CREATE TABLE boots (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            symbol TEXT NOT NULL,
-            revision INTEGER NOT NULL,
-            report_json TEXT NOT NULL,
-            halted TEXT NOT NULL,
-            at TEXT NOT NULL
-        )""",
-        """CREATE TABLE halts (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            reason TEXT NOT NULL,
-            at TEXT NOT NULL
-        )""",
-    ),
-    3: (
-        """CREATE TABLE commands (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            symbol TEXT NOT NULL,
-            command TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            applied_at TEXT
-        )""",
-    ),
-    4: (
-        """CREATE TABLE venue (
-            id INTEGER PRIMARY KEY CHECK (id = 1),
-            identity_json TEXT NOT NULL,
-            bound_at TEXT NOT NULL
-        )""",
-    ),
-}
+__all__ = ["BootRow", "CommandRow", "IntentRow", "Store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,69 +56,6 @@ class IntentRow:
     reason: str
 
 
-def _expected_columns(version: int) -> dict[str, list[str]]:
-    """Every table and its columns as the migrations up to ``version`` create them."""
-    with closing(sqlite3.connect(":memory:")) as db:
-        for v in range(1, version + 1):
-            for statement in _MIGRATIONS[v]:
-                db.execute(statement)
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {
-            t: [c[1] for c in db.execute(f"PRAGMA table_info({t})")]
-            for t in tables
-            if not t.startswith("sqlite_")
-        }
-
-
-def verify_store(path: Path) -> int:
-    """Check ``path`` without writing to it; returns its schema version (0: none yet).
-
-    Intact SQLite (``quick_check``), a known schema version, and every table and column that
-    version has: a store missing its ``fills`` table would trade and then fail at the first
-    fill, leaving a fill the venue made unrecorded. Raises ``StateCorrupt`` (``SchemaTooNew``)
-    or ``DataDirUnusable``; a missing or empty file is a new store (0).
-    """
-    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
-        return 0
-    db = open_checked(path)
-    try:
-        tables = {
-            r[0]: [c[1] for c in db.execute(f"PRAGMA table_info('{r[0]}')")]
-            for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
-        }
-        if "schema_version" not in tables:
-            if tables:
-                raise StateCorrupt(
-                    f"{path} has tables ({', '.join(sorted(tables))}) but no schema_version "
-                    f"table: it is not a gridmaker store or it is damaged. {recovery_hint(path)}"
-                )
-            return 0
-        version = int(db.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0)
-    except sqlite3.Error as e:
-        raise refusal(path, e) from e
-    finally:
-        db.close()
-    if version > SCHEMA_VERSION:
-        raise SchemaTooNew(
-            f"{path} has schema version {version}, newer than this gridmaker "
-            f"({SCHEMA_VERSION}): it was written by a newer gridmaker. Upgrade gridmaker; "
-            "the file is left as it is"
-        )
-    for table, columns in _expected_columns(version).items():
-        if table not in tables:
-            raise StateCorrupt(
-                f"{path} has no table {table!r} (schema version {version} has one): it was "
-                f"dropped or the file is damaged; refusing to trade on it. {recovery_hint(path)}"
-            )
-        if missing := [c for c in columns if c not in tables[table]]:
-            raise StateCorrupt(
-                f"table {table!r} of {path} has no column {', '.join(map(repr, missing))} "
-                f"(schema version {version} has it): the file is damaged; refusing to trade "
-                f"on it. {recovery_hint(path)}"
-            )
-    return version
-
-
 class Store:
     """One SQLite file in WAL mode; a single writer (the running bot)."""
 
@@ -217,15 +84,13 @@ class Store:
             if self.read_only:
                 self._db = open_read_only(path)
             else:
-                self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+                self._db = connect(path)
         except sqlite3.Error as e:
             raise refusal(path, e, "open" + upgrade) from e
         try:
             if not self.read_only:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
-                self._db.execute("PRAGMA busy_timeout=5000")
-                self._migrate()
+                tune(self._db, busy_timeout_ms=5000)
+                migrate(self._db, path)
             self._revision = self._max_revision()
         except BaseException as e:
             self._db.close()
@@ -239,31 +104,6 @@ class Store:
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-
-    def _migrate(self) -> None:
-        self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
-        current = row[0] or 0
-        if current > SCHEMA_VERSION:
-            raise SchemaTooNew(
-                f"{self.path} has schema version {current}, newer than this gridmaker "
-                f"({SCHEMA_VERSION}); upgrade gridmaker"
-            )
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            with self._tx() as db:
-                for statement in _MIGRATIONS[version]:
-                    db.execute(statement)
-                db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
 
     def _max_revision(self) -> int:
         row = self._db.execute("SELECT max(revision) FROM books").fetchone()
@@ -344,7 +184,7 @@ class Store:
 
     def bind_venue(self, identity: Mapping[str, str]) -> None:
         """Bind this data dir to ``identity`` once: its orders and fills are that venue's."""
-        with self._tx() as db:
+        with transaction(self._db) as db:
             db.execute(
                 "INSERT INTO venue (id, identity_json, bound_at) VALUES (1, ?, ?) "
                 "ON CONFLICT (id) DO NOTHING",
@@ -356,7 +196,7 @@ class Store:
         return None if row is None else (row[0], row[1])
 
     def record_boot(self, symbol: str, report: Mapping[str, int], halted: str) -> None:
-        with self._tx() as db:
+        with transaction(self._db) as db:
             db.execute(
                 "INSERT INTO boots (symbol, revision, report_json, halted, at) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -365,7 +205,7 @@ class Store:
 
     def add_command(self, symbol: str, command: str, reason: str) -> int:
         """Queue an operator's breaker command for the running bot (``symbol`` "*" = all)."""
-        with self._tx() as db:
+        with transaction(self._db) as db:
             cursor = db.execute(
                 "INSERT INTO commands (symbol, command, reason, created_at) VALUES (?, ?, ?, ?)",
                 (symbol, command, reason, _now()),
@@ -385,11 +225,11 @@ class Store:
         return row is not None and row[0] is not None
 
     def mark_command_applied(self, command_id: int) -> None:
-        with self._tx() as db:
+        with transaction(self._db) as db:
             db.execute("UPDATE commands SET applied_at = ? WHERE id = ?", (_now(), command_id))
 
     def record_halt(self, reason: str) -> None:
-        with self._tx() as db:
+        with transaction(self._db) as db:
             db.execute("INSERT INTO halts (reason, at) VALUES (?, ?)", (reason, _now()))
 
     # --- the one write path ------------------------------------------------------------------
@@ -406,7 +246,7 @@ class Store:
         text = canonical_json(encode_state(state))
         revision = self._revision + 1
         try:
-            with self._tx() as db:
+            with transaction(self._db) as db:
                 for cause in causes:
                     if isinstance(cause, Fill):
                         self._record_fill(db, cause, revision)

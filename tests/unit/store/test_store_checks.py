@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gridmaker.db import open_read_only
 from gridmaker.store import (
     SCHEMA_VERSION,
     AlreadyRunning,
@@ -21,7 +22,7 @@ from gridmaker.store import (
     check_data_dir,
     verify_store,
 )
-from gridmaker.store.files import open_read_only, refusal
+from gridmaker.store.files import refusal
 from tests.kit.read_only import make_read_only
 
 
@@ -275,13 +276,13 @@ def test_lock_held_elsewhere_is_still_already_running(tmp_path: Path) -> None:
 
 def test_old_schema_is_still_migrated_at_open(tmp_path: Path) -> None:
     # Arrange: a version-1 store, as the first gridmaker wrote it.
-    from gridmaker.store.sqlite_store import _MIGRATIONS
+    from gridmaker.store.schema import MIGRATIONS
 
     path = tmp_path / "gridmaker.sqlite"
     _sql(
         path,
         "CREATE TABLE schema_version (version INTEGER NOT NULL)",
-        *_MIGRATIONS[1],
+        *MIGRATIONS[1],
         "INSERT INTO schema_version VALUES (1)",
     )
 
