@@ -112,21 +112,21 @@ def _feed_position(data_dir: Path) -> int:
 
 def _print_while_down(data_dir: Path, config_path: Path, rng: random.Random) -> int:
     """A live market: trades print on the exchange while the bot is dead."""
-    from gridmaker.cli import _make_feed
+    from gridmaker.cli.common import make_feed
     from gridmaker.config import load_config, sim_instrument
     from gridmaker.exchange.sim import SimExchange
 
     config = load_config(config_path)
     if data_dir in _SERVERS:
         return _print_over_http(
-            _SERVERS[data_dir][1], _make_feed(config, sim_instrument(config, SYMBOL)), rng
+            _SERVERS[data_dir][1], make_feed(config, sim_instrument(config, SYMBOL)), rng
         )
     sim = SimExchange(
         instruments=[sim_instrument(config, SYMBOL)],
         initial_balances=config.sim.balances,
         path=data_dir / "exchange.sqlite",
     )
-    feed = _make_feed(config, sim_instrument(config, SYMBOL))
+    feed = make_feed(config, sim_instrument(config, SYMBOL))
     start = sim.bind_feed(SYMBOL, feed.key)
     count = rng.randint(0, 60)
     for _, trade in zip(range(count), feed.trades(start), strict=False):

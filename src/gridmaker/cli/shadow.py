@@ -11,33 +11,36 @@ import asyncio
 import json
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
-from rich.console import Console
+
+from gridmaker.cli.common import (
+    EXIT_BOOT,
+    EXIT_CONFIG,
+    EXIT_DIVERGED,
+    ConfigPath,
+    err,
+    exchange_file,
+    fail,
+    load_config,
+    make_feed,
+    setup_logging,
+    store_file,
+)
 
 if TYPE_CHECKING:
     from gridmaker.config import Config
-    from gridmaker.core.units import Instrument
-    from gridmaker.engine.executor import GridExecutor
-    from gridmaker.engine.shadow import ShadowResult
+    from gridmaker.engine.sessions.shadow import ShadowResult
     from gridmaker.exchange.sim import SimExchange
     from gridmaker.feeds import MarketFeed
     from gridmaker.store import Store
 
-__all__ = ["register", "shadow"]
+__all__ = ["shadow"]
 
-EXIT_CONFIG = 2
-EXIT_DIVERGED = 6
-DEFAULT_WALK_TRADES = 50_000
-
-err = Console(stderr=True)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``shadow`` command to ``app``."""
-    app.command()(shadow)
+DEFAULT_WALK_TRADES: Final = 50_000
 
 
 def shadow(
@@ -45,9 +48,7 @@ def shadow(
         Path | None,
         typer.Option("--feed", help="recorded trades (CSV/JSON, as `run --feed`); default: walk"),
     ] = None,
-    config_path: Annotated[
-        Path | None, typer.Option("--config", help="YAML config file (defaults need none)")
-    ] = None,
+    config_path: ConfigPath = None,
     steps: Annotated[
         int | None,
         typer.Option(
@@ -64,97 +65,71 @@ def shadow(
     ] = False,
 ) -> None:
     """Run the simple and the durable engine over the same feed and compare their actions."""
-    from gridmaker.cli import EXIT_BOOT, _fail, _load_config, _setup_logging
-    from gridmaker.config import sim_instrument
+    from gridmaker.config import ConfigError, sim_instrument
     from gridmaker.engine.orchestrator import BootRefused
+    from gridmaker.feeds import FeedError
 
-    _setup_logging()
+    setup_logging()
     overrides: dict[str, Any] = {}
     if feed_path is not None:
         overrides.update(kind="file", path=feed_path)
     if seed is not None:
         overrides["seed"] = seed
-    config = _load_config(config_path, {"feed": overrides} if overrides else {})
+    config = load_config(config_path, {"feed": overrides} if overrides else {})
     if steps is None and config.feed.kind != "file":
         steps = DEFAULT_WALK_TRADES
     if work_dir is not None and work_dir.exists() and not work_dir.is_dir():
-        raise _fail(
+        raise fail(
             EXIT_CONFIG,
             f"--work-dir must be a folder for both engines' data; was {work_dir}, a file",
         )
-    feed = _feed(config, sim_instrument(config, config.markets[0].symbol))
-    try:
-        if work_dir is None:
-            with tempfile.TemporaryDirectory(prefix="gridmaker-shadow-") as tmp:
-                result = asyncio.run(_shadow(config, feed, Path(tmp), steps))
-        else:
+    with ExitStack() as stack:
+        try:
+            # a recorded file is checked in full (rows, tick) before any run
+            feed = make_feed(config, sim_instrument(config, config.markets[0].symbol))
+            if work_dir is None:
+                temporary = tempfile.TemporaryDirectory(prefix="gridmaker-shadow-")
+                work_dir = Path(stack.enter_context(temporary))
             result = asyncio.run(_shadow(config, feed, work_dir, steps))
-    except BootRefused as e:  # a pre-flight refusal, as `run` answers it
-        raise _fail(EXIT_BOOT, str(e)) from None
+        except (ConfigError, FeedError) as e:
+            raise fail(EXIT_CONFIG, str(e)) from None
+        except BootRefused as e:  # a pre-flight refusal, as `run` answers it
+            raise fail(EXIT_BOOT, str(e)) from None
     _report(result, as_json)
     if not result.identical:
         raise typer.Exit(EXIT_DIVERGED)
 
 
-def _feed(config: Config, instrument: Instrument) -> MarketFeed:
-    """The configured market, a recorded file checked in full (rows, tick) before any run."""
-    from gridmaker.cli import _fail
-    from gridmaker.feeds import FeedError, ReplayFeed
-
-    if config.feed.kind != "file":
-        return config.feed.random_walk(instrument)
-    assert config.feed.path is not None
-    try:
-        recorded = ReplayFeed(config.feed.path)
-        recorded.check_tick(instrument.tick_size)
-    except FeedError as e:
-        raise _fail(EXIT_CONFIG, str(e)) from None
-    return recorded
-
-
 async def _shadow(
     config: Config, feed: MarketFeed, work_dir: Path, steps: int | None
 ) -> ShadowResult:
-    from gridmaker.config import book_setup_args, sim_instrument
-    from gridmaker.engine.orchestrator import BookSetup
-    from gridmaker.engine.shadow import run_shadow
-    from gridmaker.exchange.sim import SimExchange
+    """Both engines, each on its own built-in exchange and store in ``work_dir/<engine>``."""
+    from gridmaker.cli.wiring import make_executor, sim_exchange_for
+    from gridmaker.config import book_setup, sim_instrument
+    from gridmaker.engine.sessions.shadow import run_shadow
+    from gridmaker.store import Store
 
     market = config.markets[0]
-    instrument = sim_instrument(config, market.symbol)
-    setup = BookSetup(**book_setup_args(market, instrument))
+    setup = book_setup(market, sim_instrument(config, market.symbol))
     instruments = [sim_instrument(config, m.symbol) for m in config.markets]
 
     def make_exchange(data_dir: Path) -> SimExchange:
-        return SimExchange(
-            instruments=instruments,
-            initial_balances=config.sim.balances,
-            path=data_dir / "exchange.sqlite",
-            partial_fills=config.sim.partial_fills,
-            seed=config.feed.seed,
-        )
+        path = exchange_file(data_dir)
+        return sim_exchange_for(config, instruments, path=path, seed=config.feed.seed)
+
+    def make_store(data_dir: Path) -> Store:
+        return Store(store_file(data_dir))
 
     return await run_shadow(
         feed=feed,
         setup=setup,
         make_exchange=make_exchange,
-        make_executor=_make_executor,
+        make_store=make_store,
+        make_executor=make_executor,
         work_dir=work_dir,
         steps=steps,
         reconcile_every=config.reconcile_every,
     )
-
-
-def _make_executor(
-    engine: str, data_dir: Path, store: Store, exchange: SimExchange
-) -> GridExecutor:
-    if engine == "durable":
-        from gridmaker.engine.durable import DurableExecutor
-
-        return DurableExecutor.launch(data_dir, store=store, exchange=exchange)
-    from gridmaker.engine.simple import SimpleExecutor
-
-    return SimpleExecutor(store=store, exchange=exchange)
 
 
 def _report(result: ShadowResult, as_json: bool) -> None:

@@ -11,26 +11,21 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
+
+from gridmaker.cli.common import EXIT_BOOT, EXIT_CONFIG, ConfigPath, JsonFlag, err, fail
 
 if TYPE_CHECKING:
     from gridmaker.backtest.series import TickSeries
     from gridmaker.config import Config
 
-__all__ = ["register"]
+__all__ = ["backtest"]
 
-EXIT_CONFIG = 2
-EXIT_BOOT = 4
-DEFAULT_WALK_TICKS = 100_000
-WALK = "random-walk"
-REPORT_NEEDS = "--report needs matplotlib: pip install 'gridmaker[report]'"
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``backtest`` command to ``app``."""
-    app.command()(backtest)
+DEFAULT_WALK_TICKS: Final = 100_000
+WALK: Final = "random-walk"
+REPORT_NEEDS: Final = "--report needs matplotlib: pip install 'gridmaker[report]'"
 
 
 def backtest(
@@ -42,9 +37,7 @@ def backtest(
             "(CSV with timestamp,open,high,low,close,volume); default: the config's feed",
         ),
     ] = None,
-    config_path: Annotated[
-        Path | None, typer.Option("--config", help="YAML config file (defaults need none)")
-    ] = None,
+    config_path: ConfigPath = None,
     ticks: Annotated[
         int | None,
         typer.Option(
@@ -54,9 +47,7 @@ def backtest(
         ),
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="random-walk seed")] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="print the summary as one JSON line last")
-    ] = False,
+    as_json: JsonFlag = False,
     report: Annotated[
         Path | None,
         typer.Option("--report", help="write backtest.png and backtest.html into this folder"),
@@ -78,55 +69,53 @@ def backtest(
     ] = None,
 ) -> None:
     """Backtest the configured grid on history: same core, same fill rules as the simulator."""
-    from rich.console import Console
-
-    err = Console(stderr=True)
     if csv_path is not None and not sweep:
-        raise _fail(
-            err,
+        raise fail(
+            EXIT_CONFIG,
             f"--csv writes the ranked rows of a sweep and needs --sweep; was --csv {csv_path} "
             "without --sweep (the summary is printed; --json prints it as JSON)",
         )
     if workers is not None and not sweep:
-        raise _fail(
-            err,
+        raise fail(
+            EXIT_CONFIG,
             f"--workers sets the processes of a sweep and needs --sweep; was --workers {workers} "
             "without --sweep",
         )
     if report is not None and sweep:
-        raise _fail(
-            err,
+        raise fail(
+            EXIT_CONFIG,
             f"--report draws one backtest and cannot be combined with --sweep; was --report "
             f"{report} with --sweep (rank with --sweep, then report the best settings alone)",
         )
     if report is not None:
-        _need_matplotlib(err)
+        _need_matplotlib()
         if report.exists() and not report.is_dir():
-            raise _fail(
-                err, f"--report must be a folder to write backtest.png into; was {report}, a file"
+            raise fail(
+                EXIT_CONFIG,
+                f"--report must be a folder to write backtest.png into; was {report}, a file",
             )
     if csv_path is not None and csv_path.is_dir():
-        raise _fail(
-            err, f"--csv must be a file to write the sweep's rows into; was {csv_path}, a folder"
+        raise fail(
+            EXIT_CONFIG,
+            f"--csv must be a file to write the sweep's rows into; was {csv_path}, a folder",
         )
-    config = _config(config_path, seed, err)
+    config = _config(config_path, seed)
     loaded = time.perf_counter()
-    series = _series(config, feed, ticks, err)
+    series = _series(config, feed, ticks)
     load_s = time.perf_counter() - loaded
     if sweep:
-        _sweep(config, series, sweep, csv_path, workers, as_json, err)
+        _sweep(config, series, sweep, csv_path, workers, as_json)
         return
     from gridmaker.backtest.engine import BacktestRefused, PreflightFailed, run_backtest
-    from gridmaker.backtest.setup import setup_from_config
-    from gridmaker.config import ConfigError
+    from gridmaker.config import ConfigError, backtest_setup
     from gridmaker.core.errors import CoreError
 
     try:
-        result = run_backtest(setup_from_config(config), series)
+        result = run_backtest(backtest_setup(config), series)
     except PreflightFailed as e:
-        raise _fail(err, str(e), EXIT_BOOT) from None
+        raise fail(EXIT_BOOT, str(e)) from None
     except (ConfigError, CoreError, BacktestRefused) as e:
-        raise _fail(err, str(e)) from None
+        raise fail(EXIT_CONFIG, str(e)) from None
     summary: dict[str, Any] = {**result.summary(), "load_s": round(load_s, 3)}
     if report is not None:
         from gridmaker.backtest.report import write_report
@@ -134,40 +123,32 @@ def backtest(
         try:
             png, page = write_report(result, series, report)
         except OSError as e:
-            raise _fail(
-                err, f"--report {report}: cannot write the report ({e.strerror or e})"
+            raise fail(
+                EXIT_CONFIG, f"--report {report}: cannot write the report ({e.strerror or e})"
             ) from None
         summary["report"] = str(page)
         err.print(f"report: {page} ({png.name})", highlight=False)
     _print(summary, as_json)
 
 
-def _fail(err: Any, message: str, code: int = EXIT_CONFIG) -> typer.Exit:
-    from rich.markup import escape
-
-    # escaped: a message quotes paths and values, and "[report]" is not markup
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _need_matplotlib(err: Any) -> None:
+def _need_matplotlib() -> None:
     """Refuse ``--report`` before the replay when matplotlib is missing (an optional extra)."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise _fail(err, REPORT_NEEDS) from None
+        raise fail(EXIT_CONFIG, REPORT_NEEDS) from None
 
 
-def _config(path: Path | None, seed: int | None, err: Any) -> Config:
+def _config(path: Path | None, seed: int | None) -> Config:
     from gridmaker.config import ConfigError, load_config
 
     try:
         return load_config(path, {"feed": {"seed": seed}} if seed is not None else None)
     except ConfigError as e:
-        raise _fail(err, str(e)) from None
+        raise fail(EXIT_CONFIG, str(e)) from None
 
 
-def _series(config: Config, feed: str | None, ticks: int | None, err: Any) -> TickSeries:
+def _series(config: Config, feed: str | None, ticks: int | None) -> TickSeries:
     """The prints to replay: ``--feed``, else the config's ``feed:`` (a file or the walk)."""
     from gridmaker.backtest.series import series_from_feed
     from gridmaker.config import sim_instrument
@@ -196,7 +177,7 @@ def _series(config: Config, feed: str | None, ticks: int | None, err: Any) -> Ti
             source = recorded
         return series_from_feed(source, inst, ticks)
     except (FeedError, CoreError, ValueError) as e:
-        raise _fail(err, str(e)) from None
+        raise fail(EXIT_CONFIG, str(e)) from None
 
 
 def _sweep(
@@ -206,7 +187,6 @@ def _sweep(
     csv_path: Path | None,
     workers: int | None,
     as_json: bool,
-    err: Any,
 ) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -216,7 +196,7 @@ def _sweep(
     try:
         combos = parse_specs(specs)
     except SweepError as e:
-        raise _fail(err, str(e)) from None
+        raise fail(EXIT_CONFIG, str(e)) from None
     columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("sweep", total=len(combos))
@@ -231,8 +211,8 @@ def _sweep(
         try:
             write_csv(rows, csv_path)
         except OSError as e:
-            raise _fail(
-                err, f"--csv {csv_path}: cannot write the rows ({e.strerror or e})"
+            raise fail(
+                EXIT_CONFIG, f"--csv {csv_path}: cannot write the rows ({e.strerror or e})"
             ) from None
         err.print(f"sweep: {len(rows)} rows written to {csv_path}", highlight=False)
     if as_json:

@@ -22,7 +22,15 @@ from typing import Annotated, Any
 
 import typer
 
-__all__ = ["register"]
+from gridmaker.cli.common import (
+    EXIT_BOOT,
+    EXIT_CONFIG,
+    EXIT_STATE,
+    fail,
+    store_file,
+)
+
+__all__ = ["breaker"]
 
 
 class Verb(StrEnum):
@@ -39,7 +47,7 @@ def _books(data_dir: Path) -> list[str]:
     """The symbols the data dir holds a book of."""
     from gridmaker.store import Store
 
-    store = Store(data_dir / "gridmaker.sqlite")
+    store = Store(store_file(data_dir))
     try:
         return store.symbols()
     finally:
@@ -48,19 +56,17 @@ def _books(data_dir: Path) -> list[str]:
 
 def _check_symbol(data_dir: Path, symbol: str, verb: Verb) -> None:
     """Refuse (exit 2) a symbol without a book here, and a data dir without any book."""
-    from gridmaker.cli import EXIT_CONFIG, _fail
-
     books = _books(data_dir)
     if not books and verb is Verb.STATUS:
         return  # nothing to show: said by the empty listing
     if not books:
-        raise _fail(
+        raise fail(
             EXIT_CONFIG,
             f"breaker {verb.value}: {data_dir} has no book yet (the bot has not traded a price "
             "there), so there is no breaker to change",
         )
     if symbol != "*" and symbol not in books:
-        raise _fail(
+        raise fail(
             EXIT_CONFIG,
             f"--symbol must be one of the symbols with a book in {data_dir}: "
             f"{', '.join(books)}; was {symbol!r}",
@@ -70,7 +76,7 @@ def _check_symbol(data_dir: Path, symbol: str, verb: Verb) -> None:
 def _describe(data_dir: Path, symbol: str = "*") -> list[dict[str, Any]]:
     from gridmaker.store import Store
 
-    store = Store(data_dir / "gridmaker.sqlite")
+    store = Store(store_file(data_dir))
     try:
         rows = []
         pending = store.pending_commands()
@@ -104,7 +110,7 @@ def _apply_at_rest(data_dir: Path, symbol: str, verb: Verb, reason: str) -> None
     from gridmaker.core.events import BreakerCommand
     from gridmaker.store import Store
 
-    store = Store(data_dir / "gridmaker.sqlite")
+    store = Store(store_file(data_dir))
     try:
         command_id = store.add_command(symbol, verb.value, reason)
         now_ms = int(time.time() * 1000)
@@ -123,7 +129,7 @@ def _queue_for_running_bot(
 ) -> bool:
     from gridmaker.store import Store
 
-    store = Store(data_dir / "gridmaker.sqlite")
+    store = Store(store_file(data_dir))
     try:
         command_id = store.add_command(symbol, verb.value, reason)
         deadline = time.monotonic() + wait_s
@@ -138,41 +144,38 @@ def _queue_for_running_bot(
         store.close()
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def breaker(
-        verb: Annotated[Verb, typer.Argument(help="status, trip or reset")],
-        data_dir: Annotated[Path, typer.Option("--data-dir")] = Path("gridmaker-data"),
-        reason: Annotated[str, typer.Option("--reason", help="recorded with the change")] = "",
-        symbol: Annotated[str, typer.Option("--symbol", help="one symbol; default all")] = "*",
-        wait: Annotated[
-            float, typer.Option("--wait", min=0, help="seconds to wait for a running bot")
-        ] = 30.0,
-        as_json: Annotated[bool, typer.Option("--json")] = False,
-    ) -> None:
-        """Show, trip or reset the circuit breaker (with the bot running or stopped)."""
-        from gridmaker.cli import EXIT_BOOT, EXIT_STATE, _fail
-        from gridmaker.store import DataDirUnusable, StateCorrupt
+def breaker(
+    verb: Annotated[Verb, typer.Argument(help="status, trip or reset")],
+    data_dir: Annotated[Path, typer.Option("--data-dir")] = Path("gridmaker-data"),
+    reason: Annotated[str, typer.Option("--reason", help="recorded with the change")] = "",
+    symbol: Annotated[str, typer.Option("--symbol", help="one symbol; default all")] = "*",
+    wait: Annotated[
+        float, typer.Option("--wait", min=0, help="seconds to wait for a running bot")
+    ] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show, trip or reset the circuit breaker (with the bot running or stopped)."""
+    from gridmaker.store import DataDirUnusable, StateCorrupt
 
-        path = data_dir / "gridmaker.sqlite"
-        if not path.is_file():
-            raise _fail(
-                EXIT_STATE,
-                f"no gridmaker state in {data_dir} (looked for {path}): no bot has run on this "
-                "--data-dir, so there is no breaker to show or change",
-            )
-        try:
-            _check_symbol(data_dir, symbol, verb)
-            note = "" if verb is Verb.STATUS else _change(data_dir, symbol, verb, reason, wait)
-            rows = _describe(data_dir, symbol)
-        except StateCorrupt as e:
-            raise _fail(EXIT_STATE, str(e)) from None
-        except DataDirUnusable as e:
-            raise _fail(EXIT_BOOT, str(e)) from None
-        if as_json:
-            sys.stdout.write(json.dumps({"books": rows, "note": note}, sort_keys=True) + "\n")
-            return
-        _print(rows, note)
+    path = store_file(data_dir)
+    if not path.is_file():
+        raise fail(
+            EXIT_STATE,
+            f"no gridmaker state in {data_dir} (looked for {path}): no bot has run on this "
+            "--data-dir, so there is no breaker to show or change",
+        )
+    try:
+        _check_symbol(data_dir, symbol, verb)
+        note = "" if verb is Verb.STATUS else _change(data_dir, symbol, verb, reason, wait)
+        rows = _describe(data_dir, symbol)
+    except StateCorrupt as e:
+        raise fail(EXIT_STATE, str(e)) from None
+    except DataDirUnusable as e:
+        raise fail(EXIT_BOOT, str(e)) from None
+    if as_json:
+        sys.stdout.write(json.dumps({"books": rows, "note": note}, sort_keys=True) + "\n")
+        return
+    _print(rows, note)
 
 
 def _change(data_dir: Path, symbol: str, verb: Verb, reason: str, wait: float) -> str:

@@ -1,0 +1,36 @@
+"""The ``gridmaker`` typer app: the one module that imports every command.
+
+Each command is a module of its own that imports ``common`` (and ``venue`` where it trades or
+serves a venue), never another command, so the app is the only place they meet.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from gridmaker.cli.backtest import backtest
+from gridmaker.cli.breaker import breaker
+from gridmaker.cli.run import run
+from gridmaker.cli.shadow import shadow
+from gridmaker.cli.sim_exchange import sim_exchange
+from gridmaker.cli.status import status
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="gridmaker",
+    help="A crash-safe grid-trading market maker.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(run)
+app.command()(status)
+app.command()(backtest)
+app.command("sim-exchange")(sim_exchange)
+app.command()(breaker)
+app.command()(shadow)
+
+
+def main() -> None:
+    app()
