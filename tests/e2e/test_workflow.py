@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from gridmaker.config import Config, book_setup_args, load_config, sim_instrument
+from gridmaker.config import Config, book_setups, load_config, sim_instrument
 from gridmaker.core.events import Side
-from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
+from gridmaker.engine.orchestrator import GridOrchestrator
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.store import Store
 from tests.kit.world import make_executor
@@ -142,10 +142,7 @@ def test_sync_runs_before_trading(tmp_path: Path, engine: str) -> None:
         }
         config = Config.model_validate(raw)
         instruments = [sim_instrument(config, m.symbol) for m in config.markets]
-        setups = [
-            BookSetup(**book_setup_args(m, i))
-            for m, i in zip(config.markets, instruments, strict=True)
-        ]
+        setups = book_setups(config, instruments)
 
         async def life() -> RecordingVenue:
             sim = SimExchange(

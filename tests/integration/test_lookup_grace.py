@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from gridmaker.config import MarketConfig, book_setup_args
+from gridmaker.config import MarketConfig, book_setup
 from gridmaker.core.slots import OrderState
-from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
+from gridmaker.engine.orchestrator import GridOrchestrator
 from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.exchange.api import ExchangeOrder, NotFound, OrderRequest, UnknownOutcome
 from gridmaker.exchange.sim import SimExchange
@@ -66,7 +66,7 @@ def test_an_order_not_visible_yet_is_not_sent_twice_even_once_it_filled(tmp_path
         venue = LaggingVenue()
         venue.apply_trade(SYMBOL, Decimal("50000"), Decimal("0.1"), 0)
         executor = SimpleExecutor(store=Store(tmp_path / "gm.sqlite"), exchange=venue)
-        setup = BookSetup(**book_setup_args(MarketConfig(), venue.instrument(SYMBOL)))
+        setup = book_setup(MarketConfig(), venue.instrument(SYMBOL))
         orch = GridOrchestrator(exchange=venue, executor=executor, setups=[setup])
         await orch.boot()
         await orch.on_trade(SYMBOL, Decimal("50000"), 0)  # the immediate lookups miss it

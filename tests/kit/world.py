@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from gridmaker.config import Config, MarketConfig, book_setup_args, sim_instrument
+from gridmaker.config import Config, MarketConfig, book_setups, sim_instrument
 from gridmaker.core.events import Side
 from gridmaker.core.ids import decode_cid
 from gridmaker.engine.executor import GridExecutor
-from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
+from gridmaker.engine.orchestrator import GridOrchestrator
 from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.exchange.api import Exchange
 from gridmaker.exchange.sim import SimExchange
@@ -81,10 +81,7 @@ def open_world(
     store = Store(data_dir / "gridmaker.sqlite")
     venue: Exchange = sim if wrap is None else wrap(sim)
     executor = make_executor(engine or _engine[0], data_dir, store, venue)
-    setups: Sequence[BookSetup] = [
-        BookSetup(**book_setup_args(m, i)) for m, i in zip(cfg.markets, instruments, strict=True)
-    ]
-    orch = GridOrchestrator(exchange=venue, executor=executor, setups=setups)
+    orch = GridOrchestrator(exchange=venue, executor=executor, setups=book_setups(cfg, instruments))
     return World(data_dir, cfg, sim, store, executor, orch)
 
 

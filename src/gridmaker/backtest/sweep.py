@@ -19,8 +19,7 @@ from typing import Any, Final
 
 from gridmaker.backtest.engine import run_backtest
 from gridmaker.backtest.series import TickSeries
-from gridmaker.backtest.setup import setup_from_config
-from gridmaker.config import Config, ConfigError, parse_config
+from gridmaker.config import Config, ConfigError, backtest_setup, parse_config
 
 __all__ = ["SweepError", "parse_specs", "run_sweep", "write_csv"]
 
@@ -113,7 +112,7 @@ def _init(series: TickSeries) -> None:
 def _one(config: Config, settings: dict[str, str]) -> dict[str, Any]:
     assert _SERIES is not None
     try:
-        setup = setup_from_config(apply(config, settings))
+        setup = backtest_setup(apply(config, settings))
         summary = run_backtest(setup, _SERIES, record=False).summary()
     except (ConfigError, ValueError) as e:
         return {**settings, "error": str(e).splitlines()[-1].strip()}

@@ -8,8 +8,7 @@ from typing import Any
 
 from gridmaker.backtest import TickSeries, run_backtest
 from gridmaker.backtest.series import series_from_feed
-from gridmaker.backtest.setup import setup_from_config
-from gridmaker.config import Config, parse_config, sim_instrument
+from gridmaker.config import Config, backtest_setup, parse_config, sim_instrument
 from gridmaker.core.display import money_text, plain
 from gridmaker.core.units import Instrument
 from gridmaker.engine.summary import cell, summarize
@@ -50,7 +49,7 @@ def test_summaries_on_a_step_one_instrument_print_plain_numbers() -> None:
     # Arrange: whole-number amounts and prices are what str() writes as 1E+3
     config = parse_config(STEP_ONE)
     prices = [10_000, 9_940, 9_890, 9_940, 10_000, 10_060, 10_110, 10_000]
-    result = run_backtest(setup_from_config(config), TickSeries(prices=prices))
+    result = run_backtest(backtest_setup(config), TickSeries(prices=prices))
 
     # Act
     numbers = {**result.summary(), **summarize(result.state)}
@@ -80,7 +79,7 @@ def test_backtest_money_is_exact_to_the_atom_as_run_prints_it() -> None:
         "sim": {"instruments": {"BTC/USDT": {"maker_fee": "0.000123"}}},
     }
     config = parse_config(raw)
-    result = run_backtest(setup_from_config(config), _walk(config, 3000))
+    result = run_backtest(backtest_setup(config), _walk(config, 3000))
     inst = result.setup.instrument
 
     # Act
@@ -99,7 +98,7 @@ def test_backtest_last_price_is_the_price_the_strategy_acted_on() -> None:
     series = TickSeries(prices=[5_000_000, 5_000_100, 5_000_101])
 
     # Act
-    summary = run_backtest(setup_from_config(config), series).summary()
+    summary = run_backtest(backtest_setup(config), series).summary()
 
     # Assert
     assert summary["last_price"] == plain(inst.from_ticks(5_000_000))
