@@ -20,8 +20,8 @@ from gridmaker.core.events import Side
 from gridmaker.engine.orchestrator import GridOrchestrator
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.store import Store
-from tests.kit.world import make_executor
 from tests.kit.waiting import eventually
+from tests.kit.world import make_executor
 
 pytestmark = pytest.mark.e2e
 SYMBOL = "BTC/USDT"
