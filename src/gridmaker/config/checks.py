@@ -24,8 +24,10 @@ __all__ = ["market_problems", "sim_problems"]
 def sim_problems(
     markets: Sequence[MarketConfig], sim: SimExchangeConfig, feed: FeedConfig
 ) -> list[str]:
-    """Every conversion the built-in exchange's run will make, tried now (its rules are here):
-    each market's symbol has rules in ``sim.instruments``."""
+    """Every conversion the built-in exchange's run will make, tried now (its rules are here).
+
+    Every market's symbol must have rules in ``sim.instruments``: ``Config`` checks that first.
+    """
     problems: list[str] = []
     walk = feed.kind == "random-walk"
     for index, market in enumerate(markets):
