@@ -30,9 +30,8 @@ from gridmaker.config import Config, MarketConfig, book_setup_args, sim_instrume
 from gridmaker.core.events import OrderStatus, Side
 from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
 from gridmaker.engine.simple import SimpleExecutor
-from gridmaker.exchange.ccxt_venue import CcxtExchange, build_ccxt_client
+from gridmaker.exchange.ccxt import CcxtExchange, RateBudget, build_ccxt_client
 from gridmaker.exchange.http_sim import BinanceSimServer, serve
-from gridmaker.exchange.rate_budget import RateBudget
 from gridmaker.exchange.sim import SimExchange, SimUpdate
 from gridmaker.live_session import run_live_session
 from gridmaker.store import Store

@@ -32,7 +32,7 @@ from gridmaker.exchange.api import (
     Unavailable,
     UnknownOutcome,
 )
-from gridmaker.exchange.ccxt_venue import CcxtExchange
+from gridmaker.exchange.ccxt import CcxtExchange
 
 __all__ = ["OrderNews", "order_stream", "price_stream", "run_live_session"]
 

@@ -26,9 +26,8 @@ from gridmaker.exchange.api import (
     Unavailable,
     UnknownOutcome,
 )
-from gridmaker.exchange.ccxt_venue import CcxtExchange
+from gridmaker.exchange.ccxt import CcxtExchange, RateBudget
 from gridmaker.exchange.http_sim import ChaosKind, ChaosPlan
-from gridmaker.exchange.rate_budget import RateBudget
 from gridmaker.exchange.sim import SimExchange
 from tests.kit.http_venue import SYMBOL, new_sim, running_server, venue
 

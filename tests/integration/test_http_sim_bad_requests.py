@@ -22,7 +22,7 @@ from yarl import URL
 
 from gridmaker.cli_venue import SIM_API_KEY, SIM_API_SECRET
 from gridmaker.exchange.api import ExchangeError, Rejected
-from gridmaker.exchange.ccxt_venue import map_error
+from gridmaker.exchange.ccxt import map_error
 from gridmaker.exchange.http_sim import BinanceSimServer, serve
 from tests.kit.http_venue import SYMBOL, new_sim, running_server, venue
 

@@ -12,9 +12,8 @@ from typing import Any
 
 from gridmaker.cli_venue import SIM_API_KEY, SIM_API_SECRET
 from gridmaker.core.units import Instrument
-from gridmaker.exchange.ccxt_venue import CcxtExchange, build_ccxt_client
+from gridmaker.exchange.ccxt import CcxtExchange, RateBudget, build_ccxt_client
 from gridmaker.exchange.http_sim import BinanceSimServer, ChaosPlan, serve
-from gridmaker.exchange.rate_budget import RateBudget
 from gridmaker.exchange.sim import SimExchange
 from tests import kit
 

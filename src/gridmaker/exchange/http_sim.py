@@ -76,6 +76,7 @@ from gridmaker.exchange.api import (
     OrderRequest,
     Rejected,
 )
+from gridmaker.exchange.binance_weights import endpoint_weight
 from gridmaker.exchange.http_sim_control import (
     ENV_SIM_TOKEN,
     TOKEN_HEADER,
@@ -89,7 +90,6 @@ from gridmaker.exchange.http_sim_control import (
     text_field,
 )
 from gridmaker.exchange.http_sim_streams import SimStreams
-from gridmaker.exchange.rate_budget import endpoint_weight
 from gridmaker.exchange.sim import SimExchange
 
 __all__ = [

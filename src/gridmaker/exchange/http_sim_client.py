@@ -10,9 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from gridmaker.exchange.api import ExchangeFill, Unavailable
-from gridmaker.exchange.ccxt_venue import CcxtExchange
+from gridmaker.exchange.ccxt import CcxtExchange, RateBudget
 from gridmaker.exchange.http_sim_control import control_headers
-from gridmaker.exchange.rate_budget import RateBudget
 
 __all__ = ["HttpSimVenue"]
 

@@ -19,7 +19,7 @@ from gridmaker.exchange.api import (
     Unavailable,
     UnknownOutcome,
 )
-from gridmaker.exchange.ccxt_venue import BINANCE_QUIRKS, CcxtExchange, map_error
+from gridmaker.exchange.ccxt import BINANCE_QUIRKS, CcxtExchange, map_error
 
 # (ccxt exception, what a read becomes, what a write becomes), as ccxt raises them for Binance
 TABLE: list[tuple[Exception, type[ExchangeError], type[ExchangeError]]] = [

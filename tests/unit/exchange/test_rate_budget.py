@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from gridmaker.exchange.api import Banned, RateLimited
-from gridmaker.exchange.rate_budget import RateBudget, endpoint_weight, shared_budget
+from gridmaker.exchange.binance_weights import endpoint_weight
+from gridmaker.exchange.ccxt.rate_budget import RateBudget, shared_budget
 
 
 class Clock:
