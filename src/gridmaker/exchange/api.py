@@ -22,6 +22,17 @@ client id answers. Reads may be retried freely; writes are never retried blindly
 
 Amounts here are ``Decimal`` in venue units (``price``, ``amount``); the engine converts them to
 ticks and steps through the ``Instrument``.
+
+Capabilities some venues have beyond ``Exchange`` are protocols too, each ``runtime_checkable``:
+``PriceStream`` and ``OrderStream`` (``VenueStreams``: both), ``LookupGrace``, ``VenueAccount``
+and ``SimulatedMarket``. Where a venue may lack one, the user asks ``isinstance(venue, Cap)``
+and falls back to what the absence means (no grace, no account id, a market we do not print);
+where one is required (a live session's streams) it is the parameter's type. They are not
+properties with defaults on ``Exchange`` because no venue inherits ``Exchange``: every venue,
+wrapper and test fake implements it by shape, so a default there would reach none of them.
+``isinstance`` on such a protocol checks that the members exist, as ``hasattr`` did, but by
+name and type. A wrapper that forwards through ``__getattr__`` must spell the member out (as
+``FaultyExchange`` does): from Python 3.12 the check does not call ``__getattr__``.
 """
 
 from __future__ import annotations
@@ -29,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from gridmaker.core.events import OrderStatus, Side
 from gridmaker.core.units import Instrument
@@ -43,13 +54,19 @@ __all__ = [
     "ExchangeFill",
     "ExchangeOrder",
     "FillPage",
+    "LookupGrace",
     "MalformedResponse",
     "NotFound",
     "OrderRequest",
+    "OrderStream",
+    "PriceStream",
     "RateLimited",
     "Rejected",
+    "SimulatedMarket",
     "Unavailable",
     "UnknownOutcome",
+    "VenueAccount",
+    "VenueStreams",
 ]
 
 
@@ -201,3 +218,83 @@ class Exchange(Protocol):
     async def cancel_order(self, symbol: str, client_order_id: str) -> ExchangeOrder: ...
 
     async def close(self) -> None: ...
+
+
+# --- capabilities beyond ``Exchange`` (see the module docstring) -------------------------------
+
+
+@runtime_checkable
+class PriceStream(Protocol):
+    """Prices pushed by the venue (a ticker stream), with REST polls behind them."""
+
+    @property
+    def has_streams(self) -> bool:
+        """The ticker stream can be watched now; otherwise prices are polled."""
+        ...
+
+    async def watch_last_price(self, symbol: str) -> Decimal | None:
+        """The next ticker update (raises the taxonomy when the stream fails)."""
+        ...
+
+    async def fetch_last_price(self, symbol: str) -> Decimal | None: ...
+
+
+@runtime_checkable
+class OrderStream(Protocol):
+    """Order news pushed by the venue (a user-data stream): a hint, never a record."""
+
+    @property
+    def has_order_stream(self) -> bool: ...
+
+    async def watch_orders(self, symbol: str) -> Sequence[ExchangeOrder]:
+        """The next batch of order updates (raises the taxonomy when the stream fails)."""
+        ...
+
+
+@runtime_checkable
+class VenueStreams(PriceStream, OrderStream, Protocol):
+    """Both streams: what a live session hears from a venue."""
+
+
+@runtime_checkable
+class LookupGrace(Protocol):
+    """A venue whose lookups by client id lag behind its writes (Binance: tens of seconds).
+
+    Within ``lookup_grace_s`` of sending a client id, "not found" is not proof of absence. A
+    venue without it shows an order to lookups at once (grace 0).
+    """
+
+    @property
+    def lookup_grace_s(self) -> float: ...
+
+
+@runtime_checkable
+class VenueAccount(Protocol):
+    """A venue that names the account behind the keys (Binance's ``uid``).
+
+    ``account_id`` is known once balances were read ("" while unknown or where the venue names
+    none); a data dir is bound to it.
+    """
+
+    @property
+    def account_id(self) -> str: ...
+
+
+@runtime_checkable
+class SimulatedMarket(Protocol):
+    """A market whose trades we print ourselves: the simulator, in process or over HTTP.
+
+    Each feed trade is printed (``apply_trade``) before the bot hears of it; ``bind_feed``
+    records which feed drives a symbol and says where it continues, ``feed_position`` how many
+    trades were printed so far.
+    """
+
+    def apply_trade(
+        self, symbol: str, price: Decimal, amount: Decimal, ts_event: int
+    ) -> list[ExchangeFill]: ...
+
+    def bind_feed(self, symbol: str, key: str) -> int:
+        """The position to continue from; ``ValueError`` when another feed is bound."""
+        ...
+
+    def feed_position(self, symbol: str) -> int: ...
