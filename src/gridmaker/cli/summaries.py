@@ -28,6 +28,7 @@ def run_summaries(
     market has printed (``feed_position``), a real venue does not.
     """
     from gridmaker.engine.summary import summarize
+    from gridmaker.exchange.api import SimulatedMarket
 
     summaries = []
     for symbol in orchestrator.symbols:
@@ -41,7 +42,7 @@ def run_summaries(
             continue
         summary = summarize(state)
         summary["feed_position"] = (
-            exchange.feed_position(symbol) if hasattr(exchange, "feed_position") else None
+            exchange.feed_position(symbol) if isinstance(exchange, SimulatedMarket) else None
         )
         summary["data_dir"] = str(data_dir)
         summary["boot_sync"] = orchestrator.report(symbol).counts()

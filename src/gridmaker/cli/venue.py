@@ -126,6 +126,7 @@ def venue_identity(choice: VenueChoice | None, venue: Any) -> VenueIdentity:
     id, the endpoint (the testnet or production, a base URL, or ``loopback`` for the local
     simulator, whose port may change between starts) and the account the keys belong to."""
     from gridmaker.engine.venue_binding import VenueIdentity
+    from gridmaker.exchange.api import VenueAccount
 
     if choice is None:
         return VenueIdentity(exchange="sim", endpoint="built-in")
@@ -135,7 +136,7 @@ def venue_identity(choice: VenueChoice | None, venue: Any) -> VenueIdentity:
         endpoint = choice.base_url.strip().rstrip("/").lower()
     else:
         endpoint = "testnet" if choice.sandbox else "production"
-    account = str(getattr(venue, "account_id", "") or "")
+    account = str(venue.account_id or "") if isinstance(venue, VenueAccount) else ""
     return VenueIdentity(exchange=choice.exchange_id, endpoint=endpoint, account=account)
 
 

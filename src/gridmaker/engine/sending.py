@@ -32,6 +32,7 @@ from gridmaker.exchange.api import (
     DuplicateClientOrderId,
     Exchange,
     ExchangeOrder,
+    LookupGrace,
     MalformedResponse,
     NotFound,
     RateLimited,
@@ -57,7 +58,7 @@ class Sender:
         self.exchange = exchange
         self.retrier = retrier
         self.instruments: dict[str, Instrument] = {}
-        self.grace_s = float(getattr(exchange, "lookup_grace_s", 0.0))
+        self.grace_s = float(exchange.lookup_grace_s) if isinstance(exchange, LookupGrace) else 0.0
         self._placed_at: dict[str, float] = {}
         """Client id → when we last sent it (monotonic), kept for ``grace_s``."""
 
