@@ -34,6 +34,7 @@ from gridmaker.exchange.api import (
     Exchange,
     ExchangeOrder,
     FillPage,
+    LookupGrace,
     MalformedResponse,
     NotFound,
     OrderRequest,
@@ -92,7 +93,7 @@ class FaultyExchange:
     """Wraps ``inner``; counts the faults it injected per kind in ``injected``."""
 
     def __init__(self, inner: Exchange, plan: FaultPlan) -> None:
-        self.lookup_grace_s = float(getattr(inner, "lookup_grace_s", 0.0))
+        self.lookup_grace_s = float(inner.lookup_grace_s) if isinstance(inner, LookupGrace) else 0.0
         self.inner = inner
         self.plan = plan
         self.injected: Counter[FaultKind] = Counter()
