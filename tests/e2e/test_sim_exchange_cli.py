@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from gridmaker.cli_venue import SIM_API_KEY, SIM_API_SECRET
+from gridmaker.cli.venue import SIM_API_KEY, SIM_API_SECRET
 from gridmaker.exchange.ccxt import build_ccxt_client
-from gridmaker.exchange.http_sim_client import HttpSimVenue
+from gridmaker.exchange.sim.client import HttpSimVenue
 from tests.kit.waiting import eventually
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gridmaker.cli_venue import SIM_API_KEY, SIM_API_SECRET
+from gridmaker.cli.venue import SIM_API_KEY, SIM_API_SECRET
 from gridmaker.core.events import OrderStatus, Side
 from gridmaker.exchange.api import (
     Banned,
@@ -27,7 +27,7 @@ from gridmaker.exchange.api import (
     UnknownOutcome,
 )
 from gridmaker.exchange.ccxt import CcxtExchange, RateBudget
-from gridmaker.exchange.http_sim import ChaosKind, ChaosPlan
+from gridmaker.exchange.faults import FaultKind, FaultPlan
 from gridmaker.exchange.sim import SimExchange
 from tests.kit.http_venue import SYMBOL, new_sim, running_server, venue
 
@@ -43,7 +43,7 @@ def _request(cid: str = "gmbtcBP1C0", price: str = "49000", side: Side = Side.BU
 def _with_venue(
     body: Callable[[CcxtExchange, SimExchange, str], Awaitable[Any]],
     *,
-    chaos: ChaosPlan | None = None,
+    chaos: FaultPlan | None = None,
     sim: SimExchange | None = None,
 ) -> Any:
     async def main() -> Any:
@@ -155,22 +155,22 @@ def test_wrong_signature_gets_binance_error_body_and_stops() -> None:
 @pytest.mark.parametrize(
     ("kind", "read_error", "write_error", "write_executes"),
     [
-        (ChaosKind.RATE_LIMITED, RateLimited, RateLimited, False),
-        (ChaosKind.BANNED, Banned, Banned, False),
-        (ChaosKind.SERVER_ERROR, Unavailable, UnknownOutcome, False),
-        (ChaosKind.GATEWAY_TIMEOUT, Unavailable, UnknownOutcome, True),
-        (ChaosKind.LOST, Unavailable, UnknownOutcome, True),
-        (ChaosKind.JUNK, MalformedResponse, UnknownOutcome, True),
+        (FaultKind.RATE_LIMITED, RateLimited, RateLimited, False),
+        (FaultKind.BANNED, Banned, Banned, False),
+        (FaultKind.UNAVAILABLE, Unavailable, UnknownOutcome, False),
+        (FaultKind.GATEWAY_TIMEOUT, Unavailable, UnknownOutcome, True),
+        (FaultKind.TIMEOUT_AFTER, Unavailable, UnknownOutcome, True),
+        (FaultKind.MALFORMED, MalformedResponse, UnknownOutcome, True),
     ],
 )
 def test_chaos_on_the_wire_maps_into_the_taxonomy(
-    kind: ChaosKind,
+    kind: FaultKind,
     read_error: type[Exception],
     write_error: type[Exception],
     write_executes: bool,
 ) -> None:
     async def body(ex: CcxtExchange, sim: SimExchange, url: str) -> None:
-        server_chaos = ChaosPlan(rate=1.0, kinds=(kind,), retry_after_s=0.25)
+        server_chaos = FaultPlan.wire(rate=1.0, kinds=(kind,), retry_after_s=0.25)
         ex.budget = RateBudget(limit=1_000_000)
         _servers[url].set_chaos(server_chaos)
 
@@ -182,7 +182,7 @@ def test_chaos_on_the_wire_maps_into_the_taxonomy(
 
         executed = [o.client_order_id for o in sim.all_orders(SYMBOL)]
         assert executed == (["gmbtcBP1C0"] if write_executes else [])
-        if kind is ChaosKind.RATE_LIMITED:
+        if kind is FaultKind.RATE_LIMITED:
             assert isinstance(read.value, RateLimited) and read.value.retry_after_s == 0.25
 
     _servers.clear()
@@ -212,7 +212,7 @@ def test_unknown_status_write_is_unknown_and_lookup_tells_the_truth() -> None:
         server = _servers[url]
         outcomes = []
         for n in range(6):
-            server.set_chaos(ChaosPlan(rate=1.0, kinds=(ChaosKind.UNKNOWN_STATUS,), seed=n))
+            server.set_chaos(FaultPlan.wire(rate=1.0, kinds=(FaultKind.UNKNOWN_STATUS,), seed=n))
             cid = f"gmbtcBP{n}C0"
             with pytest.raises(UnknownOutcome):
                 await ex.place_order(_request(cid, str(49000 - n)))
@@ -235,7 +235,7 @@ def test_rate_budget_reads_the_used_weight_header_and_honours_retry_after() -> N
         await ex.fetch_open_orders(SYMBOL)
         assert budget.used >= 20 + 6  # exchangeInfo (header) + openOrders
 
-        _servers[url].set_chaos(ChaosPlan(rate=1.0, kinds=(ChaosKind.RATE_LIMITED,)))
+        _servers[url].set_chaos(FaultPlan.wire(rate=1.0, kinds=(FaultKind.RATE_LIMITED,)))
         with pytest.raises(RateLimited):
             await ex.fetch_open_orders(SYMBOL)
         calls_before = _servers[url].stats.requests
@@ -244,7 +244,7 @@ def test_rate_budget_reads_the_used_weight_header_and_honours_retry_after() -> N
         assert _servers[url].stats.requests == calls_before
         assert budget.effective_limit == 500_000  # slowed down after the 429
 
-        _servers[url].set_chaos(ChaosPlan(rate=1.0, kinds=(ChaosKind.BANNED,)))
+        _servers[url].set_chaos(FaultPlan.wire(rate=1.0, kinds=(FaultKind.BANNED,)))
         await asyncio.sleep(0)  # nothing to wait for: 418 needs no Retry-After to pass
         budget._blocked_until = 0.0
         with pytest.raises(Banned):

@@ -20,10 +20,10 @@ import ccxt.async_support as accxt  # type: ignore[import-untyped]
 import pytest
 from yarl import URL
 
-from gridmaker.cli_venue import SIM_API_KEY, SIM_API_SECRET
+from gridmaker.cli.venue import SIM_API_KEY, SIM_API_SECRET
 from gridmaker.exchange.api import ExchangeError, Rejected
 from gridmaker.exchange.ccxt import map_error
-from gridmaker.exchange.http_sim import BinanceSimServer, serve
+from gridmaker.exchange.sim.http import BinanceSimServer, serve
 from tests.kit.http_venue import SYMBOL, new_sim, running_server, venue
 
 pytestmark = pytest.mark.integration

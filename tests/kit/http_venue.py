@@ -10,11 +10,12 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
-from gridmaker.cli_venue import SIM_API_KEY, SIM_API_SECRET
+from gridmaker.cli.venue import SIM_API_KEY, SIM_API_SECRET
 from gridmaker.core.units import Instrument
 from gridmaker.exchange.ccxt import CcxtExchange, RateBudget, build_ccxt_client
-from gridmaker.exchange.http_sim import BinanceSimServer, ChaosPlan, serve
+from gridmaker.exchange.faults import FaultPlan
 from gridmaker.exchange.sim import SimExchange
+from gridmaker.exchange.sim.http import BinanceSimServer, serve
 from tests import kit
 
 SYMBOL = "BTC/USDT"
@@ -31,7 +32,7 @@ def new_sim(instruments: Sequence[Instrument] | None = None) -> SimExchange:
 async def running_server(
     sim: SimExchange | None = None,
     *,
-    chaos: ChaosPlan | None = None,
+    chaos: FaultPlan | None = None,
     weight_limit: int = 6000,
     symbols: Sequence[str] = (SYMBOL,),
 ) -> AsyncIterator[tuple[BinanceSimServer, str]]:

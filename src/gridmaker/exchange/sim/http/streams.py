@@ -34,8 +34,8 @@ from aiohttp import WSMsgType, web
 
 from gridmaker.core.events import OrderStatus
 from gridmaker.exchange.api import ExchangeFill, ExchangeOrder
-from gridmaker.exchange.http_sim_control import bool_field, read_object
-from gridmaker.exchange.sim import SimExchange, SimUpdate
+from gridmaker.exchange.sim.http.control import bool_field, read_object
+from gridmaker.exchange.sim.matching import SimExchange, SimUpdate
 
 __all__ = ["SimStreams"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from gridmaker.exchange.api import ExchangeFill, Unavailable
 from gridmaker.exchange.ccxt import CcxtExchange, RateBudget
-from gridmaker.exchange.http_sim_control import control_headers
+from gridmaker.exchange.sim.http.control import control_headers
 
 __all__ = ["HttpSimVenue"]
 

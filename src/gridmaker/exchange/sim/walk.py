@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Protocol
 
-from gridmaker.exchange.http_sim import BinanceSimServer
+from gridmaker.exchange.sim.http import BinanceSimServer
 
 __all__ = ["walk_market"]
 
