@@ -1,127 +1,50 @@
-"""``GridOrchestrator``: the boot sequence and the event loop, shared by every engine.
+"""``GridOrchestrator``: the event loop shared by every engine, after the boot sync.
 
-Boot is recovery — there is no separate clean-start path:
-
-    load books ▸ verify checksums ▸ fetch instruments, open orders, fills and the last price for
-    all symbols at once ▸ reconcile ▸ record and send what that calls for ▸ trade
-
-A symbol whose snapshot cannot be fetched (after the retry policy gave up) or makes no sense
-does not trade; the others do. ``on_event`` is the only way to ``decide``; what the executor
-answers is fed back through it, and an UNKNOWN answer is looked up by client id at once.
+``boot`` brings every stored book level with the venue (``engine.boot``), then records and
+sends what that called for. From then on ``on_event`` is the only way to ``decide``; what the
+executor answers is fed back through it, and an UNKNOWN answer is looked up by client id at
+once. Market prints (``on_trade``), fill polls, operator commands and the periodic audits all
+enter through it too.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from decimal import Decimal
-from functools import partial
 
-from gridmaker.core.decide import apply_breaker_command, decide, needs_decision
+from gridmaker.core.decide import decide, needs_decision
 from gridmaker.core.events import (
     BreakerCommand,
     BreakerOrder,
     CandleClosed,
     Event,
-    Fill,
     OrderStatus,
     OrderUpdate,
     PriceTick,
-    Side,
 )
-from gridmaker.core.grid import GridTemplate
-from gridmaker.core.ids import decode_cid
 from gridmaker.core.preflight import grid_refusal, preflight
-from gridmaker.core.reconcile import ReconcileReport, Snapshot, VenueOrder, reconcile
-from gridmaker.core.risk import RiskParams
+from gridmaker.core.reconcile import ReconcileReport
+from gridmaker.core.setup import BookSetup
 from gridmaker.core.slots import OrderState
-from gridmaker.core.state import Decision, GridState, StrategyParams, new_state
-from gridmaker.core.units import Instrument, Steps, Ticks
+from gridmaker.core.state import Decision, GridState, new_state
+from gridmaker.core.units import Steps, Ticks
+from gridmaker.engine.book import Book, best_prices
+from gridmaker.engine.boot import BootRefused, BootSync, PreflightRefused, apply_pending_to_stored
 from gridmaker.engine.executor import GridExecutor
+from gridmaker.engine.fill_reader import FillReader
 from gridmaker.engine.retry import Retrier
 from gridmaker.engine.sending import NOT_VISIBLE_YET
-from gridmaker.engine.translate import to_fill, to_venue_order
-from gridmaker.exchange.api import (
-    Balance,
-    Banned,
-    Exchange,
-    ExchangeError,
-    ExchangeOrder,
-    RateLimited,
-    Unavailable,
-    UnknownOutcome,
-)
+from gridmaker.exchange.api import Exchange, RateLimited, Unavailable, UnknownOutcome
 
-__all__ = ["BookSetup", "BootRefused", "GridOrchestrator", "PreflightRefused"]
+__all__ = ["BootRefused", "GridOrchestrator", "PreflightRefused"]
 
 log = logging.getLogger("gridmaker.engine")
 
 MAX_UNKNOWN_ROUNDS = 25
 """Lookups of one UNKNOWN order within one event before leaving it to the periodic pass."""
-
-
-class BootRefused(Exception):
-    """The books and the venue (or the config) disagree in a way we must not guess about."""
-
-
-class PreflightRefused(BootRefused):
-    """The configured grid cannot work (fees, minimums, balance): nothing was sent."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BookSetup:
-    """What the config asks for one symbol."""
-
-    symbol: str
-    params: StrategyParams
-    template: GridTemplate
-    budget_base: Decimal | None = None
-    budget_quote: Decimal | None = None
-    risk: RiskParams = RiskParams()
-    crash_candle_ms: int = 60_000
-
-
-@dataclass(slots=True)
-class _Book:
-    setup: BookSetup
-    instrument: Instrument | None = None
-    state: GridState | None = None
-    base_steps: int = 0
-    quote_atoms: int = 0
-    best_buy: int = 0
-    best_sell: int = 0
-    fresh_cursor: str = ""
-    halted: str = ""
-    """Why this symbol does not trade ("" = it trades)."""
-    candle_bucket: int | None = None
-    candle_close: int = 0
-    candle_volume: int = 0
-    report: ReconcileReport = field(default_factory=ReconcileReport)
-
-
-@dataclass(frozen=True, slots=True)
-class _Synced:
-    book: _Book
-    decision: Decision | None = None
-    causes: tuple[Event, ...] = ()
-
-
-def _best_prices(state: GridState | None) -> tuple[int, int]:
-    """Highest live buy and lowest live sell (0 when none): the only prices a tick can cross."""
-    best_buy, best_sell = 0, 0
-    if state is not None:
-        buy, sell = Side.BUY, Side.SELL  # hoisted: enum member lookups are slow in a loop
-        for slot in state.slots.values():
-            side = slot.order_side  # set only while an order is live
-            if side is buy:
-                best_buy = max(best_buy, slot.order_price_ticks)
-            elif side is sell and (best_sell == 0 or slot.order_price_ticks < best_sell):
-                best_sell = slot.order_price_ticks
-    return best_buy, best_sell
 
 
 class GridOrchestrator:
@@ -141,7 +64,7 @@ class GridOrchestrator:
         self.setups = tuple(setups)
         self.retrier = retrier or Retrier()
         self.fill_page_limit = fill_page_limit
-        self._books: dict[str, _Book] = {s.symbol: _Book(setup=s) for s in setups}
+        self._books: dict[str, Book] = {s.symbol: Book(setup=s) for s in setups}
         self.is_booted = False
 
     # --- queries -----------------------------------------------------------------------------
@@ -169,20 +92,10 @@ class GridOrchestrator:
             if (book_state := stored.get(setup.symbol)) is not None:
                 # Limits come from the config; the breaker's own state from the book.
                 stored[setup.symbol] = replace(book_state, risk_params=setup.risk)
-        stored, commands, everywhere = self._apply_pending_to_stored(stored)
+        stored, commands, everywhere = apply_pending_to_stored(self.executor, self.symbols, stored)
         balances = await self.retrier.read("balances", self.exchange.fetch_balances)
-        try:
-            async with asyncio.TaskGroup() as group:
-                tasks = [
-                    group.create_task(
-                        self._sync(s, stored.get(s.symbol), balances, commands.get(s.symbol, ()))
-                    )
-                    for s in self.setups
-                ]
-        except ExceptionGroup as group_error:
-            # One symbol's refusal is the message the operator needs, not a group of one.
-            raise _first_leaf(group_error) from group_error
-        synced = [task.result() for task in tasks]
+        sync = BootSync(self.exchange, self.executor, self.retrier, self._fill_reader())
+        synced = await sync.sync_all(self.setups, stored, balances, commands)
         for item in synced:
             self._books[item.book.setup.symbol] = item.book
         for item in synced:
@@ -197,148 +110,9 @@ class GridOrchestrator:
                 self.executor.mark_command_applied(command_id)
         self.is_booted = True
 
-    async def _sync(
-        self,
-        setup: BookSetup,
-        state: GridState | None,
-        balances: Mapping[str, Balance],
-        commands: Sequence[BreakerOrder] = (),
-    ) -> _Synced:
-        """One symbol's snapshot and reconciliation; a venue failure halts only this symbol.
-
-        ``commands`` were applied to the stored book already; they ride with its first save.
-        """
-        symbol = setup.symbol
-        book = _Book(setup=setup, state=state)
-        try:
-            synced = await self._sync_with_venue(book, balances)
-            return replace(synced, causes=(*synced.causes, *commands))
-        except Banned:
-            raise
-        except ExchangeError as e:
-            book.halted = f"boot sync failed, not trading: {e}"
-            log.error("boot sync failed symbol=%s error=%s", symbol, e)
-            return _Synced(book)
-
-    async def _sync_with_venue(self, book: _Book, balances: Mapping[str, Balance]) -> _Synced:
-        setup, state = book.setup, book.state
-        symbol = setup.symbol
-        r = self.retrier
-        instrument = await r.read(
-            f"instrument {symbol}", lambda: self.exchange.fetch_instrument(symbol)
-        )
-        book.instrument = instrument
-
-        async def orders() -> tuple[list[ExchangeOrder], list[VenueOrder]]:
-            raw = await self.exchange.fetch_open_orders(symbol)
-            return list(raw), [to_venue_order(o, instrument) for o in raw]
-
-        (open_orders, venue_orders), last_price = await asyncio.gather(
-            r.read(f"open orders {symbol}", orders),
-            r.read(f"last price {symbol}", lambda: self.exchange.fetch_last_price(symbol)),
-        )
-        if state is None:
-            await self._sync_fresh(book, open_orders, balances)
-            return _Synced(book)
-        _check_unchanged(setup, instrument, state)
-        # Absent from the open orders proves nothing: ask for each one by client id, before the
-        # fills, so that any fill a lookup reports is already in the history read next.
-        listed = {o.client_order_id for o in open_orders}
-        lookups = await self._look_up_absent(symbol, state, listed)
-        fills, cursor = await self._fetch_new_fills(symbol, state.fill_cursor, instrument)
-        if hidden := _fills_unaccounted(state, lookups, fills):
-            # The venue reports fills the history after our cursor lacks: the cursor cannot be
-            # trusted to hide nothing, so read the whole history once (applied ones skipped).
-            log.warning(
-                "fills missing after the cursor symbol=%s orders=%s: reading all history",
-                symbol,
-                ",".join(sorted(hidden)),
-            )
-            fills, _ = await self._fetch_new_fills(symbol, "", instrument)
-            if hidden := _fills_unaccounted(state, lookups, fills):
-                book.halted = (
-                    f"the venue reports fills of {', '.join(sorted(hidden))} that its trade "
-                    "history does not show; not trading until they can be applied (is this "
-                    "data dir on the venue it was made on?)"
-                )
-                log.error("boot sync refused symbol=%s %s", symbol, book.halted)
-                return _Synced(book)
-        snapshot = Snapshot(
-            open_orders=tuple(venue_orders),
-            fills=tuple(fills),
-            ts_event=max((o.ts_event for o in open_orders), default=0),
-            last_price_ticks=None if last_price is None else instrument.to_ticks(last_price),
-            journaled=frozenset(
-                o.client_order_id
-                for o in open_orders
-                if self.executor.has_intent(symbol, o.client_order_id)
-            ),
-            lookups={cid: update.status for cid, update in lookups.items()},
-        )
-        decision, report = reconcile(state, snapshot)
-        decision = replace(decision, state=replace(decision.state, fill_cursor=cursor))
-        book.report = report
-        book.state = decision.state
-        counts = " ".join(f"{k}={v}" for k, v in report.counts().items())
-        log.info("boot sync symbol=%s %s", symbol, counts)
-        return _Synced(book, decision, tuple(fills))
-
-    async def _look_up_absent(
-        self, symbol: str, state: GridState, listed: set[str]
-    ) -> dict[str, OrderUpdate]:
-        """The venue's word on every order the book works that its open orders do not list."""
-        absent = [cid for cid in _live_cids(state) if cid not in listed]
-        answers: dict[str, OrderUpdate] = {}
-        for cid in absent:
-            answer = await self.executor.lookup(symbol, cid)
-            if isinstance(answer, OrderUpdate):
-                answers[cid] = answer
-        return answers
-
-    async def _sync_fresh(
-        self, book: _Book, open_orders: Sequence[ExchangeOrder], balances: Mapping[str, Balance]
-    ) -> None:
-        """No stored book: nothing of ours may be working at the venue; start after its history."""
-        setup, inst = book.setup, book.instrument
-        assert inst is not None
-        ours = [o for o in open_orders if _is_ours(o.client_order_id, setup.params.strategy_id)]
-        if ours:
-            raise BootRefused(
-                f"{setup.symbol}: the venue has {len(ours)} open orders with this bot's id prefix "
-                f"'{setup.params.strategy_id}' but no stored state; restore the data dir this bot "
-                "ran with, or cancel those orders first"
-            )
-        _, book.fresh_cursor = await self._fetch_new_fills(setup.symbol, "", inst, keep=False)
-        book.base_steps = _budget(balances, inst.base, setup.budget_base, inst.size_steps)
-        book.quote_atoms = _budget(balances, inst.quote, setup.budget_quote, inst.to_atoms)
-
-    async def _fetch_new_fills(
-        self, symbol: str, cursor: str, instrument: Instrument, *, keep: bool = True
-    ) -> tuple[list[Fill], str]:
-        """Every fill after ``cursor`` not applied yet, oldest first, and the cursor after them.
-
-        A page is fetched and validated as one read: a malformed fill is retried, never skipped.
-        """
-        fills: list[Fill] = []
-        seen: set[str] = set()
-        while True:
-            page = partial(self._fetch_page, symbol, cursor, instrument, keep=keep)
-            new, cursor, has_more = await self.retrier.read(f"fills {symbol}", page)
-            # A venue paging by time (``since`` inclusive) repeats the fill at a page boundary.
-            fills.extend(f for f in new if not (f.trade_id in seen or seen.add(f.trade_id)))  # type: ignore[func-returns-value]
-            if not has_more:
-                return fills, cursor
-
-    async def _fetch_page(
-        self, symbol: str, cursor: str, instrument: Instrument, *, keep: bool
-    ) -> tuple[list[Fill], str, bool]:
-        got = await self.exchange.fetch_fills(symbol, cursor, self.fill_page_limit)
-        new = [
-            to_fill(f, instrument)
-            for f in got.fills
-            if keep and not self.executor.is_fill_applied(symbol, f.trade_id)
-        ]
-        return new, got.cursor, got.has_more
+    def _fill_reader(self) -> FillReader:
+        """Read at each use: tests and sessions may swap the executor, retrier or page size."""
+        return FillReader(self.exchange, self.executor, self.retrier, self.fill_page_limit)
 
     # --- the event loop ----------------------------------------------------------------------
 
@@ -377,7 +151,7 @@ class GridOrchestrator:
                     # the fills. (A ban or junk stops the caller as before.)
                     log.warning("fill poll failed symbol=%s error=%s", current.symbol, e)
 
-    def _new_book(self, book: _Book, price_ticks: int) -> GridState:
+    def _new_book(self, book: Book, price_ticks: int) -> GridState:
         """The book of a symbol's first price, after the pre-flight checks passed."""
         setup = book.setup
         assert book.instrument is not None
@@ -401,7 +175,7 @@ class GridOrchestrator:
     ) -> list[Event]:
         book = self._books[symbol]
         book.state = decision.state
-        book.best_buy, book.best_sell = _best_prices(decision.state)
+        book.best_buy, book.best_sell = best_prices(decision.state)
         return await self.executor.execute(decision, causes)
 
     async def on_trade(
@@ -428,7 +202,7 @@ class GridOrchestrator:
         ):
             await self.poll_fills(symbol)
 
-    async def _candle(self, book: _Book, price_ticks: int, qty_steps: int, ts_event: int) -> None:
+    async def _candle(self, book: Book, price_ticks: int, qty_steps: int, ts_event: int) -> None:
         """Aggregate prints into candles for the crash detector; decide each closed candle."""
         bucket = ts_event // book.setup.crash_candle_ms
         if book.candle_bucket not in (None, bucket) and book.state is not None:
@@ -450,7 +224,9 @@ class GridOrchestrator:
         book = self._books[symbol]
         if book.state is None or book.halted or book.instrument is None:
             return 0
-        fills, cursor = await self._fetch_new_fills(symbol, book.state.fill_cursor, book.instrument)
+        fills, cursor = await self._fill_reader().new_fills(
+            symbol, book.state.fill_cursor, book.instrument
+        )
         for fill in fills:
             if not self.executor.is_fill_applied(symbol, fill.trade_id):
                 await self.on_event(fill)
@@ -501,40 +277,6 @@ class GridOrchestrator:
                 self.executor.mark_command_applied(command_id)
             applied += 1
         return applied
-
-    def _apply_pending_to_stored(
-        self, stored: dict[str, GridState]
-    ) -> tuple[dict[str, GridState], dict[str, list[BreakerOrder]], list[int]]:
-        """Commands queued while stopped act on the books before the sync can send anything.
-
-        Nothing is marked applied here: a one-symbol command rides as a cause of its book's
-        first save (``commands``), and one for every symbol is marked once all are saved
-        (``everywhere``). A failed or interrupted boot leaves them queued, never lost.
-        """
-        now_ms = int(time.time() * 1000)
-        commands: dict[str, list[BreakerOrder]] = {}
-        everywhere: list[int] = []
-        for command_id, target, command, reason in self.executor.pending_commands():
-            targets = self.symbols if target == "*" else (target,)
-            if any(s in self.symbols and s not in stored for s in targets):
-                continue  # a book not created yet: the running bot applies it once it exists
-            for symbol, state in list(stored.items()):
-                if target in ("*", symbol):
-                    stored[symbol] = apply_breaker_command(
-                        state, BreakerCommand(command), reason, now_ms
-                    )
-                    commands.setdefault(symbol, []).append(
-                        BreakerOrder(
-                            symbol=symbol,
-                            command=BreakerCommand(command),
-                            reason=reason,
-                            ts_event=now_ms,
-                            command_id=command_id if target != "*" else 0,
-                        )
-                    )
-            if target == "*":
-                everywhere.append(command_id)
-        return stored, commands, everywhere
 
     async def resolve_unknown(self, symbol: str) -> int:
         """Look up every order in UNKNOWN state by client id; returns how many were asked."""
@@ -590,30 +332,6 @@ class GridOrchestrator:
         return len(client_order_ids)
 
 
-def _live_cids(state: GridState) -> list[str]:
-    """Client ids of every order the book may have at the venue (the stop-loss sale too)."""
-    cids = [s.order_cid for s in state.slots.values() if s.has_live_order]
-    if state.liquidation_cid:
-        cids.append(state.liquidation_cid)
-    return sorted(cids)
-
-
-def _fills_unaccounted(
-    state: GridState, lookups: Mapping[str, OrderUpdate], fills: Sequence[Fill]
-) -> set[str]:
-    """Orders the venue says filled more of than the book applied plus ``fills`` bring."""
-    brought: Counter[str] = Counter()
-    for fill in fills:
-        brought[fill.client_order_id] += fill.qty_steps
-    applied = {s.order_cid: s.order_filled_steps for s in state.slots.values() if s.order_cid}
-    return {
-        cid
-        for cid, update in lookups.items()
-        if update.status is not OrderStatus.UNKNOWN
-        and update.filled_steps > applied.get(cid, 0) + brought[cid]
-    }
-
-
 def _is_unknown(event: Event) -> bool:
     return isinstance(event, OrderUpdate) and event.status is OrderStatus.UNKNOWN
 
@@ -621,40 +339,3 @@ def _is_unknown(event: Event) -> bool:
 def _needs_fills(event: Event) -> bool:
     """The venue reports fills on this order that may not have reached us yet."""
     return isinstance(event, OrderUpdate) and event.filled_steps > 0
-
-
-def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    first = group.exceptions[0]
-    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
-
-
-def _is_ours(cid: str, strategy_id: str) -> bool:
-    decoded = decode_cid(cid)
-    return decoded is not None and decoded.strategy == strategy_id
-
-
-def _budget(
-    balances: Mapping[str, Balance],
-    asset: str,
-    budget: Decimal | None,
-    convert: Callable[[Decimal], int],
-) -> int:
-    held = balances[asset].total if asset in balances else Decimal(0)
-    amount = held if budget is None else min(held, budget)
-    return convert(amount)
-
-
-def _check_unchanged(setup: BookSetup, instrument: Instrument, state: GridState) -> None:
-    """A stored book is only continued with the grid, strategy and instrument it was made with."""
-    problems = []
-    if state.params != setup.params:
-        problems.append(f"strategy settings were {state.params}, config now asks {setup.params}")
-    if setup.template.build(state.grid.anchor_ticks) != state.grid:
-        problems.append("grid settings differ from the stored grid")
-    if state.instrument != instrument:
-        problems.append(f"the venue's instrument changed: was {state.instrument}, is {instrument}")
-    if problems:
-        raise BootRefused(
-            f"{setup.symbol}: the stored book does not match: {'; '.join(problems)}. Use the "
-            "original config, or a new --data-dir for a new grid"
-        )
