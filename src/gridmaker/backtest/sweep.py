@@ -17,16 +17,26 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
 
-from gridmaker.backtest.engine import run_backtest
+from gridmaker.backtest.engine import BacktestSetup, run_backtest
 from gridmaker.backtest.series import TickSeries
-from gridmaker.config import Config, ConfigError, backtest_setup, parse_config
 
-__all__ = ["SweepError", "parse_specs", "run_sweep", "write_csv"]
+__all__ = [
+    "GRID_KEYS",
+    "INTEGER_KEYS",
+    "SetupOf",
+    "SweepError",
+    "parse_specs",
+    "run_sweep",
+    "write_csv",
+]
 
-_GRID_KEYS: Final = {"spacing", "buy_levels", "sell_levels", "kind", "trailing"}
+GRID_KEYS: Final = {"spacing", "buy_levels", "sell_levels", "kind", "trailing"}
 _MARKET_KEYS: Final = {"order_size", "mode"}
-_INTEGER_KEYS: Final = {"levels", "buy_levels", "sell_levels"}
+INTEGER_KEYS: Final = {"levels", "buy_levels", "sell_levels"}
 RANK_KEY: Final = "total_pnl"
+SetupOf = Callable[[dict[str, str]], BacktestSetup]
+"""One combination's setup (picklable: it goes to the worker processes); a combination that
+cannot run raises ``ValueError``, whose message becomes that row's error."""
 
 
 class SweepError(ValueError):
@@ -41,8 +51,8 @@ def parse_specs(specs: Sequence[str]) -> list[dict[str, str]]:
         name = name.strip()
         if not sep or not values.strip():
             raise SweepError(f"sweep spec must be name=values, was {spec!r}")
-        if name not in _GRID_KEYS | _MARKET_KEYS | {"levels"}:
-            known = ", ".join(sorted(_GRID_KEYS | _MARKET_KEYS | {"levels"}))
+        if name not in GRID_KEYS | _MARKET_KEYS | {"levels"}:
+            known = ", ".join(sorted(GRID_KEYS | _MARKET_KEYS | {"levels"}))
             raise SweepError(f"unknown sweep setting {name!r} in {spec!r}; one of {known}")
         axes.append([(name, v) for v in _values(name, values.strip(), spec)])
     return [dict(combo) for combo in itertools.product(*axes)]
@@ -63,42 +73,11 @@ def _values(name: str, text: str, spec: str) -> list[str]:
     if count < 1 or high < low:
         raise SweepError(f"sweep range needs low <= high and count >= 1, was {spec!r}")
     steps = [low if count == 1 else low + (high - low) * k / (count - 1) for k in range(count)]
-    if name in _INTEGER_KEYS:
+    if name in INTEGER_KEYS:
         return [str(int(v.to_integral_value())) for v in steps]
     quantum = Decimal("0.0001") if is_percent else Decimal("0.00000001")
     suffix = "%" if is_percent else ""
     return [f"{v.quantize(quantum).normalize():f}{suffix}" for v in steps]
-
-
-def apply(config: Config, settings: dict[str, str]) -> Config:
-    """``config`` with the first market's settings replaced; raises ``ConfigError``."""
-    raw = config.model_dump(mode="python")
-    market = raw["markets"][0]
-    for name, value in settings.items():
-        if name == "levels":
-            market["grid"]["buy_levels"] = market["grid"]["sell_levels"] = int(value)
-        elif name in _INTEGER_KEYS:
-            market["grid"][name] = int(value)
-        elif name == "trailing":
-            market["grid"][name] = value.lower() in ("1", "true", "yes")
-        elif name in _GRID_KEYS:
-            market["grid"][name] = value
-        else:
-            market[name] = value
-    if market["grid"].get("trailing"):
-        market["grid"]["lower"] = market["grid"]["upper"] = None
-    return parse_config(_strings(raw), f"sweep {settings}")
-
-
-def _strings(raw: Any) -> Any:
-    """Decimals back to text, as a YAML file would hold them."""
-    if isinstance(raw, dict):
-        return {k: _strings(v) for k, v in raw.items()}
-    if isinstance(raw, list):
-        return [_strings(v) for v in raw]
-    if isinstance(raw, Decimal):
-        return str(raw)
-    return raw
 
 
 _SERIES: TickSeries | None = None
@@ -109,18 +88,17 @@ def _init(series: TickSeries) -> None:
     _SERIES = series
 
 
-def _one(config: Config, settings: dict[str, str]) -> dict[str, Any]:
+def _one(setup_of: SetupOf, settings: dict[str, str]) -> dict[str, Any]:
     assert _SERIES is not None
     try:
-        setup = backtest_setup(apply(config, settings))
-        summary = run_backtest(setup, _SERIES, record=False).summary()
-    except (ConfigError, ValueError) as e:
+        summary = run_backtest(setup_of(settings), _SERIES, record=False).summary()
+    except ValueError as e:
         return {**settings, "error": str(e).splitlines()[-1].strip()}
     return {**settings, **summary}
 
 
 def run_sweep(
-    config: Config,
+    setup_of: SetupOf,
     series: TickSeries,
     combos: Sequence[dict[str, str]],
     *,
@@ -133,12 +111,12 @@ def run_sweep(
     if workers == 1:
         _init(series)
         for settings in combos:
-            rows.append(_one(config, settings))
+            rows.append(_one(setup_of, settings))
             if on_done is not None:
                 on_done(rows[-1])
     else:
         with ProcessPoolExecutor(workers, initializer=_init, initargs=(series,)) as pool:
-            futures = [pool.submit(_one, config, settings) for settings in combos]
+            futures = [pool.submit(_one, setup_of, settings) for settings in combos]
             for future in as_completed(futures):
                 rows.append(future.result())
                 if on_done is not None:

@@ -192,6 +192,7 @@ def _sweep(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from gridmaker.backtest.sweep import SweepError, parse_specs, run_sweep, write_csv
+    from gridmaker.config.sweeps import SweepSetups
 
     try:
         combos = parse_specs(specs)
@@ -201,7 +202,7 @@ def _sweep(
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("sweep", total=len(combos))
         rows = run_sweep(
-            config,
+            SweepSetups(config),
             series,
             combos,
             workers=workers,

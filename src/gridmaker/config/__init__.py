@@ -11,7 +11,9 @@ what is allowed, decided here before anything starts. The modules, in import ord
 - ``messages``: pydantic's errors in the user's words;
 - ``loading``: the YAML file and the command-line options, to one ``Config``;
 - ``setups``: ``Config`` to ``Instrument``, ``BookSetup`` (the engine's only view of it) and
-  ``BacktestSetup``.
+  ``BacktestSetup``;
+- ``sweeps``: a backtest sweep's combinations as configs, and their setups (imported by the
+  sweep alone: it pulls in the process pool).
 """
 
 from gridmaker.config.checks import market_problems

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from gridmaker.backtest.sweep import SweepError, apply, parse_specs
+from gridmaker.backtest.sweep import SweepError, parse_specs
 from gridmaker.config import Config
+from gridmaker.config.sweeps import with_settings
 from gridmaker.feeds import CandleFeed, FeedError, is_candle_csv
 
 
@@ -29,7 +30,7 @@ def test_parse_specs_unknown_setting_is_refused() -> None:
 
 def test_apply_levels_sets_both_sides_of_the_grid() -> None:
     # Act
-    config = apply(Config(), {"levels": "7", "spacing": "0.3%"})
+    config = with_settings(Config(), {"levels": "7", "spacing": "0.3%"})
 
     # Assert
     grid = config.markets[0].grid
