@@ -50,6 +50,9 @@ __all__ = [
 
 
 class StrictModel(BaseModel):
+    """Every config model: an unknown key is an error (a typo is never silently a default), and
+    a parsed config never changes."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
