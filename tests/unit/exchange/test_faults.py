@@ -13,7 +13,7 @@ from gridmaker.exchange.api import (
     RateLimited,
     UnknownOutcome,
 )
-from gridmaker.exchange.faults import FaultKind, FaultPlan, FaultyExchange
+from gridmaker.exchange.faults import WIRE_KINDS, FaultDraws, FaultKind, FaultPlan, FaultyExchange
 from gridmaker.exchange.sim import SimExchange
 from tests import kit
 
@@ -114,3 +114,60 @@ def test_same_plan_injects_the_same_faults() -> None:
 def test_plan_rejects_a_rate_outside_zero_one() -> None:
     with pytest.raises(ValueError, match="fault rate"):
         FaultPlan(rate=1.5)
+
+
+# --- one vocabulary for the config's chaos and the simulator's wire -----------------------------
+
+
+def test_the_config_and_the_wire_keep_their_names() -> None:
+    # Act
+    in_process = [k.value for k in FaultKind if k.in_process]
+    on_wire = [str(k.wire) for k in WIRE_KINDS]
+
+    # Assert: exactly what `chaos: kinds` and `--chaos-kinds` took before they shared one enum
+    assert in_process == [
+        "rate_limited",
+        "banned",
+        "unavailable",
+        "timeout_before",
+        "timeout_after",
+        "delay",
+        "malformed",
+        "invisible",
+    ]
+    assert on_wire == ["429", "418", "5xx", "504", "-1007", "lost", "delay", "junk"]
+    assert all(FaultKind.from_wire(name).wire == name for name in on_wire)
+    with pytest.raises(ValueError, match="not a wire fault kind"):
+        FaultKind.from_wire("timeout_before")
+
+
+def test_a_plan_holds_only_kinds_its_place_can_inject() -> None:
+    # Act / Assert: a process-only kind has no wire name, a wire-only kind no FaultyExchange path
+    with pytest.raises(ValueError, match="on the wire"):
+        FaultPlan.wire(rate=0.5, kinds=(FaultKind.INVISIBLE,))
+    with pytest.raises(ValueError, match="in process"):
+        FaultPlan(rate=0.5, kinds=(FaultKind.GATEWAY_TIMEOUT,))
+    with pytest.raises(ValueError, match="wire plan"):
+        FaultyExchange(_sim(), FaultPlan.wire(rate=0.5))
+
+
+def test_each_place_describes_its_plan_in_its_own_names() -> None:
+    # Act
+    process = FaultPlan(rate=0.3, seed=5, kinds=(FaultKind.TIMEOUT_AFTER, FaultKind.MALFORMED))
+    wire = FaultPlan.wire(rate=0.3, seed=5, kinds=(FaultKind.TIMEOUT_AFTER, FaultKind.MALFORMED))
+
+    # Assert
+    assert process.describe() == "faults: rate 0.3, kinds timeout_after,malformed, seed 5"
+    assert wire.describe() == "chaos: rate 0.3, kinds lost,junk, seed 5"
+
+
+def test_a_read_never_draws_a_kind_only_a_write_can_have() -> None:
+    # Arrange
+    invisible = FaultDraws(FaultPlan(every=1, kinds=(FaultKind.INVISIBLE,)))
+    unknown = FaultDraws(FaultPlan.wire(rate=1.0, kinds=(FaultKind.UNKNOWN_STATUS,)))
+
+    # Act / Assert
+    assert invisible.next(is_write=False) is None
+    assert invisible.next(is_write=True) is FaultKind.INVISIBLE
+    assert unknown.next(is_write=False) is FaultKind.UNAVAILABLE
+    assert unknown.next(is_write=True) is FaultKind.UNKNOWN_STATUS

@@ -500,7 +500,7 @@ def test_reopen_after_sigkill_finds_last_completed_operation(tmp_path: Path) -> 
         from decimal import Decimal as D
         from pathlib import Path
         from tests import kit
-        from tests.unit.exchange.test_sim import busy_day
+        from tests.unit.exchange.sim.test_matching import busy_day
         from gridmaker.exchange.sim import SimExchange
         sim = SimExchange(instruments=[kit.instrument()],
                           initial_balances={{"BTC": D("1"), "USDT": D("100000")}},
@@ -513,7 +513,7 @@ def test_reopen_after_sigkill_finds_last_completed_operation(tmp_path: Path) -> 
     busy_day(in_memory)
 
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=Path(__file__).parents[3], check=False
+        [sys.executable, "-c", script], cwd=Path(__file__).parents[4], check=False
     )
 
     assert done.returncode == -9
