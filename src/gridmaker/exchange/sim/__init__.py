@@ -1,6 +1,7 @@
 """The simulated spot venue: ``SimExchange`` in process, and the same venue over HTTP.
 
-- ``matching``: ``SimExchange``, the deterministic maker-only matching engine.
+- ``matching``: ``SimExchange``, the deterministic maker-only matching engine; ``rules``: what
+  it accepts, what a resting order holds, which orders a trade fills.
 - ``persistence``: its SQLite file (one transaction per operation) and the file check.
 - ``http``: the Binance-shaped REST and websocket server around a ``SimExchange``, with chaos.
 - ``walk``: the server's market printing a feed by itself.
