@@ -24,13 +24,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gridmaker.engine.session import run_market_session
-
 from gridmaker.config import Config, book_setup_args, sim_instrument
 from gridmaker.core.events import Event, Fill, PlaceOrder
 from gridmaker.core.state import Decision
 from gridmaker.engine.executor import GridExecutor
 from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
+from gridmaker.engine.sessions.market import run_market_session
 from gridmaker.exchange.api import ExchangeOrder, OrderRequest
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.store import Store

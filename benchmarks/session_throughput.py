@@ -17,7 +17,7 @@ from pathlib import Path
 
 from gridmaker.config import Config, book_setup_args, sim_instrument
 from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
-from gridmaker.engine.session import run_market_session
+from gridmaker.engine.sessions.market import run_market_session
 from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.store import Store

@@ -26,14 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from gridmaker.cli_venue import SIM_API_KEY, SIM_API_SECRET
+from gridmaker.exchange.http_sim import BinanceSimServer, serve
+
 from gridmaker.config import Config, MarketConfig, book_setup_args, sim_instrument
 from gridmaker.core.events import OrderStatus, Side
 from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
+from gridmaker.engine.sessions.live import run_live_session
 from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.exchange.ccxt import CcxtExchange, RateBudget, build_ccxt_client
-from gridmaker.exchange.http_sim import BinanceSimServer, serve
 from gridmaker.exchange.sim import SimExchange, SimUpdate
-from gridmaker.live_session import run_live_session
 from gridmaker.store import Store
 
 SYMBOL = "BTC/USDT"

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from gridmaker.backtest.setup import setup_from_config
-from gridmaker.engine.session import run_market_session
 
 from gridmaker.backtest import fills_of, run_backtest, series_from_feed
 from gridmaker.config import (
@@ -22,6 +21,7 @@ from gridmaker.config import (
 from gridmaker.core.events import Side
 from gridmaker.core.state import GridState
 from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
+from gridmaker.engine.sessions.market import run_market_session
 from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.feeds import RandomWalkFeed

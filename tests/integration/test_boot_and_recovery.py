@@ -12,7 +12,7 @@ import pytest
 from gridmaker.config import Config
 from gridmaker.core.events import Side
 from gridmaker.engine.retry import Retrier, RetryPolicy
-from gridmaker.engine.session import run_market_session
+from gridmaker.engine.sessions.market import run_market_session
 from gridmaker.exchange.api import Exchange, ExchangeOrder, MalformedResponse, OrderRequest
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.store import StateCorrupt, Store

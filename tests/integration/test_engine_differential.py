@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridmaker.engine.shadow import RecordingExecutor, Step
+from gridmaker.engine.sessions.shadow import RecordingExecutor, Step
 from gridmaker.engine.summary import summarize
 from tests.kit.world import SYMBOL, World, open_world
 

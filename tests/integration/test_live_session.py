@@ -15,8 +15,8 @@ import pytest
 
 from gridmaker.config import MarketConfig, book_setup_args
 from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
+from gridmaker.engine.sessions.live import run_live_session
 from gridmaker.engine.simple import SimpleExecutor
-from gridmaker.live_session import run_live_session
 from gridmaker.store import Store
 from tests.kit.http_venue import SYMBOL, new_sim, running_server, venue
 

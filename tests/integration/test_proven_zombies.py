@@ -13,7 +13,7 @@ import pytest
 from gridmaker.core.events import Side
 from gridmaker.core.risk import BreakerState
 from gridmaker.core.slots import OrderState
-from gridmaker.engine.session import run_market_session
+from gridmaker.engine.sessions.market import run_market_session
 from gridmaker.exchange.api import Exchange, FillPage, Unavailable
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.store import Store

@@ -16,19 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from gridmaker.cli_venue import VenueChoice, run_sessions
+from gridmaker.exchange.http_sim import BinanceSimServer, ChaosKind, ChaosPlan
+
 from gridmaker.config import MarketConfig, book_setup_args
 from gridmaker.core.events import Side
 from gridmaker.core.state import GridState
 from gridmaker.core.units import Instrument
 from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
 from gridmaker.engine.retry import Retrier, RetryPolicy
+from gridmaker.engine.sessions.live import run_live_session
 from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.exchange.ccxt import CcxtExchange
-from gridmaker.exchange.http_sim import BinanceSimServer, ChaosKind, ChaosPlan
 from gridmaker.exchange.sim import SimExchange
-from gridmaker.live_session import run_live_session
 from gridmaker.store import Store
 from tests import kit
 from tests.kit.http_venue import SYMBOL, new_sim, running_server, venue

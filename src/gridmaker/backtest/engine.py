@@ -1,7 +1,7 @@
 """The backtester: a ``TickSeries`` replayed through ``core.decide`` and a ``FillModel``.
 
 Each print is handled exactly as a live session on the simulated exchange handles a trade
-(``engine/session.py`` then ``GridOrchestrator.on_trade``):
+(``engine/sessions/market.py`` then ``GridOrchestrator.on_trade``):
 
 1. the venue matches the print against the resting orders (``FillModel.match``);
 2. a ``PriceTick`` is decided when ``needs_decision`` says so: the print's level differs from

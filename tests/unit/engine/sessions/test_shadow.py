@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gridmaker.core.events import CancelOrder, PlaceOrder, PriceTick, Side
 from gridmaker.core.units import Steps, Ticks
-from gridmaker.engine.shadow import ShadowResult, Step, _first_difference
+from gridmaker.engine.sessions.shadow import ShadowResult, Step, _first_difference
 
 SYMBOL = "BTC/USDT"
 TICK = PriceTick(symbol=SYMBOL, price_ticks=Ticks(5_000_000), qty_steps=Steps(0), ts_event=7)

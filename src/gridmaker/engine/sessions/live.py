@@ -24,17 +24,11 @@ from typing import TypeVar
 
 from gridmaker.core.events import OrderStatus
 from gridmaker.engine.orchestrator import GridOrchestrator
-from gridmaker.exchange.api import (
-    Banned,
-    ExchangeError,
-    ExchangeOrder,
-    RateLimited,
-    Unavailable,
-    UnknownOutcome,
-)
-from gridmaker.exchange.ccxt import CcxtExchange
+from gridmaker.exchange.api import RateLimited, Unavailable, UnknownOutcome, VenueStreams
+from gridmaker.feeds.live_prices import price_stream
+from gridmaker.feeds.order_news import STREAM_BACKOFF_S, OrderNews, order_stream
 
-__all__ = ["OrderNews", "order_stream", "price_stream", "run_live_session"]
+__all__ = ["run_live_session"]
 
 log = logging.getLogger("gridmaker.venue")
 
@@ -42,86 +36,8 @@ COMMANDS_EVERY = 10
 """Prices between looks at the operator's queued breaker commands (prices come slowly here)."""
 RECONCILE_INTERVAL_S = 15.0
 """Seconds between fill polls and UNKNOWN lookups however few prices come."""
-STREAM_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
-"""Waits before reconnecting a broken order stream, by consecutive failures."""
 RETRY_SOON_S = 5.0
 """Seconds before the next catch-up after the venue could not be reached."""
-
-
-async def price_stream(
-    venue: CcxtExchange, symbol: str, *, poll_interval_s: float = 2.0, retry_ws_after: int = 30
-) -> AsyncGenerator[Decimal, None]:
-    """Prices from the venue's ticker stream; while it fails, from REST polls.
-
-    A failed stream is retried (reconnected) after ``retry_ws_after`` polls. A failed poll is
-    skipped (logged); the next poll tries again. A ban is raised (polling on would feed it).
-    Ends only when cancelled.
-    """
-    use_ws = venue.has_streams
-    polls = 0
-    while True:
-        if use_ws:
-            try:
-                price = await venue.watch_last_price(symbol)
-            except Banned:
-                raise
-            except ExchangeError as e:
-                log.warning("price stream failed, polling symbol=%s error=%s", symbol, e)
-                use_ws, polls = False, 0
-                continue
-        else:
-            await asyncio.sleep(poll_interval_s)
-            polls += 1
-            use_ws = venue.has_streams and polls >= retry_ws_after
-            try:
-                price = await venue.fetch_last_price(symbol)
-            except Banned:
-                raise
-            except ExchangeError as e:
-                log.warning("price poll failed symbol=%s error=%s", symbol, e)
-                continue
-        if price is not None:
-            yield price
-
-
-@dataclass(frozen=True, slots=True)
-class OrderNews:
-    """What the user-data stream said: order updates, or that some may have been missed."""
-
-    orders: tuple[ExchangeOrder, ...] = ()
-    gap: bool = False
-
-
-async def order_stream(
-    venue: CcxtExchange, symbol: str, *, backoff_s: Sequence[float] = STREAM_BACKOFF_S
-) -> AsyncGenerator[OrderNews, None]:
-    """Order updates from the venue's user-data stream; a ``gap`` after each break.
-
-    Each failure yields a ``gap`` (catch up over REST: messages may have been lost), then the
-    stream is reconnected after a backoff that grows with consecutive failures, so while it
-    stays down the caller polls at the backoff's pace. The first delivery after a break
-    yields another ``gap`` (for what happened while reconnecting). A ban is raised, never
-    retried. Ends only when cancelled.
-    """
-    failures = 0
-    while True:
-        try:
-            orders = await venue.watch_orders(symbol)
-        except Banned:
-            raise
-        except ExchangeError as e:
-            wait = backoff_s[min(failures, len(backoff_s) - 1)]
-            failures += 1
-            log.warning(
-                "order stream failed, reconnecting in %.1fs symbol=%s error=%s", wait, symbol, e
-            )
-            yield OrderNews(gap=True)
-            await asyncio.sleep(wait)
-            continue
-        if failures:
-            failures = 0
-            yield OrderNews(gap=True)
-        yield OrderNews(orders=tuple(orders))
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +103,7 @@ async def _pump(
 
 async def run_live_session(
     orchestrator: GridOrchestrator,
-    venue: CcxtExchange,
+    venue: VenueStreams,
     symbols: Sequence[str],
     *,
     steps: int | None,

@@ -10,30 +10,21 @@ import asyncio
 import time
 from collections.abc import Callable, Sized
 from dataclasses import dataclass
-from decimal import Decimal
 from itertools import islice
-from typing import Literal, Protocol
+from typing import Literal
 
 from gridmaker import failpoints
 from gridmaker.engine.orchestrator import GridOrchestrator
-from gridmaker.exchange.api import ExchangeFill
+from gridmaker.exchange.api import SimulatedMarket
 from gridmaker.feeds import MarketFeed
 
-__all__ = ["Progress", "SessionResult", "SimulatedMarket", "run_market_session"]
+__all__ = ["Progress", "SessionResult", "run_market_session"]
 
 YIELD_EVERY = 16
 """Trades between yields to the event loop: a simulated market's awaits may all complete at
 once, and a signal handler (``stop``) only runs when the loop gets a turn."""
 
 Ending = Literal["", "steps", "feed", "duration", "stop"]
-
-
-class SimulatedMarket(Protocol):
-    def apply_trade(
-        self, symbol: str, price: Decimal, amount: Decimal, ts_event: int
-    ) -> list[ExchangeFill]: ...
-
-    def bind_feed(self, symbol: str, key: str) -> int: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,19 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from gridmaker.core.events import Action, Event
+from gridmaker.core.setup import BookSetup
 from gridmaker.core.state import Decision, GridState
 from gridmaker.engine.executor import GridExecutor
-from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
-from gridmaker.engine.session import run_market_session
+from gridmaker.engine.orchestrator import GridOrchestrator
+from gridmaker.engine.sessions.market import run_market_session
 from gridmaker.engine.summary import summarize
-from gridmaker.exchange.sim import SimExchange
+from gridmaker.exchange.api import Exchange, SimulatedMarket
 from gridmaker.feeds import MarketFeed
 from gridmaker.store import Store
 
-__all__ = ["ENGINES", "RecordingExecutor", "ShadowResult", "Step", "run_shadow"]
+__all__ = ["ENGINES", "RecordingExecutor", "ShadowResult", "ShadowVenue", "Step", "run_shadow"]
 
 ENGINES = ("simple", "durable")
 
@@ -95,20 +96,29 @@ class ShadowResult:
         return "\n".join(lines)
 
 
-ExecutorFactory = Callable[[str, Path, Store, SimExchange], GridExecutor]
+class ShadowVenue(Exchange, SimulatedMarket, Protocol):
+    """A venue whose market the session prints: each engine trades its own one."""
+
+
+_Venue = TypeVar("_Venue", bound=ShadowVenue)
 
 
 async def run_shadow(
     *,
     feed: MarketFeed,
     setup: BookSetup,
-    make_exchange: Callable[[Path], SimExchange],
-    make_executor: ExecutorFactory,
+    make_exchange: Callable[[Path], _Venue],
+    make_store: Callable[[Path], Store],
+    make_executor: Callable[[str, Path, Store, _Venue], GridExecutor],
     work_dir: Path,
     steps: int | None,
     reconcile_every: int = 1000,
 ) -> ShadowResult:
-    """Run each engine over ``feed`` in ``work_dir/<engine>`` and compare the action streams."""
+    """Run each engine over ``feed`` in ``work_dir/<engine>`` and compare the action streams.
+
+    The exchange, the store and the executor of each engine's data dir come from the
+    factories (the CLI's wiring), so this module builds no concrete venue or store itself.
+    """
     recorded: dict[str, RecordingExecutor] = {}
     summaries: dict[str, dict[str, object]] = {}
     trades = 0
@@ -116,7 +126,7 @@ async def run_shadow(
         data_dir = work_dir / engine
         data_dir.mkdir(parents=True, exist_ok=True)
         exchange = make_exchange(data_dir)
-        store = Store(data_dir / "gridmaker.sqlite")
+        store = make_store(data_dir)
         executor = RecordingExecutor(make_executor(engine, data_dir, store, exchange))
         orchestrator = GridOrchestrator(exchange=exchange, executor=executor, setups=[setup])
         try:

@@ -6,7 +6,7 @@ import asyncio
 from decimal import Decimal
 
 from gridmaker.exchange.api import Unavailable
-from gridmaker.live_session import price_stream
+from gridmaker.feeds.live_prices import price_stream
 
 
 class FlakyStreamVenue:
@@ -33,7 +33,7 @@ class FlakyStreamVenue:
 def _take(venue: FlakyStreamVenue, n: int, retry_ws_after: int) -> list[Decimal]:
     async def main() -> list[Decimal]:
         stream = price_stream(
-            venue,  # type: ignore[arg-type]
+            venue,
             "BTC/USDT",
             poll_interval_s=0.0,
             retry_ws_after=retry_ws_after,

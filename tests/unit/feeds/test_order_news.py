@@ -10,7 +10,8 @@ import pytest
 
 from gridmaker.core.events import OrderStatus, Side
 from gridmaker.exchange.api import Banned, ExchangeError, ExchangeOrder, Unavailable
-from gridmaker.live_session import OrderNews, order_stream, price_stream
+from gridmaker.feeds.live_prices import price_stream
+from gridmaker.feeds.order_news import OrderNews, order_stream
 
 
 def _order(n: int) -> ExchangeOrder:
