@@ -6,7 +6,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help run test check fmt lint typecheck unit integration e2e clean
+.PHONY: help run test quick check fmt lint typecheck unit integration e2e clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,17 @@ test: $(STAMP_DEV)  ## set up and run everything CI runs: format check, lint, ty
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# The integration files that run in seconds; the others (boot and recovery, streams, the
+# engine differential, backtest agreement) stay in `make integration` and `make test`.
+QUICK_INTEGRATION := test_lookup_grace test_live_session test_clock_sync \
+	test_http_sim_bad_requests test_risk_live test_http_sim test_proven_zombies
+
+quick: $(STAMP_DEV)  ## the inner loop, under 2 min: format, lint, types, unit + fast integration
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest -q -x tests/unit $(QUICK_INTEGRATION:%=tests/integration/%.py)
 
 check: $(STAMP_DEV)  ## format check, lint and types only
 	$(BIN)/ruff format --check src tests benchmarks
