@@ -24,11 +24,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gridmaker.config import Config, book_setup_args, sim_instrument
+from gridmaker.config import Config, book_setup, sim_instrument
 from gridmaker.core.events import Event, Fill, PlaceOrder
 from gridmaker.core.state import Decision
 from gridmaker.engine.executor import GridExecutor
-from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
+from gridmaker.engine.orchestrator import GridOrchestrator
 from gridmaker.engine.sessions.market import run_market_session
 from gridmaker.exchange.api import ExchangeOrder, OrderRequest
 from gridmaker.exchange.sim import SimExchange
@@ -99,9 +99,7 @@ async def one_run(engine: str, data_dir: Path, steps: int, seed: int) -> dict[st
 
         inner = SimpleExecutor(store=store, exchange=venue)
     executor = TimedExecutor(inner, clock)
-    orch = GridOrchestrator(
-        exchange=venue, executor=executor, setups=[BookSetup(**book_setup_args(market, inst))]
-    )
+    orch = GridOrchestrator(exchange=venue, executor=executor, setups=[book_setup(market, inst)])
     feed = config.feed.model_copy(update={"seed": seed}).random_walk(inst)
     started = time.perf_counter()
     await orch.boot()

@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from gridmaker.config import Config, book_setup_args, sim_instrument
-from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
+from gridmaker.config import Config, book_setup, sim_instrument
+from gridmaker.engine.orchestrator import GridOrchestrator
 from gridmaker.engine.sessions.market import run_market_session
 from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.exchange.sim import SimExchange
@@ -32,9 +32,7 @@ async def one_run(data_dir: Path, steps: int, seed: int) -> dict[str, float]:
     )
     store = Store(data_dir / "gridmaker.sqlite")
     executor = SimpleExecutor(store=store, exchange=sim)
-    orch = GridOrchestrator(
-        exchange=sim, executor=executor, setups=[BookSetup(**book_setup_args(market, inst))]
-    )
+    orch = GridOrchestrator(exchange=sim, executor=executor, setups=[book_setup(market, inst)])
     feed = config.feed.model_copy(update={"seed": seed}).random_walk(inst)
     started = time.perf_counter()
     await orch.boot()

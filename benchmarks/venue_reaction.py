@@ -25,16 +25,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gridmaker.cli_venue import SIM_API_KEY, SIM_API_SECRET
-from gridmaker.exchange.http_sim import BinanceSimServer, serve
-
-from gridmaker.config import Config, MarketConfig, book_setup_args, sim_instrument
+from gridmaker.cli.venue import SIM_API_KEY, SIM_API_SECRET
+from gridmaker.config import Config, MarketConfig, book_setup, sim_instrument
 from gridmaker.core.events import OrderStatus, Side
-from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
+from gridmaker.engine.orchestrator import GridOrchestrator
 from gridmaker.engine.sessions.live import run_live_session
 from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.exchange.ccxt import CcxtExchange, RateBudget, build_ccxt_client
 from gridmaker.exchange.sim import SimExchange, SimUpdate
+from gridmaker.exchange.sim.http import BinanceSimServer, serve
 from gridmaker.store import Store
 
 SYMBOL = "BTC/USDT"
@@ -83,7 +82,7 @@ async def _mode(name: str, streams: bool, poll_s: float, rounds: int) -> dict[st
     with tempfile.TemporaryDirectory() as tmp:
         executor = SimpleExecutor(store=Store(Path(tmp) / "gm.sqlite"), exchange=venue)
         instrument = await venue.fetch_instrument(SYMBOL)
-        setup = BookSetup(**book_setup_args(MarketConfig(), instrument))
+        setup = book_setup(MarketConfig(), instrument)
         orch = GridOrchestrator(exchange=venue, executor=executor, setups=[setup])
         await orch.boot()
         await orch.on_trade(SYMBOL, START, 0)  # the grid, placed before timing starts

@@ -8,19 +8,19 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from gridmaker.backtest.setup import setup_from_config
 
 from gridmaker.backtest import fills_of, run_backtest, series_from_feed
 from gridmaker.config import (
     Config,
     MarketConfig,
     SimExchangeConfig,
-    book_setup_args,
+    backtest_setup,
+    book_setup,
     sim_instrument,
 )
 from gridmaker.core.events import Side
 from gridmaker.core.state import GridState
-from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
+from gridmaker.engine.orchestrator import GridOrchestrator
 from gridmaker.engine.sessions.market import run_market_session
 from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.exchange.sim import SimExchange
@@ -62,7 +62,7 @@ def _live(config: Config, data_dir: Path) -> tuple[GridState, list[tuple[Side, i
             partial_fills=config.sim.partial_fills,
         )
         executor = SimpleExecutor(store=Store(data_dir / "gridmaker.sqlite"), exchange=sim)
-        setup = BookSetup(**book_setup_args(config.markets[0], inst))
+        setup = book_setup(config.markets[0], inst)
         orchestrator = GridOrchestrator(exchange=sim, executor=executor, setups=[setup])
         try:
             await orchestrator.boot()
@@ -94,7 +94,7 @@ def test_backtest_and_live_session_on_sim_exchange_give_the_same_fills_and_pnl(
 
     # Act
     live_state, live_fills = _live(config, tmp_path)
-    result = run_backtest(setup_from_config(config), series)
+    result = run_backtest(backtest_setup(config), series)
 
     # Assert
     assert len(live_fills) > 20

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gridmaker.config import MarketConfig, book_setup_args
-from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
+from gridmaker.config import MarketConfig, book_setup
+from gridmaker.engine.orchestrator import GridOrchestrator
 from gridmaker.engine.sessions.live import run_live_session
 from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.store import Store
@@ -41,7 +41,7 @@ def test_polled_prices_drive_the_grid_and_fills_match_the_venue(tmp_path: Path) 
             assert not client.has_streams  # the simulator has no websocket: REST polling
             instrument = await client.fetch_instrument(SYMBOL)
             executor = SimpleExecutor(store=Store(tmp_path / "gm.sqlite"), exchange=client)
-            setup = BookSetup(**book_setup_args(MarketConfig(), instrument))
+            setup = book_setup(MarketConfig(), instrument)
             orch = GridOrchestrator(exchange=client, executor=executor, setups=[setup])
             await orch.boot()
             session = asyncio.create_task(
