@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from gridmaker.backtest.engine import BacktestResult
+from gridmaker.backtest.result import BacktestResult
 from gridmaker.backtest.series import TickSeries
 
 __all__ = ["write_report"]

@@ -17,7 +17,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
 
-from gridmaker.backtest.engine import BacktestSetup, run_backtest
+from gridmaker.backtest.engine import run_backtest
+from gridmaker.backtest.result import BacktestSetup
 from gridmaker.backtest.series import TickSeries
 
 __all__ = [
