@@ -16,19 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gridmaker.cli_venue import VenueChoice, run_sessions
-from gridmaker.exchange.http_sim import BinanceSimServer, ChaosKind, ChaosPlan
 
-from gridmaker.config import MarketConfig, book_setup_args
+from gridmaker.cli.venue import VenueChoice, run_sessions
+from gridmaker.config import MarketConfig, book_setup
 from gridmaker.core.events import Side
 from gridmaker.core.state import GridState
 from gridmaker.core.units import Instrument
-from gridmaker.engine.orchestrator import BookSetup, GridOrchestrator
+from gridmaker.engine.orchestrator import GridOrchestrator
 from gridmaker.engine.retry import Retrier, RetryPolicy
 from gridmaker.engine.sessions.live import run_live_session
 from gridmaker.engine.simple import SimpleExecutor
 from gridmaker.exchange.ccxt import CcxtExchange
+from gridmaker.exchange.faults import FaultKind, FaultPlan
 from gridmaker.exchange.sim import SimExchange
+from gridmaker.exchange.sim.http import BinanceSimServer
 from gridmaker.store import Store
 from tests import kit
 from tests.kit.http_venue import SYMBOL, new_sim, running_server, venue
@@ -94,7 +95,7 @@ async def live_bot(tmp_path: Path, **session: Any) -> AsyncIterator[Bot]:
         executor = SimpleExecutor(
             store=Store(tmp_path / "gm.sqlite"), exchange=client, retrier=retrier
         )
-        setup = BookSetup(**book_setup_args(MarketConfig(), instrument))
+        setup = book_setup(MarketConfig(), instrument)
         orch = GridOrchestrator(exchange=client, executor=executor, setups=[setup], retrier=retrier)
         bot = Bot(sim, server, client, orch, executor, instrument)
         try:
@@ -278,7 +279,7 @@ def test_each_market_of_a_live_venue_trades_at_once(tmp_path: Path) -> None:
             client = venue(url, streams=True)
             executor = SimpleExecutor(store=Store(tmp_path / "gm.sqlite"), exchange=client)
             setups = [
-                BookSetup(**book_setup_args(MarketConfig(symbol=s, order_size=size), inst))
+                book_setup(MarketConfig(symbol=s, order_size=size), inst)
                 for s, size, inst in (
                     (SYMBOL, Decimal("0.001"), await client.fetch_instrument(SYMBOL)),
                     ("ETH/USDT", Decimal("0.01"), await client.fetch_instrument("ETH/USDT")),
@@ -383,7 +384,7 @@ def test_a_venue_outage_is_waited_out_not_fatal(tmp_path: Path) -> None:
             await eventually_coro(bot.settled, what="the grid placed")
 
             # Act 1: every REST request fails (HTML 5xx) for a while; catch-ups keep failing.
-            bot.server.set_chaos(ChaosPlan(rate=1.0, kinds=(ChaosKind.SERVER_ERROR,)))
+            bot.server.set_chaos(FaultPlan.wire(rate=1.0, kinds=(FaultKind.UNAVAILABLE,)))
             await eventually_async(
                 lambda: bot.server.stats.faults["5xx"] >= 20, what="failed catch-ups"
             )
