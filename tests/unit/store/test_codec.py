@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from gridmaker.core.decide import decide
 from gridmaker.core.events import Fill, PlaceOrder, PriceTick, Side
 from gridmaker.core.grid import GridKind
+from gridmaker.core.risk import BreakerState, OnTrip, RiskParams, RiskState
 from gridmaker.core.state import GridState
 from gridmaker.core.units import Atoms, Steps, Ticks
 from gridmaker.store.codec import (
@@ -66,6 +68,38 @@ def test_a_traded_book_round_trips_through_its_json() -> None:
 
     # Assert
     assert back == state
+
+
+def test_a_tripped_breaker_with_its_windows_and_limits_round_trips() -> None:
+    # Arrange: every risk field away from its default.
+    risk = RiskState(
+        breaker=BreakerState.HALTED,
+        trigger="fast_move",
+        reason="price fell 5 % in 60 s",
+        tripped_at=1_700_000_000_000,
+        cleared_by="operator",
+        cleared_at=1_700_000_060_000,
+        trips=3,
+        high_water_atoms=123_456,
+        window=((1, P0), (2, P0 - SPACING)),
+        candles=((P0, 10), (P0 + SPACING, 20)),
+    )
+    limits = RiskParams(
+        fast_move_ppm=50_000,
+        fast_move_window_ms=60_000,
+        drawdown_ppm=100_000,
+        stop_loss_ticks=P0 - 10 * SPACING,
+        on_trip=OnTrip.HALT,
+        cooldown_ms=5_000,
+    )
+    state = replace(_traded(), risk=risk, risk_params=limits, liquidation_cid="gm-liq")
+
+    # Act
+    back = _round_trip(state)
+
+    # Assert
+    assert back == state
+    assert back.risk.window == ((1, P0), (2, P0 - SPACING))
 
 
 def test_a_geometric_book_with_fine_units_round_trips() -> None:
