@@ -42,12 +42,14 @@ LAYERS: dict[str, frozenset[str]] = {
     "gridmaker.exchange.ccxt": frozenset(
         {"gridmaker.core", "gridmaker.exchange.api", "gridmaker.exchange"}
     ),
-    # the simulated venue, in-process and over HTTP
+    # the simulated venue, in-process and over HTTP; its HTTP client is the real ccxt adapter
+    # aimed at the local server, so the path a real venue takes is the one exercised
     "gridmaker.exchange.sim": frozenset(
         {
             "gridmaker.core",
             "gridmaker.exchange.api",
             "gridmaker.exchange",
+            "gridmaker.exchange.ccxt",
             "gridmaker.db",
             "gridmaker.failpoints",
         }
