@@ -125,3 +125,62 @@ def test_venue_choice_is_checked_before_anything_starts(
     assert result.returncode == 2, result.stderr
     assert says in " ".join(result.stderr.split())
     assert not (tmp_path / "gridmaker-data").exists()
+
+
+def test_python_dash_m_gridmaker_is_the_same_command(tmp_path: Path) -> None:
+    # Arrange
+    _summary(gridmaker("run", "--steps", "300", "--json", cwd=tmp_path))
+
+    # Act
+    package = subprocess.run(
+        [sys.executable, "-m", "gridmaker", "status", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+    # Assert
+    assert _summary(package) == _summary(gridmaker("status", "--json", cwd=tmp_path))
+
+
+def _open_in(data_dir: Path) -> list[str]:
+    """The files of ``data_dir`` this process holds open."""
+    fds = Path("/proc/self/fd")
+    targets = []
+    for fd in fds.iterdir():
+        try:
+            targets.append(str(fd.readlink()))
+        except OSError:
+            continue
+    return [t for t in targets if t.startswith(str(data_dir.resolve()))]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_a_run_refused_after_it_opened_the_data_dir_leaves_nothing_open(tmp_path: Path) -> None:
+    # Arrange: a data dir bound to the walk of seed 3; seed 4 is refused at the feed binding,
+    # after the lock, the store, the exchange file and the executor were opened.
+    from typer.testing import CliRunner
+
+    from gridmaker.cli.app import app
+    from gridmaker.store import DataDirLock
+
+    data_dir = tmp_path / "data"
+    _summary(
+        gridmaker(
+            "run", "--steps", "200", "--seed", "3", "--data-dir", "data", "--json", cwd=tmp_path
+        )
+    )
+
+    # Act
+    result = CliRunner().invoke(
+        app, ["run", "--steps", "10", "--seed", "4", "--data-dir", str(data_dir)]
+    )
+
+    # Assert: refused (4), and every file it opened is closed and the lock released.
+    assert result.exit_code == 4, result.output
+    assert _open_in(data_dir) == []
+    lock = DataDirLock(data_dir)
+    lock.acquire()
+    lock.release()

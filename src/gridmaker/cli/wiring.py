@@ -73,15 +73,27 @@ def fault_plan(chaos: ChaosConfig | None) -> FaultPlan | None:
 
 
 def make_executor(
-    engine: str, data_dir: Path, store: Store, exchange: Exchange, retrier: Retrier | None = None
+    engine: str,
+    data_dir: Path,
+    store: Store,
+    exchange: Exchange,
+    retrier: Retrier | None = None,
+    *,
+    polling_interval_s: float = 0.1,
 ) -> GridExecutor:
     """The executor of ``engine`` over ``store``, which it owns from here (its ``close``
     closes the store); the durable one launches DBOS with its system database in
-    ``data_dir`` (inside the event loop)."""
+    ``data_dir`` (inside the event loop), polling its queue every ``polling_interval_s``."""
     if engine == "durable":
         from gridmaker.engine.durable import DurableExecutor
 
-        return DurableExecutor.launch(data_dir, store=store, exchange=exchange, retrier=retrier)
+        return DurableExecutor.launch(
+            data_dir,
+            store=store,
+            exchange=exchange,
+            retrier=retrier,
+            polling_interval_s=polling_interval_s,
+        )
     from gridmaker.engine.simple import SimpleExecutor
 
     return SimpleExecutor(store=store, exchange=exchange, retrier=retrier)
@@ -96,11 +108,13 @@ def wire_session(
     setups: Sequence[BookSetup],
     seed: int = 0,
     faults: FaultPlan | None = None,
+    polling_interval_s: float = 0.1,
 ) -> Session:
     """One bot over ``store`` trading ``setups`` on ``exchange`` (behind ``faults``).
 
     The session owns ``store`` once returned (``Session.close`` closes it); ``exchange`` stays
-    its opener's to close. ``seed`` makes the retrier's jitter reproducible.
+    its opener's to close. ``seed`` makes the retrier's jitter reproducible; tests poll the
+    durable engine's queue faster (``polling_interval_s``).
     """
     from gridmaker.engine.orchestrator import GridOrchestrator
     from gridmaker.engine.retry import Retrier
@@ -111,7 +125,9 @@ def wire_session(
 
         venue = FaultyExchange(exchange, faults)
     retrier = Retrier(seed=seed)
-    executor = make_executor(engine, data_dir, store, venue, retrier)
+    executor = make_executor(
+        engine, data_dir, store, venue, retrier, polling_interval_s=polling_interval_s
+    )
     orchestrator = GridOrchestrator(
         exchange=venue, executor=executor, setups=setups, retrier=retrier
     )
