@@ -61,6 +61,12 @@ class Bot:
             Decimal(price)
         )
 
+    def listens_for_orders(self) -> bool:
+        """ccxt.pro waits on the order news, not only subscribed: an event that arrives between
+        the subscription's ack and this wait only fills ccxt's cache, and signals no one."""
+        clients = self.client.client.clients.values()
+        return any(h.startswith("orders") for c in clients for h in c.futures)
+
     def rest_ticker_polls(self) -> int:
         """REST ticker reads since the boot (whose sync reads one)."""
         return self.server.stats.calls["GET ticker/24hr"] - self.boot_polls
@@ -167,8 +173,9 @@ def test_a_fill_reaches_the_bot_through_the_order_stream_alone(tmp_path: Path) -
                 lambda: (
                     bot.server.streams.counts["order_events"] == 0
                     and len(bot.server.streams._user) == 1
-                ),  # subscribed, nothing sent yet
-                what="the user-data stream to be subscribed",
+                    and bot.listens_for_orders()
+                ),  # subscribed and listened to, nothing sent yet
+                what="the user-data stream to be subscribed and listened to",
             )
 
             # Act: the market trades through the best buy.
