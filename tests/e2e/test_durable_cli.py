@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.kit.cli import gridmaker, last_json
+
 pytestmark = pytest.mark.e2e
-
-
-def _gridmaker(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gridmaker.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-
-
-def _last_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def test_durable_run_gives_the_simple_engines_summary(tmp_path: Path) -> None:
     # Act
     simple, durable = (
-        _last_json(
-            _gridmaker(
+        last_json(
+            gridmaker(
                 *("run", "--engine", engine, "--steps", "2000", "--seed", "1", "--json"),
                 *("--data-dir", str(tmp_path / engine)),
             )
@@ -48,10 +31,10 @@ def test_durable_run_gives_the_simple_engines_summary(tmp_path: Path) -> None:
 
 def test_shadow_on_a_generated_feed_reports_identical_streams(tmp_path: Path) -> None:
     # Act
-    result = _gridmaker("shadow", "--steps", "1500", "--seed", "2", "--json")
+    result = gridmaker("shadow", "--steps", "1500", "--seed", "2", "--json")
 
     # Assert
-    verdict = _last_json(result)
+    verdict = last_json(result)
     assert set(verdict) == {"events", "actions_simple", "actions_durable", "identical"}
     assert verdict["identical"] is True and verdict["events"] > 0
     assert verdict["actions_simple"] == verdict["actions_durable"] > 40
@@ -59,6 +42,6 @@ def test_shadow_on_a_generated_feed_reports_identical_streams(tmp_path: Path) ->
 
 
 def test_unknown_engine_is_a_config_error(tmp_path: Path) -> None:
-    result = _gridmaker("run", "--engine", "magic", "--data-dir", str(tmp_path))
+    result = gridmaker("run", "--engine", "magic", "--data-dir", str(tmp_path))
 
     assert result.returncode == 2 and "simple, durable" in result.stderr

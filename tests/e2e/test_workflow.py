@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import sqlite3
@@ -20,6 +19,7 @@ from gridmaker.core.events import Side
 from gridmaker.engine.orchestrator import GridOrchestrator
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.store import Store
+from tests.kit.cli import gridmaker, last_json
 from tests.kit.waiting import eventually
 from tests.kit.world import make_executor
 
@@ -34,14 +34,7 @@ def _command(data_dir: Path, *args: str) -> list[str]:
 def _run(
     data_dir: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        _command(data_dir, *args), capture_output=True, text=True, timeout=240, env=env, check=False
-    )
-
-
-def _summary(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return gridmaker("run", "--data-dir", str(data_dir), *args, env=env)
 
 
 def _open_orders(data_dir: Path) -> list[tuple[str, str, str]]:
@@ -86,7 +79,7 @@ def test_recovery_offline_fills(tmp_path: Path, engine: str) -> None:
     assert [f.side for f in offline] == [Side.BUY]
 
     # Act
-    summary = _summary(_run(tmp_path, "--engine", engine, "--steps", "0", "--json"))
+    summary = last_json(_run(tmp_path, "--engine", engine, "--steps", "0", "--json"))
 
     # Assert: the fill is in the book, and answered by a sell one level up.
     # The offline fill is a ghost fill (the kill may also have beaten the poll of another one).
@@ -193,7 +186,7 @@ def test_client_order_ids_deterministic(tmp_path: Path) -> None:
     assert len(journaled) == 40 and _open_orders(tmp_path) == []
 
     # Act
-    _summary(_run(tmp_path, "--steps", "0", "--json"))
+    last_json(_run(tmp_path, "--steps", "0", "--json"))
 
     # Assert: the very same ids went out, once each.
     with sqlite3.connect(tmp_path / "exchange.sqlite") as db:
@@ -203,7 +196,7 @@ def test_client_order_ids_deterministic(tmp_path: Path) -> None:
 
 def test_corrupt_state_refuses_start(tmp_path: Path, engine: str) -> None:
     # Arrange
-    _summary(_run(tmp_path, "--engine", engine, "--steps", "300", "--json"))
+    last_json(_run(tmp_path, "--engine", engine, "--steps", "300", "--json"))
     with sqlite3.connect(tmp_path / "exchange.sqlite") as db:
         orders_before = db.execute("SELECT count(*) FROM orders").fetchone()[0]
     path = tmp_path / "gridmaker.sqlite"
@@ -228,8 +221,8 @@ def test_rate_limited_backs_off(tmp_path: Path, engine: str) -> None:
     chaos.write_text("chaos:\n  every: 3\n  kinds: [rate_limited]\n")
 
     # Act
-    calm = _summary(_run(tmp_path / "calm", "--engine", engine, "--steps", "3000", "--json"))
-    limited = _summary(
+    calm = last_json(_run(tmp_path / "calm", "--engine", engine, "--steps", "3000", "--json"))
+    limited = last_json(
         _run(
             tmp_path / "limited",
             *("--engine", engine, "--steps", "3000", "--json", "--config", str(chaos)),
@@ -276,7 +269,7 @@ def test_ban_stops_trading_and_status_says_why(tmp_path: Path) -> None:
     # Assert
     assert result.returncode == 5
     assert "banned" in result.stderr
-    assert "banned by the exchange" in _summary(status)["last_halt"]
+    assert "banned by the exchange" in last_json(status)["last_halt"]
 
 
 def _crash_feed(path: Path) -> Path:
@@ -308,7 +301,7 @@ def test_risk_circuit_breaker(tmp_path: Path, engine: str) -> None:
     run = ("--engine", engine, "--feed", feed)
 
     # Act 1: the drop trips the fast-move breaker.
-    tripped = _summary(_run(data, *run, "--steps", "400", "--json"))
+    tripped = last_json(_run(data, *run, "--steps", "400", "--json"))
 
     # Assert 1: buys cancelled, take-profit sells still working.
     assert tripped["breaker"] == "reducing" and "within 300000 ms" in tripped["breaker_reason"]
@@ -317,7 +310,7 @@ def test_risk_circuit_breaker(tmp_path: Path, engine: str) -> None:
     buys_before_restart = _buy_orders(data)
 
     # Act 2: restart; the market keeps trading below.
-    restarted = _summary(_run(data, *run, "--steps", "100", "--json"))
+    restarted = last_json(_run(data, *run, "--steps", "100", "--json"))
 
     # Assert 2: still tripped; the boot sync and the session placed no buy.
     assert restarted["breaker"] == "reducing"
@@ -331,7 +324,7 @@ def test_risk_circuit_breaker(tmp_path: Path, engine: str) -> None:
 
     # Act 3: the operator resets; the bot trades again.
     reset = _breaker(data, "reset", "--reason", "market calm again")
-    resumed = _summary(_run(data, *run, "--steps", "100", "--json"))
+    resumed = last_json(_run(data, *run, "--steps", "100", "--json"))
 
     # Assert 3
     assert reset.returncode == 0 and "ACTIVE" in reset.stdout
