@@ -100,12 +100,18 @@ def _bot(data_dir: Path, config: Path, steps: int, env: dict[str, str]) -> subpr
 
 
 def _feed_position(data_dir: Path) -> int:
+    """Where the data dir's market is. The connection is closed here, not left to the garbage
+    collector (``with sqlite3.connect(...)`` only commits): a connection this process keeps
+    open holds a stale view of the log's shared index across other processes' lives, and this
+    process's next writes (trades printed while the bot is down) would then discard the fills
+    the dead bot's exchange had committed."""
     import sqlite3
+    from contextlib import closing
 
     path = data_dir / "exchange.sqlite"
     if not path.exists():
         return 0
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         row = db.execute("SELECT position FROM markets WHERE symbol = ?", (SYMBOL,)).fetchone()
     return int(row[0]) if row else 0
 

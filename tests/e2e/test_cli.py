@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ def test_run_5000_steps_prints_a_summary_and_fills_the_store(tmp_path: Path) -> 
     assert summary["fills"] == summary["buy_fills"] + summary["sell_fills"]
     assert summary["feed_position"] == 5000
     store = tmp_path / "gridmaker-data" / "gridmaker.sqlite"
-    with sqlite3.connect(store) as db:
+    with closing(sqlite3.connect(store)) as db:
         (fills,) = db.execute("SELECT count(*) FROM fills").fetchone()
         (intents,) = db.execute("SELECT count(*) FROM intents").fetchone()
     assert fills == summary["fills"]

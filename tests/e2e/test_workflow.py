@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ def _open_orders(data_dir: Path) -> list[tuple[str, str, str]]:
     if not path.exists():
         return []
     try:
-        with sqlite3.connect(path) as db:
+        with closing(sqlite3.connect(path)) as db:
             rows = db.execute(
                 "SELECT client_order_id, side, price FROM orders WHERE status = 'open'"
             ).fetchall()
@@ -52,7 +53,7 @@ def _open_orders(data_dir: Path) -> list[tuple[str, str, str]]:
 
 
 def _intents(data_dir: Path) -> dict[str, int]:
-    with sqlite3.connect(data_dir / "gridmaker.sqlite") as db:
+    with closing(sqlite3.connect(data_dir / "gridmaker.sqlite")) as db:
         rows = db.execute("SELECT client_order_id, revision FROM intents WHERE kind = 'place'")
         return {str(cid): int(rev) for cid, rev in rows}
 
@@ -189,7 +190,7 @@ def test_client_order_ids_deterministic(tmp_path: Path) -> None:
     last_json(_run(tmp_path, "--steps", "0", "--json"))
 
     # Assert: the very same ids went out, once each.
-    with sqlite3.connect(tmp_path / "exchange.sqlite") as db:
+    with closing(sqlite3.connect(tmp_path / "exchange.sqlite")) as db:
         placed = [str(r[0]) for r in db.execute("SELECT client_order_id FROM orders")]
     assert sorted(placed) == sorted(journaled)
 
@@ -197,7 +198,7 @@ def test_client_order_ids_deterministic(tmp_path: Path) -> None:
 def test_corrupt_state_refuses_start(tmp_path: Path, engine: str) -> None:
     # Arrange
     last_json(_run(tmp_path, "--engine", engine, "--steps", "300", "--json"))
-    with sqlite3.connect(tmp_path / "exchange.sqlite") as db:
+    with closing(sqlite3.connect(tmp_path / "exchange.sqlite")) as db:
         orders_before = db.execute("SELECT count(*) FROM orders").fetchone()[0]
     path = tmp_path / "gridmaker.sqlite"
     raw = bytearray(path.read_bytes())
@@ -211,7 +212,7 @@ def test_corrupt_state_refuses_start(tmp_path: Path, engine: str) -> None:
     # Assert
     assert result.returncode == 3
     assert str(path) in result.stderr.replace("\n", "")
-    with sqlite3.connect(tmp_path / "exchange.sqlite") as db:
+    with closing(sqlite3.connect(tmp_path / "exchange.sqlite")) as db:
         assert db.execute("SELECT count(*) FROM orders").fetchone()[0] == orders_before
 
 
@@ -285,7 +286,7 @@ def _crash_feed(path: Path) -> Path:
 
 
 def _buy_orders(data_dir: Path) -> int:
-    with sqlite3.connect(data_dir / "exchange.sqlite") as db:
+    with closing(sqlite3.connect(data_dir / "exchange.sqlite")) as db:
         return int(db.execute("SELECT count(*) FROM orders WHERE side = 'buy'").fetchone()[0])
 
 
