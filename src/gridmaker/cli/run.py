@@ -300,7 +300,7 @@ async def _open(
     from gridmaker.cli.wiring import fault_plan, sim_exchange_for, wire_session
     from gridmaker.config import book_setups
     from gridmaker.engine.venue_binding import bind_venue
-    from gridmaker.exchange.sim.client import HttpSimVenue
+    from gridmaker.exchange.api import SimulatedMarket
     from gridmaker.store import DataDirLock, Store
 
     venue, instruments = await open_run_venue(remote, config)
@@ -308,7 +308,7 @@ async def _open(
         stack.push_async_callback(venue.close)
     setups = book_setups(config, instruments)  # a real venue's rules arrive only now
     # a simulator waiting to be printed gets the feed from us; a real market moves itself
-    prints_market = venue is None or isinstance(venue, HttpSimVenue)
+    prints_market = venue is None or isinstance(venue, SimulatedMarket)
     feeds = {
         setup.symbol: make_feed(config, inst) if prints_market else None
         for setup, inst in zip(setups, instruments, strict=True)
