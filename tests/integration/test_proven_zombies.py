@@ -260,3 +260,111 @@ def test_boot_queued_trip_survives_a_boot_that_fails_before_saving(tmp_path: Pat
         await second.close()
 
     asyncio.run(main())
+
+
+def test_commands_a_trip_for_a_symbol_that_cannot_trade_is_kept_with_its_book(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        # Arrange: a fill the history does not show stops the symbol at boot; then a trip is
+        # queued for it while the bot runs.
+        first, best_buy = await _traded(tmp_path)
+        _fill_offline(tmp_path, first, best_buy)
+        second = open_world(tmp_path, wrap=_HistoryHidden)  # type: ignore[arg-type]
+        await second.orchestrator.boot()
+        assert second.orchestrator.halted(SYMBOL)
+        second.store.add_command(SYMBOL, "trip", "operator: stop now")
+
+        # Act
+        await second.orchestrator.apply_commands(1)
+
+        # Assert: spent only because the saved book carries the trip.
+        stored = second.store.load_book(SYMBOL)
+        assert stored is not None and stored.risk.breaker is not BreakerState.ACTIVE
+        assert second.store.pending_commands() == []
+        await second.close()
+
+    asyncio.run(main())
+
+
+def test_boot_full_history_read_applies_only_the_hidden_orders_fills(tmp_path: Path) -> None:
+    async def main() -> None:
+        # Arrange: an earlier book traded this account (its fills carry our prefix); it was
+        # stopped, its orders cancelled, and a new book started after that history.
+        earlier, _ = await _traded(tmp_path)
+        assert earlier.orchestrator.state(SYMBOL).fills > 0  # type: ignore[union-attr]
+        venue = SimExchange(
+            instruments=[earlier.orchestrator.state(SYMBOL).instrument],  # type: ignore[union-attr]
+            initial_balances={},
+            path=tmp_path / "exchange.sqlite",
+        )
+        for order in await venue.fetch_open_orders(SYMBOL):
+            await venue.cancel_order(SYMBOL, order.client_order_id)
+        venue.close_sync()
+        (tmp_path / "gridmaker.sqlite").unlink()
+        first, best_buy = await _traded(tmp_path, steps=300)
+        before = first.orchestrator.state(SYMBOL)
+        assert before is not None
+        offline = _fill_offline(tmp_path, first, best_buy)
+        _move_cursor_past_everything(tmp_path)
+
+        # Act
+        second = open_world(tmp_path)
+        await second.orchestrator.boot()
+
+        # Assert: the hidden fill is applied; the earlier book's fills are not this book's.
+        state = second.orchestrator.state(SYMBOL)
+        assert state is not None and not second.orchestrator.halted(SYMBOL)
+        assert state.fills == before.fills + offline
+        assert second.store.fill_count(SYMBOL) == state.fills
+        await second.close()
+
+    asyncio.run(main())
+
+
+class _LaggingLookups(_Through):
+    """A venue whose lookups may lag its writes (as Binance's do for tens of seconds)."""
+
+    lookup_grace_s = 60.0
+
+
+class _Died(BaseException):
+    """The process dies here (as a SIGKILL would, but inside the test)."""
+
+
+class _DiesOnPlace(_Through):
+    """The first order is recorded, then the process dies before anything is sent."""
+
+    async def place_order(self, request: object) -> object:
+        raise _Died
+
+
+def test_boot_order_being_placed_at_a_crash_is_not_resent_within_the_grace(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        # Arrange: the grid's intents are recorded; the process dies before they are sent.
+        world = open_world(tmp_path, wrap=_DiesOnPlace)  # type: ignore[arg-type]
+        await world.orchestrator.boot()
+        with pytest.raises(_Died):
+            await world.orchestrator.on_trade(SYMBOL, Decimal("50000"), 0)
+        placing = {
+            s.order_cid
+            for s in (world.store.load_book(SYMBOL) or pytest.fail("no book")).slots.values()
+            if s.order is OrderState.PLACING
+        }
+        assert placing
+        await world.close()
+
+        # Act: a restart at once, on a venue whose lookups may lag.
+        second = open_world(tmp_path, wrap=_LaggingLookups)  # type: ignore[arg-type]
+        await second.orchestrator.boot()
+
+        # Assert: "not found" so soon is no proof: nothing is sent again yet.
+        report = second.orchestrator.report(SYMBOL)
+        assert report.resolved == ()
+        assert placing <= set(report.unproven)
+        assert sum(second.sim.place_calls.values()) == 0
+        await second.close()
+
+    asyncio.run(main())

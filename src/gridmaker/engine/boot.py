@@ -33,6 +33,7 @@ from gridmaker.core.events import (
 from gridmaker.core.ids import decode_cid
 from gridmaker.core.reconcile import Snapshot, VenueOrder, reconcile
 from gridmaker.core.setup import BookSetup
+from gridmaker.core.slots import OrderState
 from gridmaker.core.state import Decision, GridState
 from gridmaker.core.units import Instrument
 from gridmaker.engine.book import Book
@@ -151,7 +152,10 @@ class BootSync:
                 symbol,
                 ",".join(sorted(hidden)),
             )
-            fills, _ = await self.fills.new_fills(symbol, "", instrument)
+            history, _ = await self.fills.new_fills(symbol, "", instrument)
+            known = {f.trade_id for f in fills}
+            # Only the hidden orders' fills: older fills of this account are not this book's.
+            fills += [f for f in history if f.client_order_id in hidden and f.trade_id not in known]
             if hidden := _fills_unaccounted(state, lookups, fills):
                 book.halted = (
                     f"the venue reports fills of {', '.join(sorted(hidden))} that its trade "
@@ -185,6 +189,13 @@ class BootSync:
     ) -> dict[str, OrderUpdate]:
         """The venue's word on every order the book works that its open orders do not list."""
         absent = [cid for cid in _live_cids(state) if cid not in listed]
+        # An order we were placing when the process died may be too fresh for the venue to
+        # show: within its grace, "not found" must not send the same id again.
+        self.executor.note_maybe_sent(
+            s.order_cid
+            for s in state.slots.values()
+            if s.order in (OrderState.PLACING, OrderState.UNKNOWN) and s.order_cid in absent
+        )
         answers: dict[str, OrderUpdate] = {}
         for cid in absent:
             answer = await self.executor.lookup(symbol, cid)
@@ -256,7 +267,11 @@ def _live_cids(state: GridState) -> list[str]:
 def _fills_unaccounted(
     state: GridState, lookups: Mapping[str, OrderUpdate], fills: Sequence[Fill]
 ) -> set[str]:
-    """Orders the venue says filled more of than the book applied plus ``fills`` bring."""
+    """Grid orders the venue says filled more of than the book applied plus ``fills`` bring.
+
+    The stop-loss sale is left out: the book does not count what of it was applied (its
+    fills still come through the cursor like any other).
+    """
     brought: Counter[str] = Counter()
     for fill in fills:
         brought[fill.client_order_id] += fill.qty_steps
@@ -264,8 +279,9 @@ def _fills_unaccounted(
     return {
         cid
         for cid, update in lookups.items()
-        if update.status is not OrderStatus.UNKNOWN
-        and update.filled_steps > applied.get(cid, 0) + brought[cid]
+        if cid in applied
+        and update.status is not OrderStatus.UNKNOWN
+        and update.filled_steps > applied[cid] + brought[cid]
     }
 
 

@@ -7,7 +7,7 @@ orchestrator feeds back through ``decide``. Engines differ only here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from gridmaker.core.events import Event
@@ -50,6 +50,11 @@ class GridExecutor(Protocol):
         ...
 
     def mark_command_applied(self, command_id: int) -> None: ...
+
+    def note_maybe_sent(self, client_order_ids: Iterable[str]) -> None:
+        """These orders may have reached the venue moments ago (a dead process's last sends):
+        a lookup that does not find them within the venue's grace is not proof of absence."""
+        ...
 
     async def lookup(self, symbol: str, client_order_id: str) -> Event:
         """What the venue says about one of our orders now (UNKNOWN resolution)."""

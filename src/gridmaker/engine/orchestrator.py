@@ -262,7 +262,7 @@ class GridOrchestrator:
             carried = False
             for symbol in targets:
                 book = self._books.get(symbol)
-                if book is None or book.state is None or book.halted:
+                if book is None or book.state is None:
                     continue
                 order = BreakerOrder(
                     symbol=symbol,
@@ -271,7 +271,14 @@ class GridOrchestrator:
                     ts_event=ts_event,
                     command_id=command_id if target != "*" else 0,
                 )
-                await self.on_event(order)
+                if book.halted:
+                    # Not trading, but the command still belongs to the book: saved with it,
+                    # its cancels recorded and left for the next boot (as a ban's are).
+                    decision = decide(book.state, order)
+                    book.state = decision.state
+                    await self.executor.execute(decision, (order,), send=False)
+                else:
+                    await self.on_event(order)
                 carried = target != "*"
             if not carried:
                 self.executor.mark_command_applied(command_id)

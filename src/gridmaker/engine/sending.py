@@ -62,7 +62,12 @@ class Sender:
         self._placed_at: dict[str, float] = {}
         """Client id → when we last sent it (monotonic), kept for ``grace_s``."""
 
-    def _note_placement(self, cid: str) -> None:
+    def note_placement(self, cid: str) -> None:
+        """``cid`` may have just been sent: "not found" is no proof for ``grace_s`` from now.
+
+        Called for every placement attempt, and at boot for orders a dead process may have
+        sent moments before it died (the send times are not journaled).
+        """
         if not self.grace_s:
             return
         now = time.monotonic()
@@ -120,7 +125,7 @@ class Sender:
         request = to_request(action, instrument)
 
         async def place() -> ExchangeOrder:
-            self._note_placement(cid)  # each attempt: a paced retry may go out much later
+            self.note_placement(cid)  # each attempt: a paced retry may go out much later
             return await self.exchange.place_order(request)
 
         try:

@@ -6,7 +6,7 @@ decision (``execute``); everything else in ``GridExecutor`` is the store's or th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from gridmaker.core.events import Event
 from gridmaker.core.state import GridState
@@ -51,6 +51,10 @@ class StoreBackedExecutor:
 
     def mark_command_applied(self, command_id: int) -> None:
         self.store.mark_command_applied(command_id)
+
+    def note_maybe_sent(self, client_order_ids: Iterable[str]) -> None:
+        for cid in client_order_ids:
+            self.sender.note_placement(cid)
 
     async def lookup(self, symbol: str, client_order_id: str) -> Event:
         return await self.sender.lookup(symbol, client_order_id)
