@@ -18,9 +18,12 @@ import time
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from gridmaker.store import Store
 
 from gridmaker.cli.common import (
     EXIT_BOOT,
@@ -105,21 +108,35 @@ def _describe(data_dir: Path, symbol: str = "*") -> list[dict[str, Any]]:
         store.close()
 
 
+def _targets(store: Store, symbol: str) -> list[str]:
+    """The books a command is for. "All" means every book the data dir has now, one command
+    each, so each is spent exactly with the book that carries it (never twice, never lost
+    because another book could not take it)."""
+    return store.symbols() if symbol == "*" else [symbol]
+
+
 def _apply_at_rest(data_dir: Path, symbol: str, verb: Verb, reason: str) -> None:
     from gridmaker.core.decide import apply_breaker_command
-    from gridmaker.core.events import BreakerCommand
+    from gridmaker.core.events import BreakerCommand, BreakerOrder
     from gridmaker.store import Store
 
     store = Store(store_file(data_dir))
     try:
-        command_id = store.add_command(symbol, verb.value, reason)
         now_ms = int(time.time() * 1000)
-        for name in store.symbols():
+        for name in _targets(store, symbol):
             state = store.load_book(name)
-            if state is not None and symbol in ("*", name):
-                changed = apply_breaker_command(state, BreakerCommand(verb.value), reason, now_ms)
-                store.commit(changed)
-        store.mark_command_applied(command_id)
+            if state is None:
+                continue
+            command = BreakerCommand(verb.value)
+            order = BreakerOrder(
+                symbol=name,
+                command=command,
+                reason=reason,
+                ts_event=now_ms,
+                command_id=store.add_command(name, verb.value, reason),
+            )
+            changed = apply_breaker_command(state, command, reason, now_ms)
+            store.commit(changed, causes=(order,))  # the command is spent with its book
     finally:
         store.close()
 
@@ -131,11 +148,11 @@ def _queue_for_running_bot(
 
     store = Store(store_file(data_dir))
     try:
-        command_id = store.add_command(symbol, verb.value, reason)
+        ids = [store.add_command(name, verb.value, reason) for name in _targets(store, symbol)]
         deadline = time.monotonic() + wait_s
         delay = 0.05
         while time.monotonic() < deadline:
-            if store.is_command_applied(command_id):
+            if all(store.is_command_applied(i) for i in ids):
                 return True
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
