@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,23 @@ def test_run_on_a_new_in_memory_simulator_is_another_venue(tmp_path: Path) -> No
     # Assert
     assert second.returncode == 4, second.stderr
     assert "account" in second.stderr
+
+
+def test_run_data_dir_made_before_binding_with_the_builtin_exchange_is_refused_elsewhere(
+    tmp_path: Path,
+) -> None:
+    # Arrange: a built-in run's data dir as an older gridmaker left it (no binding yet).
+    first = gridmaker("run", "--steps", "300", "--json", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    data = tmp_path / "gridmaker-data"
+    with closing(sqlite3.connect(data / "gridmaker.sqlite")) as db:
+        db.execute("DELETE FROM venue")
+        db.commit()
+
+    # Act
+    with sim_exchange(tmp_path / "sim", "--state", str(tmp_path / "sim" / "x.sqlite")) as url:
+        second = gridmaker(*_on_sim_exchange(url, "--steps", "50"), cwd=tmp_path)
+
+    # Assert: its exchange file says where it belongs.
+    assert second.returncode == 4, second.stderr
+    assert "built-in simulated exchange" in second.stderr

@@ -299,7 +299,7 @@ async def _open(
     from gridmaker.cli.venue import open_run_venue, venue_identity
     from gridmaker.cli.wiring import fault_plan, sim_exchange_for, wire_session
     from gridmaker.config import book_setups
-    from gridmaker.engine.venue_binding import bind_venue
+    from gridmaker.engine.venue_binding import VenueIdentity, bind_venue
     from gridmaker.exchange.api import SimulatedMarket
     from gridmaker.store import DataDirLock, Store
 
@@ -320,7 +320,13 @@ async def _open(
     store = Store(store_file(data_dir), verify=False)
     with ExitStack() as until_wired:  # the session owns the store once wired
         until_wired.callback(store.close)
-        bind_venue(store, venue_identity(remote, venue), str(data_dir))
+        legacy_builtin = bool(store.symbols()) and exchange_file(data_dir).exists()
+        bind_venue(
+            store,
+            venue_identity(remote, venue),
+            str(data_dir),
+            presumed=VenueIdentity(exchange="sim", endpoint="built-in") if legacy_builtin else None,
+        )
         market: Any = venue
         if market is None:
             path = exchange_file(data_dir)

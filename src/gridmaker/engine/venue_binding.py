@@ -62,17 +62,27 @@ class VenueBindingStore(Protocol):
     def bind_venue(self, identity: Mapping[str, str]) -> None: ...
 
 
-def bind_venue(store: VenueBindingStore, identity: VenueIdentity, data_dir: str) -> None:
-    """Bind an unbound data dir to ``identity``; raise ``VenueMismatch`` for another venue."""
+def bind_venue(
+    store: VenueBindingStore,
+    identity: VenueIdentity,
+    data_dir: str,
+    *,
+    presumed: VenueIdentity | None = None,
+) -> None:
+    """Refuse (``VenueMismatch``) a data dir bound to another venue; bind an unbound one to
+    ``identity`` (the store writes it with the first book it saves).
+
+    ``presumed`` is the venue a data dir made before binding existed evidently belongs to
+    (the built-in exchange, whose file lies in it); it is checked like a binding.
+    """
     stored = store.venue()
-    if stored is None:
-        store.bind_venue(identity.as_dict())
-        return
-    bound = VenueIdentity.from_dict(stored)
-    if not bound.same_venue(identity):
+    bound = VenueIdentity.from_dict(stored) if stored is not None else presumed
+    if bound is not None and not bound.same_venue(identity):
         raise VenueMismatch(
             f"{data_dir} belongs to {bound.describe()}; this run trades on "
             f"{identity.describe()}. A data dir holds one venue's orders, fills and fill "
             "cursor, and continuing it elsewhere loses fills. Run it with the venue it was "
             "made on, or give this venue its own --data-dir"
         )
+    if stored is None:
+        store.bind_venue(identity.as_dict())

@@ -69,6 +69,8 @@ class Store:
         self.path = path
         version = verify_store(path) if verify else None
         self.read_only = read_only and version in (None, SCHEMA_VERSION)
+        self._venue_to_bind = ""
+        """A venue identity (JSON) to bind with the next saved book; "" when none is due."""
         upgrade = (
             f" (it is at schema version {version}: this gridmaker upgrades it to "
             f"{SCHEMA_VERSION} before reading it, which writes)"
@@ -183,13 +185,17 @@ class Store:
         return None if row is None else dict(json.loads(row[0]))
 
     def bind_venue(self, identity: Mapping[str, str]) -> None:
-        """Bind this data dir to ``identity`` once: its orders and fills are that venue's."""
-        with transaction(self._db) as db:
-            db.execute(
-                "INSERT INTO venue (id, identity_json, bound_at) VALUES (1, ?, ?) "
-                "ON CONFLICT (id) DO NOTHING",
-                (json.dumps(dict(identity), sort_keys=True), _now()),
-            )
+        """Bind this data dir to ``identity`` with the first book saved (``commit``), not now:
+        a run refused before it saved anything leaves the data dir as it was, unbound."""
+        self._venue_to_bind = json.dumps(dict(identity), sort_keys=True)
+
+    @staticmethod
+    def _record_venue(db: sqlite3.Connection, identity_json: str) -> None:
+        db.execute(
+            "INSERT INTO venue (id, identity_json, bound_at) VALUES (1, ?, ?) "
+            "ON CONFLICT (id) DO NOTHING",
+            (identity_json, _now()),
+        )
 
     def last_halt(self) -> tuple[str, str] | None:
         row = self._db.execute("SELECT reason, at FROM halts ORDER BY id DESC LIMIT 1").fetchone()
@@ -261,6 +267,8 @@ class Store:
                         )
                 for action in actions:
                     self._record_intent(db, action, revision)
+                if self._venue_to_bind:
+                    self._record_venue(db, self._venue_to_bind)
                 db.execute(
                     "INSERT INTO books VALUES (?, ?, ?, ?) ON CONFLICT (symbol) DO UPDATE SET "
                     "state_json = excluded.state_json, checksum = excluded.checksum, "
@@ -270,6 +278,7 @@ class Store:
         except sqlite3.IntegrityError as e:
             raise StoreError(f"refused a second write of the same fill: {e}") from e
         self._revision = revision
+        self._venue_to_bind = ""
 
     @staticmethod
     def _record_fill(db: sqlite3.Connection, fill: Fill, revision: int) -> None:

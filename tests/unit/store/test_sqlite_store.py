@@ -220,22 +220,42 @@ def test_commands_are_handed_out_in_the_order_they_were_queued(store: Store) -> 
     assert not store.is_command_applied(second)
 
 
-def test_data_dir_is_bound_to_the_first_venue_only(tmp_path: Path) -> None:
+def test_data_dir_is_bound_with_its_first_saved_book_only(tmp_path: Path) -> None:
     # Arrange
     path = tmp_path / "gridmaker.sqlite"
     store = Store(path)
-    unbound = store.venue()
+    store.bind_venue({"exchange": "sim", "account": "a"})
+    before_any_book = store.venue()
 
     # Act
-    store.bind_venue({"exchange": "sim", "account": "a"})
+    store.commit(kit.state())
     store.bind_venue({"exchange": "binance", "account": "b"})
+    store.commit(kit.state())
     store.close()
 
-    # Assert: the binding outlives the process that made it.
+    # Assert: nothing is written by a run that saved nothing; then the first venue is kept,
+    # across a reopen.
     reopened = Store(path, read_only=True)
     try:
-        assert unbound is None
+        assert before_any_book is None
         assert reopened.venue() == {"exchange": "sim", "account": "a"}
+    finally:
+        reopened.close()
+
+
+def test_refused_run_leaves_the_data_dir_unbound(tmp_path: Path) -> None:
+    # Arrange
+    path = tmp_path / "gridmaker.sqlite"
+    store = Store(path)
+
+    # Act: bound, then closed before any book was saved (a run refused at pre-flight).
+    store.bind_venue({"exchange": "binance", "endpoint": "testnet"})
+    store.close()
+
+    # Assert
+    reopened = Store(path, read_only=True)
+    try:
+        assert reopened.venue() is None
     finally:
         reopened.close()
 
