@@ -145,7 +145,7 @@ class RateBudget:
             self._roll(now)
             if self.used_weight_header is not None:
                 raw = _header(headers, self.used_weight_header)
-                if raw is not None and raw.strip().isdigit():
+                if raw is not None and raw.strip().isascii() and raw.strip().isdecimal():
                     self._used = max(self._used, int(raw))
             if status in (418, 429):
                 retry_after = parse_retry_after(headers)

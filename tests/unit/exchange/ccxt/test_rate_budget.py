@@ -76,3 +76,15 @@ def test_shared_budget_is_one_per_venue_and_key() -> None:
     other = shared_budget("binance", "key-b", limit=10)
 
     assert a is again and a is not other
+
+
+def test_budget_ignores_a_weight_header_that_is_not_a_plain_number() -> None:
+    # Arrange: digits Python calls digits but int() refuses ("²"), and non-ASCII digits.
+    budget = RateBudget(limit=100, clock=Clock())
+
+    # Act
+    budget.observe(200, {"X-MBX-USED-WEIGHT-1M": "²"})
+    budget.observe(200, {"X-MBX-USED-WEIGHT-1M": "٣"})
+
+    # Assert: junk from the venue is not a bug of ours; the count is unchanged.
+    assert budget.used == 0
