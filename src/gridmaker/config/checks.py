@@ -212,9 +212,7 @@ def _grid_problems(
     if anchor > max_ticks:
         return [
             f"{where}: an order of {plain(market.order_size)} at the first price {price} is "
-            f"more than the book's 64-bit integers hold ({MAX_STORED} ticks, steps or fee atoms "
-            f"at {rules}.tick_size {plain(inst.tick_size)} and step_size "
-            f"{plain(inst.step_size)}); use a coarser tick_size or step_size"
+            f"{_beyond_int64(rules, inst)}; use a coarser tick_size or step_size"
         ]
     top = spec.price_ticks(spec.max_level)
     if top <= max_ticks:
@@ -222,9 +220,7 @@ def _grid_problems(
     if bounded:
         return [
             f"{where}.grid.upper: an order of {plain(market.order_size)} at "
-            f"{plain(inst.from_ticks(top))} is more than the book's 64-bit integers hold "
-            f"({MAX_STORED} ticks, steps or fee atoms at {rules}'s tick_size "
-            f"{plain(inst.tick_size)} and step_size {plain(inst.step_size)}); lower the "
+            f"{plain(inst.from_ticks(top))} is {_beyond_int64(rules, inst)}; lower the "
             "range, the order_size or use a coarser tick or step"
         ]
     _, fit = template.levels_that_fit(
@@ -232,8 +228,14 @@ def _grid_problems(
     )
     return [
         f"{where}.grid.sell_levels: an order of {plain(market.order_size)} on the highest of "
-        f"{grid.sell_levels} levels above the first price {price} is more than the book's "
-        f"64-bit integers hold ({MAX_STORED} ticks, steps or fee atoms at {rules}'s tick_size "
-        f"{plain(inst.tick_size)} and step_size {plain(inst.step_size)}); at most {fit} "
-        f"levels fit; was {grid.sell_levels}"
+        f"{grid.sell_levels} levels above the first price {price} is "
+        f"{_beyond_int64(rules, inst)}; at most {fit} levels fit; was {grid.sell_levels}"
     ]
+
+
+def _beyond_int64(rules: str, inst: Instrument) -> str:
+    """Why a value does not fit: one wording for every grid check that hits the 64-bit bound."""
+    return (
+        f"more than the book's 64-bit integers hold ({MAX_STORED} ticks, steps or fee atoms "
+        f"at {rules}.tick_size {plain(inst.tick_size)} and step_size {plain(inst.step_size)})"
+    )
