@@ -189,12 +189,13 @@ class BootSync:
     ) -> dict[str, OrderUpdate]:
         """The venue's word on every order the book works that its open orders do not list."""
         absent = [cid for cid in _live_cids(state) if cid not in listed]
+        missing = set(absent)
         # An order we were placing when the process died may be too fresh for the venue to
         # show: within its grace, "not found" must not send the same id again.
         self.executor.note_maybe_sent(
             s.order_cid
             for s in state.slots.values()
-            if s.order in (OrderState.PLACING, OrderState.UNKNOWN) and s.order_cid in absent
+            if s.order in (OrderState.PLACING, OrderState.UNKNOWN) and s.order_cid in missing
         )
         answers: dict[str, OrderUpdate] = {}
         for cid in absent:
