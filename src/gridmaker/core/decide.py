@@ -26,6 +26,8 @@ from gridmaker.core.events import (
     CandleClosed,
     Event,
     Fill,
+    OperatorCommand,
+    OperatorOrder,
     OrderStatus,
     OrderUpdate,
     PriceTick,
@@ -45,10 +47,16 @@ from gridmaker.core.slots import (
     spend_id,
     transition,
 )
-from gridmaker.core.state import Decision, GridMode, GridState, make_slot
+from gridmaker.core.state import Control, Decision, GridMode, GridState, make_slot
 from gridmaker.core.units import FEE_SCALE, Atoms, Steps, notional_atoms
 
-__all__ = ["apply_breaker_command", "decide", "needs_decision", "replan"]
+__all__ = [
+    "apply_breaker_command",
+    "apply_operator_command",
+    "decide",
+    "needs_decision",
+    "replan",
+]
 
 
 def decide(state: GridState, event: Event) -> Decision:
@@ -61,6 +69,8 @@ def decide(state: GridState, event: Event) -> Decision:
         planned = _on_update(state, event)
     elif isinstance(event, BreakerOrder):
         planned = _on_breaker_order(state, event)
+    elif isinstance(event, OperatorOrder):
+        planned = _on_operator_order(state, event)
     elif isinstance(event, CandleClosed):
         candle = breaker.Candle(event.close_ticks, event.volume_steps, event.ts_event)
         planned = _guarded(state, breaker.check_candle(state.risk, state.risk_params, candle))
@@ -347,6 +357,29 @@ def _on_breaker_order(state: GridState, order: BreakerOrder) -> Plan:
     else:
         risk = breaker.trip(risk, params, Trigger.MANUAL, order.reason, order.ts_event)
     return _guarded(state, risk)
+
+
+_CONTROL_OF: dict[OperatorCommand, Control] = {
+    OperatorCommand.PAUSE: Control.PAUSED,
+    OperatorCommand.RESUME: Control.TRADING,
+    OperatorCommand.TAKE_PROFIT_ONLY: Control.TAKE_PROFIT_ONLY,
+    OperatorCommand.STOP: Control.STOPPED,
+}
+
+
+def _on_operator_order(state: GridState, order: OperatorOrder) -> Plan:
+    """The operator's control: what it forbids is cancelled when settled, what it allows
+    again is planned at once (every idle slot against the last price)."""
+    plan = Plan(evolve(state, control=_CONTROL_OF[order.command]))
+    if state.is_started:
+        plan.plan_all_idle()
+    return plan
+
+
+def apply_operator_command(state: GridState, command: OperatorCommand) -> GridState:
+    """An operator command applied to a stored book at rest: only the control changes; the
+    next boot's reconciliation cancels what it forbids before anything new is sent."""
+    return evolve(state, control=_CONTROL_OF[command])
 
 
 def apply_breaker_command(

@@ -111,6 +111,31 @@ class BreakerOrder:
     """The operator's queued command this carries (0: none); marked applied with the book."""
 
 
+class OperatorCommand(StrEnum):
+    """What an operator may ask of a running grid besides its breaker."""
+
+    PAUSE = "pause"
+    """No new orders; the working ones stay."""
+    RESUME = "resume"
+    """Back to trading after a pause, take-profit only or a stop."""
+    TAKE_PROFIT_ONLY = "take_profit_only"
+    """Open buys cancelled, no new buys; sells of what is held keep working."""
+    STOP = "stop"
+    """Every order of ours cancelled, nothing placed (a stop that cancels)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OperatorOrder:
+    """An operator's command addressed to one book, applied by the one loop like any event."""
+
+    symbol: str
+    command: OperatorCommand
+    reason: str
+    ts_event: int
+    command_id: int = 0
+    """The operator's queued command this carries (0: none); marked applied with the book."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CandleClosed:
     """A candle from the shell's aggregator (only when the crash detector is configured)."""
@@ -121,7 +146,7 @@ class CandleClosed:
     ts_event: int
 
 
-Event = PriceTick | OrderUpdate | Fill | Timer | BreakerOrder | CandleClosed
+Event = PriceTick | OrderUpdate | Fill | Timer | BreakerOrder | OperatorOrder | CandleClosed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

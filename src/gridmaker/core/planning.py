@@ -31,7 +31,7 @@ from gridmaker.core.slots import (
     to_sell_phase,
     transition,
 )
-from gridmaker.core.state import Decision, GridState
+from gridmaker.core.state import Control, Decision, GridState
 from gridmaker.core.units import FEE_SCALE, Atoms, Instrument, Steps, Ticks, notional_atoms
 
 __all__ = ["LIQUIDATION_LEVEL", "Funds", "Plan"]
@@ -136,7 +136,7 @@ class Plan:
             if slot.position_steps > 0:
                 return self._plan_sell(to_sell_phase(slot))
             return slot
-        if price >= st.last_price_ticks or not st.risk.is_active:
+        if price >= st.last_price_ticks or not st.risk.is_active or st.control is not _TRADING:
             return slot
         if _buy_reserve(st.instrument, price, remaining) > self.funds().quote:
             return slot
@@ -148,7 +148,11 @@ class Plan:
         if qty <= 0 or not st.instrument.is_tradeable(slot.sell_ticks, qty):
             slot = self.close_cycle(slot)
             return self._plan_buy(slot) if slot.is_engaged else slot
-        if slot.sell_ticks <= st.last_price_ticks or st.risk.breaker is BreakerState.HALTED:
+        if (
+            slot.sell_ticks <= st.last_price_ticks
+            or st.risk.breaker is BreakerState.HALTED
+            or st.control in _NO_SELLS
+        ):
             return slot
         return self.place(slot, Side.SELL, slot.sell_ticks, qty)
 
@@ -164,15 +168,18 @@ class Plan:
         return complete_cycle(slot)
 
     def enforce_breaker(self) -> None:
-        """Tripped: cancel open buys (and, when HALTED, open sells); in flight ones on ack."""
-        risk = self.state.risk
-        if risk.is_active:
+        """Tripped, or told by the operator: cancel open buys (and, when HALTED or STOPPED,
+        open sells); in flight ones on ack. A pause cancels nothing."""
+        st = self.state
+        control = st.control
+        if st.risk.is_active and control not in _CANCELS:
             return
+        sells_too = st.risk.breaker is BreakerState.HALTED or control is Control.STOPPED
         for tick in sorted(self.slots):
             slot = self.slots[tick]
             if slot.order is not OrderState.OPEN:
                 continue
-            if slot.order_side is Side.BUY or risk.breaker is BreakerState.HALTED:
+            if slot.order_side is Side.BUY or sells_too:
                 self.put(self.cancel(slot))
 
     def liquidate_if_due(self) -> None:
@@ -205,6 +212,13 @@ class Plan:
         self.state = evolve(
             st, liquidation_cid=cid, liquidation_steps=qty, liquidations=st.liquidations + 1
         )
+
+
+_TRADING = Control.TRADING
+_NO_SELLS = frozenset({Control.PAUSED, Control.STOPPED})
+_CANCELS = frozenset({Control.TAKE_PROFIT_ONLY, Control.STOPPED})
+"""Controls under which no sell is placed (take-profit only still sells what is held), and
+those whose working orders are cancelled (buys; sells too when stopped)."""
 
 
 def _buy_reserve(instrument: Instrument, price_ticks: int, qty_steps: int) -> int:

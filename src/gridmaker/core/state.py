@@ -17,6 +17,7 @@ from gridmaker.core.slots import Slot
 from gridmaker.core.units import Atoms, Instrument, Steps, Ticks
 
 __all__ = [
+    "Control",
     "Decision",
     "GridMode",
     "GridState",
@@ -29,6 +30,18 @@ __all__ = [
 class GridMode(StrEnum):
     LONG = "long"
     NEUTRAL = "neutral"
+
+
+class Control(StrEnum):
+    """What the operator lets the grid do (the breaker may forbid more, never less)."""
+
+    TRADING = "trading"
+    PAUSED = "paused"
+    """Nothing new is placed; working orders stay and their fills are applied."""
+    TAKE_PROFIT_ONLY = "take_profit_only"
+    """Open buys are cancelled and none placed; sells of held inventory are placed and work."""
+    STOPPED = "stopped"
+    """Every order is cancelled and nothing placed; the next start trades again."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,13 +82,15 @@ class GridState:
     """The venue's cursor after the last fill applied (opaque to the core)."""
     risk: RiskState = RiskState()
     risk_params: RiskParams = RiskParams()
+    """Limits may change between runs (the config wins at boot); the breaker's state may not."""
     liquidation_cid: str = ""
     """The stop-loss sale of the inventory while it works ("" = none)."""
     liquidation_steps: int = 0
     """What that sale still has to fill."""
     liquidations: int = 0
     """Sales sent so far: the cycle of the next one's client id."""
-    """Limits may change between runs (the config wins at boot); the breaker's state may not."""
+    control: Control = Control.TRADING
+    """The operator's pause, take-profit only or stop; saved with the book."""
 
     @property
     def fills(self) -> int:

@@ -18,7 +18,7 @@ from gridmaker.core.events import Side
 from gridmaker.core.grid import GridKind, GridSpec
 from gridmaker.core.risk import BreakerState, OnTrip, RiskParams, RiskState
 from gridmaker.core.slots import OrderState, Phase, Slot
-from gridmaker.core.state import GridMode, GridState, StrategyParams
+from gridmaker.core.state import Control, GridMode, GridState, StrategyParams
 from gridmaker.core.units import Instrument
 
 __all__ = ["STATE_FORMAT", "canonical_json", "checksum", "decode_state", "encode_state"]
@@ -81,10 +81,20 @@ def encode_state(state: GridState) -> dict[str, Any]:
         "risk_params": {
             f.name: _plain(getattr(state.risk_params, f.name)) for f in fields(state.risk_params)
         },
+        "control": state.control.value,
     }
 
 
-_STRUCTURED = ("symbol", "instrument", "grid", "params", "slots", "risk", "risk_params")
+_STRUCTURED = (
+    "symbol",
+    "instrument",
+    "grid",
+    "params",
+    "slots",
+    "risk",
+    "risk_params",
+    "control",
+)
 
 
 def _decode_risk(raw: Mapping[str, Any]) -> RiskState:
@@ -145,5 +155,6 @@ def decode_state(raw: Mapping[str, Any]) -> GridState:
         slots=slots,
         risk=_decode_risk(raw["risk"]),
         risk_params=RiskParams(**{**risk_params, "on_trip": OnTrip(risk_params["on_trip"])}),
+        control=Control(raw.get("control", Control.TRADING.value)),  # books saved before it
         **raw["counters"],
     )
