@@ -67,6 +67,17 @@ LAYERS: dict[str, frozenset[str]] = {
             "gridmaker.failpoints",
         }
     ),
+    # operating a running bot: its API, metrics, alerts, watchdog and live view; observers of
+    # the engine's notices and readers of its books, never a second writer
+    "gridmaker.ops": frozenset(
+        {
+            "gridmaker.core",
+            "gridmaker.exchange.api",
+            "gridmaker.store",
+            "gridmaker.engine",
+            "gridmaker.db",
+        }
+    ),
     # the backtester: the core over a fill model, fed typed setups
     "gridmaker.backtest": frozenset({"gridmaker.core", "gridmaker.feeds", "gridmaker.engine"}),
     # the user's file, parsed once into typed setups
@@ -94,6 +105,7 @@ LAYERS: dict[str, frozenset[str]] = {
             "gridmaker.engine",
             "gridmaker.backtest",
             "gridmaker.config",
+            "gridmaker.ops",
         }
     ),
     # ``python -m gridmaker``

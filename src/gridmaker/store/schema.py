@@ -15,7 +15,7 @@ from gridmaker.store.files import open_checked, recovery_hint, refusal
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "verify_store"]
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     1: (
@@ -82,6 +82,12 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             identity_json TEXT NOT NULL,
             bound_at TEXT NOT NULL
         )""",
+    ),
+    5: (
+        # An operator's request id makes a command idempotent: the same request twice is
+        # one command (the control API's retries).
+        "ALTER TABLE commands ADD COLUMN request_id TEXT",
+        "CREATE UNIQUE INDEX commands_request_id ON commands (request_id)",
     ),
 }
 

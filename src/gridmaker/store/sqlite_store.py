@@ -15,7 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gridmaker import failpoints
-from gridmaker.core.events import Action, BreakerOrder, Event, Fill, OrderUpdate, PlaceOrder
+from gridmaker.core.events import (
+    Action,
+    BreakerOrder,
+    Event,
+    Fill,
+    OperatorOrder,
+    OrderUpdate,
+    PlaceOrder,
+)
 from gridmaker.core.state import GridState
 from gridmaker.db import connect, open_read_only, transaction, tune
 from gridmaker.store.codec import canonical_json, checksum, decode_state, encode_state
@@ -23,7 +31,15 @@ from gridmaker.store.errors import DataDirUnusable, StateCorrupt, StoreError
 from gridmaker.store.files import recovery_hint, refusal
 from gridmaker.store.schema import SCHEMA_VERSION, migrate, verify_store
 
-__all__ = ["BootRow", "CommandRow", "IntentRow", "Store"]
+__all__ = [
+    "BootRow",
+    "CommandRecord",
+    "CommandRow",
+    "FillRow",
+    "IntentRow",
+    "RequestConflict",
+    "Store",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +61,35 @@ class CommandRow:
     symbol: str
     command: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandRecord:
+    """A queued command as an operator asks after it: applied once ``applied_at`` is set."""
+
+    id: int
+    symbol: str
+    command: str
+    reason: str
+    request_id: str
+    created_at: str
+    applied_at: str | None
+
+
+class RequestConflict(ValueError):
+    """A request id already names another command: a retry must repeat its request."""
+
+
+@dataclass(frozen=True, slots=True)
+class FillRow:
+    seq: int
+    trade_id: str
+    client_order_id: str
+    side: str
+    price_ticks: int
+    qty_steps: int
+    fee_atoms: int
+    ts_event: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +190,16 @@ class Store:
         ).fetchone()
         return row is not None
 
+    def fills_page(self, symbol: str, before: int | None, limit: int) -> list[FillRow]:
+        """Applied fills, newest first: ``limit`` of them before the row ``before`` (``None``:
+        from the newest). A fill's ``seq`` is the cursor for the next page."""
+        rows = self._db.execute(
+            "SELECT rowid, trade_id, client_order_id, side, price_ticks, qty_steps, fee_atoms, "
+            "ts_event FROM fills WHERE symbol = ? AND rowid < ? ORDER BY rowid DESC LIMIT ?",
+            (symbol, before if before is not None else 2**63 - 1, limit),
+        )
+        return [FillRow(*r) for r in rows]
+
     def has_intent(self, symbol: str, client_order_id: str) -> bool:
         row = self._db.execute(
             "SELECT 1 FROM intents WHERE symbol = ? AND client_order_id = ? AND kind = 'place'",
@@ -218,6 +273,56 @@ class Store:
             )
         return int(cursor.lastrowid or 0)
 
+    def add_request(self, symbol: str, command: str, reason: str, request_id: str) -> int:
+        """Queue a command once per ``request_id``: a repeat returns the first one's id.
+
+        Raises ``RequestConflict`` when the id already names a different command.
+        """
+        with transaction(self._db) as db:
+            row = db.execute(
+                "SELECT id, symbol, command FROM commands WHERE request_id = ?", (request_id,)
+            ).fetchone()
+            if row is not None:
+                if (row[1], row[2]) != (symbol, command):
+                    raise RequestConflict(
+                        f"request id {request_id!r} is command {row[0]} ({row[2]} {row[1]}); "
+                        "a new request needs a new id"
+                    )
+                return int(row[0])
+            cursor = db.execute(
+                "INSERT INTO commands (symbol, command, reason, created_at, request_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (symbol, command, reason, _now(), request_id),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def command(self, command_id: int) -> CommandRecord | None:
+        rows = self._command_records("WHERE id = ?", (command_id,))
+        return rows[0] if rows else None
+
+    def recent_commands(self, limit: int) -> list[CommandRecord]:
+        """The last ``limit`` commands, newest first."""
+        return self._command_records("ORDER BY id DESC LIMIT ?", (limit,))
+
+    def _command_records(self, where: str, args: tuple[object, ...]) -> list[CommandRecord]:
+        rows = self._db.execute(
+            "SELECT id, symbol, command, reason, coalesce(request_id, ''), created_at, "
+            f"applied_at FROM commands {where}",
+            args,
+        )
+        return [
+            CommandRecord(
+                id=r[0],
+                symbol=r[1],
+                command=r[2],
+                reason=r[3],
+                request_id=r[4],
+                created_at=r[5],
+                applied_at=r[6],
+            )
+            for r in rows
+        ]
+
     def pending_commands(self) -> list[CommandRow]:
         rows = self._db.execute(
             "SELECT id, symbol, command, reason FROM commands WHERE applied_at IS NULL ORDER BY id"
@@ -259,7 +364,7 @@ class Store:
                         failpoints.hit("fill:in-transaction")
                     elif isinstance(cause, OrderUpdate):
                         self._record_update(db, cause, revision)
-                    elif isinstance(cause, BreakerOrder) and cause.command_id:
+                    elif isinstance(cause, BreakerOrder | OperatorOrder) and cause.command_id:
                         # The command is spent exactly when the book carrying it is saved.
                         db.execute(
                             "UPDATE commands SET applied_at = ? WHERE id = ?",
