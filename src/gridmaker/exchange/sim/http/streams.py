@@ -16,8 +16,11 @@ request's id and ``C`` the order's, as on Binance).
 Faults, for testing a bot's reconnects and polling fallback (``POST /__sim/streams``, JSON,
 each field ``true``/``false``): ``{"drop": true}`` closes every open stream; ``{"public":
 false}`` / ``{"user": false}`` refuse new connections of that kind (HTTP 503 at the upgrade)
-until set true again.
-``GET /__sim/streams`` gives the counts.
+until set true again; ``{"stall": true}`` silences the ticker streams until ``{"stall":
+false}``: connections stay open, subscriptions and pings are answered, but no ticker event is
+sent (the failure a bot cannot see as a closed socket). Clearing it sends every subscriber the
+current ticker at once, as a live stream resumes within its second.
+``GET /__sim/streams`` gives the state and the counts.
 """
 
 from __future__ import annotations
@@ -109,6 +112,8 @@ class SimStreams:
         self._next_subscription = 0
         self.accept_public = True
         self.accept_user = True
+        self.stalled = False
+        """The ticker streams are open but silent (``stall``); events are withheld, not queued."""
         self.counts: Counter[str] = Counter()
         sim.observers.append(self._on_update)
 
@@ -137,15 +142,25 @@ class SimStreams:
 
     async def _control(self, request: web.Request) -> web.Response:
         """Checked whole before anything changes; ``ControlError`` names a bad field."""
-        body = await read_object(request, ("drop", "public", "user"))
+        body = await read_object(request, ("drop", "public", "user", "stall"))
         public, user = bool_field(body, "public"), bool_field(body, "user")
-        drop = bool_field(body, "drop")
+        drop, stall = bool_field(body, "drop"), bool_field(body, "stall")
+        if stall is not None:
+            self.set_stalled(stall)
         if public is not None:
             self.accept_public = public
         if user is not None:
             self.accept_user = user
         dropped = await self.drop_all() if drop else 0
         return web.json_response({"dropped": dropped, **self._state()})
+
+    def set_stalled(self, stalled: bool) -> None:
+        """Silence the ticker streams, or let them speak again (with the current ticker)."""
+        was, self.stalled = self.stalled, stalled
+        if was and not stalled:
+            for conn in list(self._public):
+                for topic in conn.topics:
+                    self._publish(conn, topic)
 
     async def _status(self, request: web.Request) -> web.Response:
         return web.json_response(self._state())
@@ -154,6 +169,7 @@ class SimStreams:
         return {
             "public": self.accept_public,
             "user": self.accept_user,
+            "stall": self.stalled,
             "open_public": len(self._public),
             "open_user": len(self._user),
             "counts": dict(self.counts),
@@ -240,9 +256,7 @@ class SimStreams:
         conn.topics.update(topics)
         conn.send({"result": None, "id": request_id})
         for topic in topics:
-            event = self._ticker_event(topic)
-            if event is not None:
-                conn.send(event)
+            self._publish(conn, topic)
 
     def _on_user_message(self, conn: _Conn, payload: Any) -> None:
         if not isinstance(payload, dict):
@@ -294,6 +308,17 @@ class SimStreams:
                 event[key] = rest[rest_key]
         return event
 
+    def _publish(self, conn: _Conn, topic: str) -> None:
+        """Send ``conn`` the current ticker of ``topic`` (nothing while stalled)."""
+        event = self._ticker_event(topic)
+        if event is None:
+            return
+        if self.stalled:
+            self.counts["ticker_events_stalled"] += 1
+            return
+        conn.send(event)
+        self.counts["ticker_events"] += 1
+
     def _on_update(self, update: SimUpdate) -> None:
         if self._public:
             for symbol in update.markets:
@@ -301,10 +326,7 @@ class SimStreams:
                 for conn in list(self._public):
                     for topic in conn.topics:
                         if topic.partition("@")[0] == topic_market:
-                            event = self._ticker_event(topic)
-                            if event is not None:
-                                conn.send(event)
-                                self.counts["ticker_events"] += 1
+                            self._publish(conn, topic)
         users = [c for c in self._user if c.subscription_id is not None]
         if not users:
             return
