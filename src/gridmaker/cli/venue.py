@@ -59,6 +59,7 @@ class VenueChoice:
     sandbox: bool = False
     streams: bool = True
     poll_interval_s: float = 2.0
+    stall_after_s: float = 30.0
 
     @property
     def is_local_sim(self) -> bool:
@@ -118,6 +119,7 @@ def venue_choice(config: Config) -> VenueChoice | None:
         sandbox=venue.sandbox,
         streams=venue.streams,
         poll_interval_s=venue.poll_interval_s,
+        stall_after_s=venue.stall_after_s,
     )
 
 

@@ -349,3 +349,11 @@ class VenueConfig(StrictModel):
     poll_interval_s: float = Field(
         2.0, gt=0, le=3600, description="seconds between REST price polls while no stream works"
     )
+    stall_after_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="seconds an open ticker stream may go without a price before it counts as "
+        "stalled and prices are polled until it speaks again (a live venue's ticker publishes "
+        "every second)",
+    )
