@@ -25,6 +25,10 @@ BINANCE_SPOT_WEIGHTS: Final[Mapping[tuple[str, str], int]] = {
     ("DELETE", "openOrders"): 1,
     ("GET", "myTrades"): 20,
     ("GET", "allOrders"): 20,
+    ("GET", "trades"): 25,
+    ("GET", "historicalTrades"): 25,
+    ("GET", "aggTrades"): 4,
+    ("GET", "klines"): 2,
 }
 """Binance spot REST v3 request weights (per symbol where a symbol is given)."""
 

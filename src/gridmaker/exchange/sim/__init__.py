@@ -3,6 +3,7 @@
 - ``matching``: ``SimExchange``, the deterministic maker-only matching engine; ``rules``: what
   it accepts, what a resting order holds, which orders a trade fills.
 - ``persistence``: its SQLite file (one transaction per operation) and the file check.
+- ``tape``: every print it matched, the public trade history the market-data endpoints serve.
 - ``http``: the Binance-shaped REST and websocket server around a ``SimExchange``, with chaos.
 - ``walk``: the server's market printing a feed by itself.
 - ``client``: ``HttpSimVenue``, the ccxt venue at that server that also moves its market.

@@ -36,6 +36,7 @@ from gridmaker.exchange.api import (
 )
 from gridmaker.exchange.sim.persistence import Batch, MarketState, SimFile
 from gridmaker.exchange.sim.rules import admit, crossing, lock_of, not_found
+from gridmaker.exchange.sim.tape import Tape
 
 __all__ = ["SimExchange", "SimUpdate"]
 
@@ -97,6 +98,8 @@ class SimExchange:
         self._next_order_id = 1
         self._next_seq = 1
         self._file: SimFile | None = None
+        self.tape = Tape()
+        """Every print ``apply_trade`` matched: the public trade history (``tape``)."""
         self._is_closed = False
         funding = Batch()
         for asset, free in initial_balances.items():
@@ -262,6 +265,9 @@ class SimExchange:
             batch.markets[symbol] = replace(
                 market, last_price=price, position=market.position + 1, ts_event=ts_event
             )
+            batch.prints.append(
+                self.tape.next_print(symbol, market.position + 1, price, amount, ts_event)
+            )
             self._commit(batch)
         return [fill for _, fill in batch.fills]
 
@@ -398,3 +404,4 @@ class SimExchange:
             self._fill_seqs.setdefault(fill.symbol, []).append(seq)
             self._fills.setdefault(fill.symbol, []).append(fill)
             self._next_seq = seq + 1
+        self.tape.add(batch.prints)

@@ -31,6 +31,7 @@ from gridmaker.db import (
     tune,
 )
 from gridmaker.exchange.api import Balance, ExchangeFill, ExchangeOrder, Unavailable
+from gridmaker.exchange.sim.tape import CREATE_PRINTS, Print, read_prints, write_prints
 
 __all__ = ["SCHEMA_VERSION", "Batch", "MarketState", "SimFile", "SimFileError", "check_state_file"]
 
@@ -84,6 +85,7 @@ class Batch:
     fills: list[tuple[int, ExchangeFill]] = field(default_factory=list)
     balances: dict[str, Balance] = field(default_factory=dict)
     markets: dict[str, MarketState] = field(default_factory=dict)
+    prints: list[Print] = field(default_factory=list)
 
 
 class SimFileError(ValueError):
@@ -119,10 +121,11 @@ class SimFile:
         try:
             tune(db)
             if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+                db.execute(CREATE_PRINTS)  # a file from before the tape gains it (``tape``)
                 batch, seed = _read(db, path)
             else:
                 with transaction(db):
-                    for statement in _SCHEMA:
+                    for statement in (*_SCHEMA, CREATE_PRINTS):
                         db.execute(statement)
                     meta = [("schema_version", str(SCHEMA_VERSION)), ("seed", str(seed))]
                     db.executemany("INSERT INTO meta VALUES (?, ?)", meta)
@@ -175,6 +178,7 @@ def _read(db: sqlite3.Connection, path: Path) -> tuple[Batch, int]:
             feed_key=key,
             ts_event=ts_event,
         )
+    batch.prints = read_prints(db)
     return batch, int(meta["seed"])
 
 
@@ -234,7 +238,8 @@ def check_state_file(path: Path) -> None:
 
 
 def _write(db: sqlite3.Connection, batch: Batch) -> None:
-    """Upsert the batch's balances, orders and markets and insert its fills (no transaction)."""
+    """Upsert the batch's balances, orders and markets; insert its fills and prints (no
+    transaction)."""
     balances = [(b.asset, str(b.free), str(b.locked)) for b in batch.balances.values()]
     db.executemany("INSERT OR REPLACE INTO balances VALUES (?, ?, ?)", balances)
     order_marks = ", ?" * len(fields(ExchangeOrder))
@@ -248,6 +253,7 @@ def _write(db: sqlite3.Connection, batch: Batch) -> None:
         for symbol, m in batch.markets.items()
     ]
     db.executemany("INSERT OR REPLACE INTO markets VALUES (?, ?, ?, ?, ?)", markets)
+    write_prints(db, batch.prints)
 
 
 def _row(record: ExchangeOrder | ExchangeFill) -> tuple[object, ...]:

@@ -2,8 +2,8 @@
 
 The real ccxt ``binance`` client can be pointed at it (every ``urls['api']`` entry rewritten to
 ``http://127.0.0.1:PORT``; ``serve`` listens on loopback unless given a socket elsewhere). The
-``/api/v3/*`` endpoints are ``binance_rest``'s; this server checks what every request shares
-first: ``X-MBX-APIKEY`` (``-2015``) and the HMAC-SHA256 ``signature`` (``-1022``) of signed
+``/api/v3/*`` endpoints are ``binance_rest``'s, and the market data ``binance_market``'s; this
+server checks what every request shares first: ``X-MBX-APIKEY`` (``-2015``) and the HMAC-SHA256 ``signature`` (``-1022``) of signed
 endpoints, a repeated parameter (``-1101``), and the request weight: each response carries
 ``X-MBX-USED-WEIGHT-1M``; past ``weight_limit`` per minute a request is refused with 429 and
 ``Retry-After``. Then it draws the request's fault (``chaos``) and runs the handler under one
@@ -52,6 +52,8 @@ from aiohttp import web
 
 from gridmaker.exchange.binance_weights import endpoint_weight
 from gridmaker.exchange.faults import FaultDraws, FaultKind, FaultPlan
+from gridmaker.exchange.sim.http.binance_market import KEYED, BinanceMarket
+from gridmaker.exchange.sim.http.binance_market import PUBLIC as MARKET_DATA
 from gridmaker.exchange.sim.http.binance_rest import BinanceRest
 from gridmaker.exchange.sim.http.binance_wire import (
     LONG,
@@ -79,7 +81,7 @@ __all__ = ["BinanceSimServer", "venue_symbol"]
 log = logging.getLogger("gridmaker.sim")
 
 
-PUBLIC: Final = frozenset({"ping", "time", "exchangeInfo", "ticker/24hr", "depth"})
+PUBLIC: Final = frozenset({"ping", "time", "exchangeInfo", "ticker/24hr", "depth"}) | MARKET_DATA
 WRITES: Final = frozenset({("POST", "order"), ("DELETE", "order"), ("DELETE", "openOrders")})
 _UNKNOWN: Final = {"code": -1000, "msg": "An unknown error occurred while processing the request."}
 
@@ -138,7 +140,7 @@ class BinanceSimServer:
             weight_limit=weight_limit,
             account_uid=self.account_uid,
         )
-        self._routes = self.rest.routes()
+        self._routes = {**self.rest.routes(), **BinanceMarket(sim, symbols=self.symbols).routes()}
         self.app = web.Application(middlewares=[self._guard])
         self.app.router.add_route("*", "/api/v3/{path:.*}", self._api)
         self.app.router.add_post("/__sim/bind", self._bind)
@@ -290,7 +292,9 @@ class BinanceSimServer:
                 raise BinanceError(-1100, "Illegal characters found in a parameter.") from None
             pairs = parse_qsl(request.query_string, keep_blank_values=True)
             pairs += parse_qsl(raw_body, keep_blank_values=True)
-            if path not in PUBLIC:
+            if path in KEYED:
+                self._check_key(request)
+            elif path not in PUBLIC:
                 self._check_signed(request, raw_body)
             params = dict(pairs)
             if len(params) != len(pairs):
@@ -323,9 +327,12 @@ class BinanceSimServer:
         self._weight_used += weight
         return self._weight_used
 
-    def _check_signed(self, request: web.Request, raw_body: str) -> None:
+    def _check_key(self, request: web.Request) -> None:
         if request.headers.get("X-MBX-APIKEY") != self.api_key:
             raise BinanceError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+
+    def _check_signed(self, request: web.Request, raw_body: str) -> None:
+        self._check_key(request)
         payload = raw_body if request.method in ("POST", "PUT") else request.query_string
         signed, sep, signature = payload.rpartition("&signature=")
         if not sep:
