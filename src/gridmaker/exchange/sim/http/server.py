@@ -3,10 +3,11 @@
 The real ccxt ``binance`` client can be pointed at it (every ``urls['api']`` entry rewritten to
 ``http://127.0.0.1:PORT``; ``serve`` listens on loopback unless given a socket elsewhere). The
 ``/api/v3/*`` endpoints are ``binance_rest``'s, and the market data ``binance_market``'s; this
-server checks what every request shares first: ``X-MBX-APIKEY`` (``-2015``) and the HMAC-SHA256 ``signature`` (``-1022``) of signed
-endpoints, a repeated parameter (``-1101``), and the request weight: each response carries
-``X-MBX-USED-WEIGHT-1M``; past ``weight_limit`` per minute a request is refused with 429 and
-``Retry-After``. Then it draws the request's fault (``chaos``) and runs the handler under one
+server checks what every request shares first: ``X-MBX-APIKEY`` (``-2015``) and the
+HMAC-SHA256 ``signature`` (``-1022``) of signed endpoints (the key alone for
+``historicalTrades``), a repeated parameter (``-1101``), and the request weight: each response
+carries ``X-MBX-USED-WEIGHT-1M``; past ``weight_limit`` per minute a request is refused with 429
+and ``Retry-After``. Then it draws the request's fault (``chaos``) and runs the handler under one
 lock. A failure of the simulator itself is ``-1000`` with HTTP 500, JSON as well.
 
 The market moves only when told (control endpoints, not Binance; JSON in and out; who may
