@@ -56,6 +56,8 @@ LAYERS: dict[str, frozenset[str]] = {
     ),
     # price sources: recorded, generated, and the live streams of a venue
     "gridmaker.feeds": frozenset({"gridmaker.core", "gridmaker.exchange.api"}),
+    # history files read column-wise into integer arrays (pyarrow, numpy)
+    "gridmaker.history": frozenset({"gridmaker.core", "gridmaker.feeds"}),
     # the orchestrator, executors and sessions: never a concrete exchange
     "gridmaker.engine": frozenset(
         {
@@ -79,7 +81,9 @@ LAYERS: dict[str, frozenset[str]] = {
         }
     ),
     # the backtester: the core over a fill model, fed typed setups
-    "gridmaker.backtest": frozenset({"gridmaker.core", "gridmaker.feeds", "gridmaker.engine"}),
+    "gridmaker.backtest": frozenset(
+        {"gridmaker.core", "gridmaker.feeds", "gridmaker.history", "gridmaker.engine"}
+    ),
     # the user's file, parsed once into typed setups
     "gridmaker.config": frozenset(
         {
@@ -102,6 +106,7 @@ LAYERS: dict[str, frozenset[str]] = {
             "gridmaker.exchange.ccxt",
             "gridmaker.exchange.sim",
             "gridmaker.feeds",
+            "gridmaker.history",
             "gridmaker.engine",
             "gridmaker.backtest",
             "gridmaker.config",

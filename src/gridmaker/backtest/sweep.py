@@ -1,5 +1,9 @@
 """Parameter sweeps: every combination of a few grid settings, backtested on a process pool.
 
+The series is written once to a temporary file of raw 64-bit integers that every worker maps
+read-only (``SharedSeries``): a month of trades is neither pickled to each worker nor loaded
+again, and the pages are the operating system's to share.
+
 A spec is ``name=low..high:count`` (``count`` evenly spaced values, both ends included) or
 ``name=a,b,c``. Names: ``spacing`` (a percent like ``0.1%`` or an absolute price),
 ``levels`` (sets ``buy_levels`` and ``sell_levels``), ``buy_levels``, ``sell_levels``,
@@ -10,9 +14,13 @@ from __future__ import annotations
 
 import csv
 import itertools
+import mmap
 import os
+import tempfile
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
@@ -25,6 +33,7 @@ __all__ = [
     "GRID_KEYS",
     "INTEGER_KEYS",
     "SetupOf",
+    "SharedSeries",
     "SweepError",
     "parse_specs",
     "run_sweep",
@@ -82,11 +91,66 @@ def _values(name: str, text: str, spec: str) -> list[str]:
 
 
 _SERIES: TickSeries | None = None
+_MAPPED: list[mmap.mmap] = []
+"""The worker's map of the shared series, kept open for the worker's life."""
+
+
+@dataclass(frozen=True, slots=True)
+class SharedSeries:
+    """Where a series' integers lie in a shared file: prices, then amounts, then timestamps.
+
+    Small and picklable: this, not the series, is what each worker receives.
+    """
+
+    path: str
+    length: int
+    has_amounts: bool
+    has_stamps: bool
+    spread_ticks: int
+
+    @classmethod
+    def write(cls, series: TickSeries, folder: str | None = None) -> SharedSeries:
+        """Write ``series`` to a new temporary file (the caller removes it with ``remove``)."""
+        handle, path = tempfile.mkstemp(prefix="gridmaker-sweep-", suffix=".q", dir=folder)
+        with os.fdopen(handle, "wb") as out:
+            for values in (series.prices, series.amounts, series.ts_event):
+                if values is not None:
+                    out.write(
+                        values if isinstance(values, array | memoryview) else array("q", values)
+                    )
+        return cls(
+            path,
+            len(series),
+            series.amounts is not None,
+            series.ts_event is not None,
+            series.spread_ticks,
+        )
+
+    def open(self) -> TickSeries:
+        """Map the file read-only: the series' sequences are views of the shared pages."""
+        with Path(self.path).open("rb") as f:
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        _MAPPED.append(mapped)
+        words = memoryview(mapped).cast("q")
+        n = self.length
+        amounts = words[n : 2 * n] if self.has_amounts else None
+        start = 2 * n if self.has_amounts else n
+        stamps = words[start : start + n] if self.has_stamps else None
+        return TickSeries(
+            prices=words[:n], amounts=amounts, ts_event=stamps, spread_ticks=self.spread_ticks
+        )
+
+    def remove(self) -> None:
+        Path(self.path).unlink(missing_ok=True)
 
 
 def _init(series: TickSeries) -> None:
     global _SERIES
     _SERIES = series
+
+
+def _init_shared(shared: SharedSeries) -> None:
+    _init(shared.open())
 
 
 def _one(setup_of: SetupOf, settings: dict[str, str]) -> dict[str, Any]:
@@ -106,7 +170,10 @@ def run_sweep(
     workers: int | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Backtest every combination (on ``workers`` processes, default: every CPU); ranked rows."""
+    """Backtest every combination (on ``workers`` processes, default: every CPU); ranked rows.
+
+    With more than one worker the series is shared through a mapped file (``SharedSeries``).
+    """
     workers = workers or os.cpu_count() or 1
     rows: list[dict[str, Any]] = []
     if workers == 1:
@@ -115,13 +182,17 @@ def run_sweep(
             rows.append(_one(setup_of, settings))
             if on_done is not None:
                 on_done(rows[-1])
-    else:
-        with ProcessPoolExecutor(workers, initializer=_init, initargs=(series,)) as pool:
+        return rank(rows)
+    shared = SharedSeries.write(series)
+    try:
+        with ProcessPoolExecutor(workers, initializer=_init_shared, initargs=(shared,)) as pool:
             futures = [pool.submit(_one, setup_of, settings) for settings in combos]
             for future in as_completed(futures):
                 rows.append(future.result())
                 if on_done is not None:
                     on_done(rows[-1])
+    finally:
+        shared.remove()
     return rank(rows)
 
 

@@ -11,7 +11,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, NamedTuple
 
 import typer
 
@@ -20,10 +20,21 @@ from gridmaker.cli.common import EXIT_BOOT, EXIT_CONFIG, ConfigPath, JsonFlag, e
 if TYPE_CHECKING:
     from gridmaker.backtest.series import TickSeries
     from gridmaker.config import Config
+    from gridmaker.core.units import Instrument
 
 __all__ = ["backtest"]
 
 DEFAULT_WALK_TICKS: Final = 100_000
+HISTORY_FORMATS: Final = (
+    "csv",
+    "binance-trades",
+    "binance-aggtrades",
+    "feather",
+    "parquet",
+    "json",
+    "candles",
+)
+"""``history.FORMATS`` (kept here too so ``--help`` needs no pyarrow) and OHLCV candles."""
 WALK: Final = "random-walk"
 REPORT_NEEDS: Final = "--report needs matplotlib: pip install 'gridmaker[report]'"
 
@@ -67,6 +78,20 @@ def backtest(
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="sweep: processes (default: all CPUs)")
     ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="the --feed file's format when its name and first bytes do not tell: "
+            + ", ".join(HISTORY_FORMATS),
+        ),
+    ] = None,
+    snap: Annotated[
+        bool,
+        typer.Option(
+            "--snap", help="round prices off the instrument's tick down to it (else refused)"
+        ),
+    ] = False,
 ) -> None:
     """Backtest the configured grid on history: same core, same fill rules as the simulator."""
     if csv_path is not None and not sweep:
@@ -99,9 +124,10 @@ def backtest(
             EXIT_CONFIG,
             f"--csv must be a file to write the sweep's rows into; was {csv_path}, a folder",
         )
+    how = _reading(fmt, snap)
     config = _config(config_path, seed)
     loaded = time.perf_counter()
-    series = _series(config, feed, ticks)
+    series = _series(config, feed, ticks, how)
     load_s = time.perf_counter() - loaded
     if sweep:
         _sweep(config, series, sweep, csv_path, workers, as_json)
@@ -148,17 +174,38 @@ def _config(path: Path | None, seed: int | None) -> Config:
         raise fail(EXIT_CONFIG, str(e)) from None
 
 
-def _series(config: Config, feed: str | None, ticks: int | None) -> TickSeries:
+class Reading(NamedTuple):
+    """How to read a history file: its forced format (``None``: detect) and ``--snap``."""
+
+    fmt: str | None
+    snap: bool
+
+
+def _reading(fmt: str | None, snap: bool) -> Reading:
+    if fmt is not None and fmt.lower() not in HISTORY_FORMATS:
+        raise fail(
+            EXIT_CONFIG, f"--format must be one of {', '.join(HISTORY_FORMATS)}; was {fmt!r}"
+        )
+    return Reading(fmt and fmt.lower(), snap)
+
+
+def _series(config: Config, feed: str | None, ticks: int | None, how: Reading) -> TickSeries:
     """The prints to replay: ``--feed``, else the config's ``feed:`` (a file or the walk)."""
     from gridmaker.backtest.series import series_from_feed
     from gridmaker.config import sim_instrument
     from gridmaker.core.errors import CoreError
     from gridmaker.feeds import CandleFeed, FeedError, MarketFeed, ReplayFeed
-    from gridmaker.feeds.candles import is_candle_csv
 
     if feed is None:
         path = config.feed.path if config.feed.kind == "file" else None
         feed = WALK if path is None else str(path)
+    if feed == WALK and (how.fmt is not None or how.snap):
+        option = "--format" if how.fmt is not None else "--snap"
+        raise fail(
+            EXIT_CONFIG,
+            f"{option} reads a history file and needs --feed FILE; was {option} with the "
+            "random walk",
+        )
     try:
         inst = sim_instrument(config, config.markets[0].symbol)
         source: MarketFeed
@@ -170,14 +217,63 @@ def _series(config: Config, feed: str | None, ticks: int | None) -> TickSeries:
                 f"generating {ticks:,} random-walk trades (seed {walk.seed})", highlight=False
             )
         else:
-            recorded = (
-                CandleFeed(Path(feed)) if is_candle_csv(Path(feed)) else ReplayFeed(Path(feed))
-            )
+            kind = _kind(Path(feed), how.fmt)
+            if kind not in ("json", "candles"):
+                return _history(Path(feed), kind, inst, ticks, how.snap)
+            if how.snap:
+                raise fail(
+                    EXIT_CONFIG,
+                    f"--snap reads CSV, Binance, feather and parquet trades; was {feed}, "
+                    f"a {kind} file (its prices must be on the tick)",
+                )
+            recorded = CandleFeed(Path(feed)) if kind == "candles" else ReplayFeed(Path(feed))
             recorded.check_tick(inst.tick_size)
             source = recorded
         return series_from_feed(source, inst, ticks)
     except (FeedError, CoreError, ValueError) as e:
         raise fail(EXIT_CONFIG, str(e)) from None
+
+
+def _kind(path: Path, fmt: str | None) -> str:
+    """``candles``, ``json`` or a format ``history.load_history`` reads."""
+    from gridmaker.feeds.candles import CANDLE_COLUMNS
+    from gridmaker.history import detect_format
+
+    if fmt == "candles":
+        return fmt
+    kind, compression = detect_format(path, fmt)
+    if fmt is None and kind == "csv" and compression != "zip":
+        names = {cell.strip().lower() for cell in _first_line(path, compression).split(",")}
+        if all(column in names for column in CANDLE_COLUMNS):
+            return "candles"
+    return kind
+
+
+def _first_line(path: Path, compression: str) -> str:
+    """The first line of a (gzip) text file, or ``""``: never the whole file."""
+    import gzip
+    import zlib
+
+    try:
+        with path.open("rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+            head = (unzipped if compression == "gzip" else raw).readline(65536)
+    except (OSError, EOFError, zlib.error):
+        return ""
+    return head.decode("utf-8-sig", errors="replace")
+
+
+def _history(path: Path, kind: str, inst: Instrument, ticks: int | None, snap: bool) -> TickSeries:
+    from gridmaker.backtest.series import series_from_history
+    from gridmaker.history import load_history
+
+    history = load_history(path, inst, fmt=kind, snap=snap, limit=ticks)
+    if history.snapped:
+        err.print(
+            f"--snap: {history.snapped:,} of {len(history):,} prices rounded down to the "
+            f"tick {inst.tick_size}",
+            highlight=False,
+        )
+    return series_from_history(history)
 
 
 def _sweep(

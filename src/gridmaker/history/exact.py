@@ -1,0 +1,248 @@
+"""Decimal columns to integer ticks and steps, exactly, in vectorized code.
+
+A price column arrives as decimal text (CSV, our parquet), as ``decimal128`` (CSV read typed),
+as a float (freqtrade's feather: read back as the shortest text that round-trips, which is the
+decimal the writer printed) or as a Nautilus fixed-point integer. It never becomes a float
+here: Arrow parses the text into ``decimal128`` at the tick's decimal places, which fails when a
+digit would be lost, and the unscaled 128-bit value is read as two 64-bit words. A price then
+is a whole number of ticks when its unscaled value is a multiple of the tick's numerator.
+
+Whatever the fast path refuses is looked at again row by row (only then, so only a bad file
+pays), to name the first bad row with the value the file holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa  # type: ignore[import-untyped]  # no stubs
+import pyarrow.compute as pc  # type: ignore[import-untyped]  # no stubs
+
+from gridmaker.feeds.base import MAX_FEED_VALUE, FeedError
+
+__all__ = ["Column", "Ints", "Unit", "Where", "amount_steps", "price_ticks", "raw_units", "shown"]
+
+Column: TypeAlias = Any
+"""A ``pyarrow.Array`` or ``ChunkedArray`` (pyarrow ships no type stubs)."""
+Ints = npt.NDArray[np.int64]
+Where = Callable[[int], str]
+"""The file and row of a 0-based index in the current batch, for a message."""
+
+INT64_MAX: Final = 2**63 - 1
+WIDE_SCALE: Final = 18
+"""Decimal places an amount is read at before it is cut down to the step."""
+_LIMIT: Final = f"must be a finite number > 0 and below {MAX_FEED_VALUE:,}"
+_SHOWN_MAX: Final = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A tick or step as an integer ratio, ``numerator / 10**places``."""
+
+    size: Decimal
+    numerator: int
+    places: int
+
+    @classmethod
+    def of(cls, size: Decimal) -> Unit:
+        sign, digits, exponent = size.normalize().as_tuple()
+        if sign or not isinstance(exponent, int) or not any(digits):
+            raise ValueError(f"a tick or step must be a finite decimal > 0; was {size}")
+        numerator = int("".join(map(str, digits)))
+        if exponent > 0:
+            return cls(size, numerator * 10**exponent, 0)
+        return cls(size, numerator, -exponent)
+
+
+def shown(value: object) -> str:
+    """A value as the file holds it, cut to a readable length."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
+
+
+def price_ticks(column: Column, tick: Unit, where: Where, *, snap: bool) -> tuple[Ints, int]:
+    """Whole ticks per price and how many prices were snapped down to the tick.
+
+    Raises ``FeedError`` naming the first row that is missing, not a decimal, not > 0 and below
+    ``MAX_FEED_VALUE``, or (without ``snap``) off the tick.
+    """
+    column = _decimal_ready(column)
+    snapped = 0
+    try:
+        exact = pc.cast(column, pa.decimal128(38, tick.places))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        _first_bad_text(column, "price", where)
+        if not snap:
+            _first_off_tick(column, tick, where)
+        exact = pc.cast(column, pa.decimal128(38, tick.places), safe=False)
+        wide = pc.cast(column, pa.decimal128(38, 38 - 15))
+        back = pc.cast(exact, pa.decimal128(38, 38 - 15))
+        snapped = int(pc.sum(pc.cast(pc.not_equal(wide, back), pa.int64())).as_py() or 0)
+    _no_nulls(exact, "price", where)
+    _in_range(exact, "price", where)
+    units = _words(exact, "price", where, cap=False)
+    off = units % tick.numerator
+    if off.any():
+        if not snap:
+            _raise_off_tick(column, int(np.flatnonzero(off)[0]), tick, where)
+        snapped += int(np.count_nonzero(off))
+    return units // tick.numerator, snapped
+
+
+def amount_steps(column: Column, step: Unit, where: Where) -> Ints:
+    """Whole steps per amount, rounded down and capped at the largest 64-bit count.
+
+    Raises ``FeedError`` naming the first row that is missing, not a decimal, or not > 0 and
+    below ``MAX_FEED_VALUE``.
+    """
+    column = _decimal_ready(column)
+    scale = max(WIDE_SCALE, step.places)
+    try:
+        wide = pc.cast(column, pa.decimal128(38, scale))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        _first_bad_text(column, "amount", where)
+        wide = pc.cast(column, pa.decimal128(38, scale), safe=False)
+    _no_nulls(wide, "amount", where)
+    _in_range(wide, "amount", where)
+    cut = pc.cast(wide, pa.decimal128(38, step.places), safe=False)
+    return _words(cut, "amount", where, cap=True) // step.numerator
+
+
+def raw_units(
+    column: Column, unit: Unit, fixed_places: int, what: str, where: Where, *, snap: bool
+) -> tuple[Ints, int]:
+    """Nautilus fixed-point integers (value × 10**fixed_places) to whole units, exactly.
+
+    ``fixed_size_binary(8)`` and ``int64`` hold a signed 64-bit raw value,
+    ``fixed_size_binary(16)`` a signed 128-bit one (its high word must be the sign of the low
+    one: no real price needs more). Amounts (``snap``) round down; prices must be on the tick.
+    """
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_fixed_size_binary(array.type):
+        width = array.type.byte_width
+        raw = _fixed_words(array, width, what, where)
+    elif pa.types.is_integer(array.type):
+        raw = array.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    else:
+        raise FeedError(f"{where(0)}: {what} must be fixed-point binary or int64; was {array.type}")
+    _no_nulls(array, what, where)
+    if unit.places > fixed_places:
+        raise FeedError(
+            f"{where(0)}: {what}s hold {fixed_places} decimal places, fewer than the "
+            f"{unit.places} of {unit.size}"
+        )
+    per_unit = unit.numerator * 10 ** (fixed_places - unit.places)
+    bad = np.flatnonzero((raw <= 0) | (raw // 10**fixed_places >= MAX_FEED_VALUE))
+    if bad.size:
+        value = Decimal(int(raw[bad[0]])).scaleb(-fixed_places)
+        raise FeedError(f"{where(int(bad[0]))}: invalid {what}, found {value}; {_LIMIT}")
+    off = raw % per_unit
+    if off.any() and not snap:
+        index = int(np.flatnonzero(off)[0])
+        value = Decimal(int(raw[index])).scaleb(-fixed_places).normalize()
+        raise FeedError(
+            f"{where(index)}: {what} {value:f} is not a multiple of the tick {unit.size}"
+        )
+    return raw // per_unit, int(np.count_nonzero(off))
+
+
+# --- the slow paths: only a batch the fast path refused gets here ------------------------------
+
+
+def _decimal_ready(column: Column) -> pa.Array:
+    """A string or decimal array; floats become the shortest text that reads back the same."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_floating(array.type):
+        return pc.cast(array, pa.string())
+    if pa.types.is_large_string(array.type) or pa.types.is_string_view(array.type):
+        return pc.cast(array, pa.string())
+    return array
+
+
+def _first_bad_text(column: pa.Array, what: str, where: Where) -> None:
+    """Raise for the first value that is missing or not a decimal number in range."""
+    for index, value in enumerate(column.to_pylist()):
+        _check_one(value, what, where, index)
+
+
+def _check_one(value: object, what: str, where: Where, index: int) -> Decimal:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise FeedError(f"{where(index)}: missing {what}, found an empty cell")
+    try:
+        number = Decimal(value.strip()) if isinstance(value, str) else Decimal(str(value))
+    except InvalidOperation:
+        raise FeedError(
+            f"{where(index)}: invalid {what}, found {shown(value)}; must be a decimal number"
+        ) from None
+    if not number.is_finite() or number <= 0 or number >= MAX_FEED_VALUE:
+        raise FeedError(f"{where(index)}: invalid {what}, found {shown(value)}; {_LIMIT}")
+    return number
+
+
+def _first_off_tick(column: pa.Array, tick: Unit, where: Where) -> None:
+    for index, value in enumerate(column.to_pylist()):
+        number = _check_one(value, "price", where, index)
+        if number % tick.size:
+            _raise_off_tick(column, index, tick, where)
+
+
+def _raise_off_tick(column: pa.Array, index: int, tick: Unit, where: Where) -> None:
+    value = column[index].as_py()
+    text = value.strip() if isinstance(value, str) else f"{value}"
+    raise FeedError(
+        f"{where(index)}: price {text} is not a multiple of the tick {tick.size} "
+        "(--snap rounds prices down to the tick)"
+    )
+
+
+def _no_nulls(array: pa.Array, what: str, where: Where) -> None:
+    if array.null_count:
+        index = int(np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False))[0])
+        raise FeedError(f"{where(index)}: missing {what}, found an empty cell")
+
+
+def _in_range(array: pa.Array, what: str, where: Where) -> None:
+    low = pc.less_equal(array, pa.scalar(Decimal(0), array.type))
+    high = pc.greater_equal(array, pa.scalar(Decimal(MAX_FEED_VALUE), array.type))
+    bad = pc.or_(low, high)
+    if pc.any(bad).as_py():
+        index = int(np.flatnonzero(bad.to_numpy(zero_copy_only=False))[0])
+        raise FeedError(
+            f"{where(index)}: invalid {what}, found {array[index].as_py().normalize():f}; {_LIMIT}"
+        )
+
+
+def _words(array: pa.Array, what: str, where: Where, *, cap: bool) -> Ints:
+    """The unscaled values of a ``decimal128`` array as int64 (``cap``: clip the few that
+    do not fit, else refuse them)."""
+    return _fixed_words(array, 16, what, where, cap=cap)
+
+
+def _fixed_words(
+    array: pa.Array, width: int, what: str, where: Where, *, cap: bool = False
+) -> Ints:
+    """Little-endian signed integers of ``width`` bytes (8 or 16) as int64."""
+    if width not in (8, 16):
+        raise FeedError(f"{where(0)}: {what} must be 8 or 16 bytes wide; was {width}")
+    buffer = array.buffers()[1]
+    words = np.frombuffer(buffer, dtype=np.int64)[
+        array.offset * width // 8 : (array.offset + len(array)) * width // 8
+    ]
+    if width == 8:
+        return words
+    low, high = words[0::2], words[1::2]
+    wide = high != (low >> 63)
+    if wide.any():
+        if not cap:
+            index = int(np.flatnonzero(wide)[0])
+            raise FeedError(
+                f"{where(index)}: {what} {array[index].as_py()} is more than {INT64_MAX:,} "
+                "ticks; use a coarser tick"
+            )
+        return np.where(wide, INT64_MAX, low)
+    return np.ascontiguousarray(low)
