@@ -14,8 +14,9 @@ from gridmaker.core.reconcile import ReconcileReport
 from gridmaker.core.setup import BookSetup
 from gridmaker.core.state import GridState
 from gridmaker.core.units import Instrument
+from gridmaker.engine.notices import Audited
 
-__all__ = ["Book", "best_prices"]
+__all__ = ["Book", "BookView", "best_prices"]
 
 
 @dataclass(slots=True)
@@ -34,6 +35,49 @@ class Book:
     candle_close: int = 0
     candle_volume: int = 0
     report: ReconcileReport = field(default_factory=ReconcileReport)
+    last_price_ms: int = 0
+    """When the last market price reached the bot (wall clock, epoch ms; 0: none yet)."""
+    last_decision_ms: int = 0
+    synced_ms: int = 0
+    """The last time the venue's fills were read through (the boot sync, a fill poll)."""
+    audit: Audited | None = None
+    """The last audit of the book's orders against the venue's."""
+    unknown_since: dict[str, int] = field(default_factory=dict)
+    """UNKNOWN orders and when an audit first saw them so (epoch ms)."""
+    source: str = ""
+    """Where prices come from: ``stream``, ``polling`` or ``market`` (a printed feed)."""
+
+    def view(self) -> BookView:
+        return BookView(
+            symbol=self.setup.symbol,
+            state=self.state,
+            instrument=self.instrument,
+            report=self.report,
+            halted=self.halted,
+            last_price_ms=self.last_price_ms,
+            last_decision_ms=self.last_decision_ms,
+            synced_ms=self.synced_ms,
+            audit=self.audit,
+            source=self.source,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BookView:
+    """One symbol as observers may read it: immutable, taken between two events."""
+
+    symbol: str
+    state: GridState | None
+    """The book (``None`` before its first price); frozen, as every decision leaves it."""
+    instrument: Instrument | None
+    report: ReconcileReport
+    """The boot sync's reconciliation ("while you were away")."""
+    halted: str
+    last_price_ms: int
+    last_decision_ms: int
+    synced_ms: int
+    audit: Audited | None
+    source: str
 
 
 def best_prices(state: GridState | None) -> tuple[int, int]:

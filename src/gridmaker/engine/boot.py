@@ -21,12 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from gridmaker.core.decide import apply_breaker_command
 from gridmaker.core.events import (
-    BreakerCommand,
     BreakerOrder,
     Event,
     Fill,
+    OperatorOrder,
     OrderStatus,
     OrderUpdate,
 )
@@ -37,6 +36,7 @@ from gridmaker.core.slots import OrderState
 from gridmaker.core.state import Decision, GridState
 from gridmaker.core.units import Instrument
 from gridmaker.engine.book import Book
+from gridmaker.engine.commands import STOPS, apply_at_rest, command_event
 from gridmaker.engine.executor import GridExecutor
 from gridmaker.engine.fill_reader import FillReader
 from gridmaker.engine.retry import Retrier
@@ -79,7 +79,7 @@ class BootSync:
         setups: Sequence[BookSetup],
         stored: Mapping[str, GridState],
         balances: Mapping[str, Balance],
-        commands: Mapping[str, Sequence[BreakerOrder]],
+        commands: Mapping[str, Sequence[BreakerOrder | OperatorOrder]],
     ) -> list[Synced]:
         """Every symbol concurrently; a ban or a refusal of one stops the boot."""
         try:
@@ -100,7 +100,7 @@ class BootSync:
         setup: BookSetup,
         state: GridState | None,
         balances: Mapping[str, Balance],
-        commands: Sequence[BreakerOrder] = (),
+        commands: Sequence[BreakerOrder | OperatorOrder] = (),
     ) -> Synced:
         """One symbol's snapshot and reconciliation; a venue failure halts only this symbol.
 
@@ -224,7 +224,7 @@ class BootSync:
 
 def apply_pending_to_stored(
     executor: GridExecutor, symbols: Sequence[str], stored: dict[str, GridState]
-) -> tuple[dict[str, GridState], dict[str, list[BreakerOrder]], list[int]]:
+) -> tuple[dict[str, GridState], dict[str, list[BreakerOrder | OperatorOrder]], list[int]]:
     """Commands queued while stopped act on the books before the sync can send anything.
 
     Nothing is marked applied here: a one-symbol command rides as a cause of its book's
@@ -232,7 +232,7 @@ def apply_pending_to_stored(
     (``everywhere``). A failed or interrupted boot leaves them queued, never lost.
     """
     now_ms = int(time.time() * 1000)
-    commands: dict[str, list[BreakerOrder]] = {}
+    commands: dict[str, list[BreakerOrder | OperatorOrder]] = {}
     everywhere: list[int] = []
     for command_id, target, command, reason in executor.pending_commands():
         targets = symbols if target == "*" else (target,)
@@ -240,18 +240,12 @@ def apply_pending_to_stored(
             continue  # a book not created yet: the running bot applies it once it exists
         for symbol, state in list(stored.items()):
             if target in ("*", symbol):
-                stored[symbol] = apply_breaker_command(
-                    state, BreakerCommand(command), reason, now_ms
+                stored[symbol] = apply_at_rest(state, command, reason, now_ms)
+                order = command_event(
+                    symbol, command, reason, now_ms, command_id if target != "*" else 0
                 )
-                commands.setdefault(symbol, []).append(
-                    BreakerOrder(
-                        symbol=symbol,
-                        command=BreakerCommand(command),
-                        reason=reason,
-                        ts_event=now_ms,
-                        command_id=command_id if target != "*" else 0,
-                    )
-                )
+                if order is not None and command not in STOPS:
+                    commands.setdefault(symbol, []).append(order)
         if target == "*":
             everywhere.append(command_id)
     return stored, commands, everywhere

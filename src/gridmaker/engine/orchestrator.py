@@ -9,12 +9,15 @@ enter through it too.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
+from gridmaker.core.consistency import count_orders
 from gridmaker.core.decide import decide, needs_decision
 from gridmaker.core.events import (
     BreakerCommand,
@@ -31,10 +34,24 @@ from gridmaker.core.setup import BookSetup
 from gridmaker.core.slots import OrderState
 from gridmaker.core.state import Decision, GridState, new_state
 from gridmaker.core.units import Steps, Ticks
-from gridmaker.engine.book import Book, best_prices
+from gridmaker.engine.book import Book, BookView, best_prices
 from gridmaker.engine.boot import BootRefused, BootSync, PreflightRefused, apply_pending_to_stored
+from gridmaker.engine.commands import STOPS, command_event
 from gridmaker.engine.executor import GridExecutor
 from gridmaker.engine.fill_reader import FillReader
+from gridmaker.engine.notices import (
+    Audited,
+    BootSynced,
+    CommandApplied,
+    Halted,
+    Lifecycle,
+    NoNotices,
+    NoticeSink,
+    OrderAnswered,
+    SourceChanged,
+    now_ms,
+)
+from gridmaker.engine.observing import observe_decision
 from gridmaker.engine.retry import Retrier
 from gridmaker.engine.sending import NOT_VISIBLE_YET
 from gridmaker.exchange.api import Exchange, RateLimited, Unavailable, UnknownOutcome
@@ -56,6 +73,8 @@ class GridOrchestrator:
         setups: Sequence[BookSetup],
         retrier: Retrier | None = None,
         fill_page_limit: int = 500,
+        notices: NoticeSink | None = None,
+        stop: asyncio.Event | None = None,
     ) -> None:
         if len({s.symbol for s in setups}) != len(setups):
             raise ValueError("each symbol may appear only once")
@@ -66,6 +85,11 @@ class GridOrchestrator:
         self.fill_page_limit = fill_page_limit
         self._books: dict[str, Book] = {s.symbol: Book(setup=s) for s in setups}
         self.is_booted = False
+        self.notices: NoticeSink = notices or NoNotices()
+        self.stop = stop or asyncio.Event()
+        """Set by an operator's stop once applied: the session ends at its next safe point."""
+        self.commands_waiting = False
+        """An operator queued a command just now: the session applies it at its next turn."""
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -82,6 +106,21 @@ class GridOrchestrator:
     @property
     def symbols(self) -> tuple[str, ...]:
         return tuple(s.symbol for s in self.setups)
+
+    def view(self, symbol: str) -> BookView:
+        """``symbol`` as observers read it (the API, metrics, the watchdog): a frozen copy."""
+        return self._books[symbol].view()
+
+    def wake_commands(self) -> None:
+        """An operator command was just queued: apply it at the session's next turn."""
+        self.commands_waiting = True
+
+    def note_source(self, symbol: str, source: str, reason: str) -> None:
+        """Where ``symbol``'s prices come from now (a stream, polls, a printed market)."""
+        book = self._books[symbol]
+        if book.source != source:
+            book.source = source
+            self.notices.publish(SourceChanged(symbol=symbol, source=source, reason=reason))
 
     # --- boot --------------------------------------------------------------------------------
 
@@ -102,6 +141,7 @@ class GridOrchestrator:
             book = item.book
             symbol = book.setup.symbol
             self.executor.record_boot(symbol, book.report.counts(), book.halted)
+            self._published_sync(book)
             if item.decision is not None:
                 for answer in await self._execute(symbol, item.decision, item.causes):
                     await self.on_event(answer)
@@ -109,6 +149,16 @@ class GridOrchestrator:
             for command_id in everywhere:  # every book carrying it is saved by now
                 self.executor.mark_command_applied(command_id)
         self.is_booted = True
+
+    def _published_sync(self, book: Book) -> None:
+        symbol = book.setup.symbol
+        if not book.halted:
+            book.synced_ms = now_ms()
+        self.notices.publish(
+            BootSynced(symbol=symbol, counts=book.report.counts(), halted=book.halted)
+        )
+        if book.halted:
+            self.notices.publish(Halted(symbol=symbol, reason=book.halted))
 
     def _fill_reader(self) -> FillReader:
         """Read at each use: tests and sessions may swap the executor, retrier or page size."""
@@ -129,8 +179,12 @@ class GridOrchestrator:
                 if not isinstance(current, PriceTick):
                     raise BootRefused(f"{current.symbol}: {type(current).__name__} before any book")
                 book.state = self._new_book(book, current.price_ticks)
-            decision = decide(book.state, current)
+            before = book.state
+            started = time.perf_counter_ns()
+            decision = decide(before, current)
+            took = time.perf_counter_ns() - started
             answers = await self._execute(current.symbol, decision, (current,))
+            observe_decision(self.notices, book, before, current, decision, took, started)
             if (
                 isinstance(current, OrderUpdate)
                 and current.status is OrderStatus.UNKNOWN
@@ -176,7 +230,18 @@ class GridOrchestrator:
         book = self._books[symbol]
         book.state = decision.state
         book.best_buy, book.best_sell = best_prices(decision.state)
-        return await self.executor.execute(decision, causes)
+        answers = await self.executor.execute(decision, causes)
+        for answer in answers:
+            if isinstance(answer, OrderUpdate):
+                self.notices.publish(
+                    OrderAnswered(
+                        symbol=symbol,
+                        client_order_id=answer.client_order_id,
+                        outcome=answer.status.value,
+                        reason=answer.reason,
+                    )
+                )
+        return answers
 
     async def on_trade(
         self, symbol: str, price: Decimal, ts_event: int, amount: Decimal | None = None
@@ -185,6 +250,7 @@ class GridOrchestrator:
         book = self._books[symbol]
         if book.halted or book.instrument is None:
             return
+        book.last_price_ms = int(time.time() * 1000)
         price_ticks = book.instrument.to_ticks(price)
         if book.setup.risk.crash_ma_candles and amount is not None:
             await self._candle(book, price_ticks, book.instrument.size_steps(amount), ts_event)
@@ -227,6 +293,7 @@ class GridOrchestrator:
         fills, cursor = await self._fill_reader().new_fills(
             symbol, book.state.fill_cursor, book.instrument
         )
+        book.synced_ms = now_ms()
         for fill in fills:
             if not self.executor.is_fill_applied(symbol, fill.trade_id):
                 await self.on_event(fill)
@@ -246,31 +313,35 @@ class GridOrchestrator:
                 book.state = decision.state
                 await self.executor.execute(decision, (order,), send=False)
             book.halted = reason
+            self.notices.publish(Halted(symbol=symbol, reason=reason))
         self.executor.record_halt(reason)
 
     async def apply_commands(self, ts_event: int) -> int:
-        """Apply the operator's queued breaker commands; returns how many were applied.
+        """Apply the operator's queued commands; returns how many were applied.
 
-        A command for one symbol is marked applied in the transaction that saves its book; one
-        for every symbol once each book has carried it.
+        Breaker trips and resets, pauses, take-profit only and resumes are decided like any
+        event. A command for one symbol is marked applied in the transaction that saves its
+        book; one for every symbol once each book has carried it. A stop (every book at once)
+        cancels our orders first when it says so, then sets ``stop``.
         """
+        self.commands_waiting = False
         applied = 0
         for command_id, target, command, reason in self.executor.pending_commands():
             targets = self.symbols if target == "*" else (target,)
-            if any(s in self._books and self._books[s].state is None for s in targets):
+            if command not in STOPS and any(
+                s in self._books and self._books[s].state is None for s in targets
+            ):
                 continue  # a book not created yet: keep the command for when it exists
             carried = False
             for symbol in targets:
                 book = self._books.get(symbol)
                 if book is None or book.state is None:
                     continue
-                order = BreakerOrder(
-                    symbol=symbol,
-                    command=BreakerCommand(command),
-                    reason=reason,
-                    ts_event=ts_event,
-                    command_id=command_id if target != "*" else 0,
+                order = command_event(
+                    symbol, command, reason, ts_event, command_id if target != "*" else 0
                 )
+                if order is None:
+                    continue
                 if book.halted:
                     # Not trading, but the command still belongs to the book: saved with it,
                     # its cancels recorded and left for the next boot (as a ban's are).
@@ -283,6 +354,12 @@ class GridOrchestrator:
             if not carried:
                 self.executor.mark_command_applied(command_id)
             applied += 1
+            self.notices.publish(
+                CommandApplied(command_id=command_id, symbol=target, command=command)
+            )
+            if command in STOPS:
+                self.notices.publish(Lifecycle(stage="stopping", detail=f"{command} {reason}"))
+                self.stop.set()
         return applied
 
     async def resolve_unknown(self, symbol: str) -> int:
@@ -321,15 +398,36 @@ class GridOrchestrator:
         listed = await self.retrier.read(
             f"open orders {symbol}", lambda: self.exchange.fetch_open_orders(symbol)
         )
-        state = self._books[symbol].state
+        book = self._books[symbol]
+        state = book.state
         assert state is not None
         open_at_venue = {o.client_order_id for o in listed}
+        self._publish_audit(book, state, open_at_venue)
         missing = [
             s.order_cid
             for s in state.slots.values()
             if s.order is OrderState.OPEN and s.order_cid not in open_at_venue
         ]
         return await self._look_up(symbol, missing)
+
+    def _publish_audit(self, book: Book, state: GridState, open_at_venue: set[str]) -> None:
+        """Keep and publish what this audit found, before it repairs anything."""
+        counts = count_orders(state, open_at_venue)
+        now = now_ms()
+        book.unknown_since = {c: book.unknown_since.get(c, now) for c in counts.unknown}
+        oldest = min(book.unknown_since.values(), default=now)
+        book.audit = Audited(
+            symbol=state.symbol,
+            expected=counts.expected,
+            open_at_venue=counts.open_at_venue,
+            missing=counts.missing,
+            unexpected=counts.unexpected,
+            foreign=counts.foreign,
+            unknown=len(counts.unknown),
+            oldest_unknown_s=(now - oldest) / 1000,
+            at_ms=now,
+        )
+        self.notices.publish(book.audit)
 
     async def _look_up(self, symbol: str, client_order_ids: Sequence[str]) -> int:
         for cid in client_order_ids:

@@ -1,0 +1,72 @@
+"""The operator's commands as the journal spells them, and the events they become.
+
+A command is queued in the store (``gridmaker breaker``, the control API) and applied by the
+one loop: breaker trips and resets, pauses, take-profit only and resumes become events that
+``decide`` handles like any other (``command_event``); a stop (every book at once) ends the
+session, cancelling our orders first when asked to. Commands found queued at a start act on
+the stored books before the sync sends anything (``apply_at_rest``).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from gridmaker.core.decide import apply_breaker_command, apply_operator_command
+from gridmaker.core.events import BreakerCommand, BreakerOrder, OperatorCommand, OperatorOrder
+from gridmaker.core.state import GridState
+
+__all__ = [
+    "BREAKER_COMMANDS",
+    "COMMANDS",
+    "OPERATOR_COMMANDS",
+    "STOPS",
+    "apply_at_rest",
+    "command_event",
+]
+
+BREAKER_COMMANDS: Final = {"trip": BreakerCommand.TRIP, "reset": BreakerCommand.RESET}
+OPERATOR_COMMANDS: Final = {
+    "pause": OperatorCommand.PAUSE,
+    "resume": OperatorCommand.RESUME,
+    "take_profit_only": OperatorCommand.TAKE_PROFIT_ONLY,
+}
+STOPS: Final = {"stop_cancel": OperatorCommand.STOP, "stop_leave": None}
+"""Stops act on every book at once and end the run; ``stop_cancel`` cancels our orders."""
+COMMANDS: Final = (*BREAKER_COMMANDS, *OPERATOR_COMMANDS, *STOPS)
+
+
+def command_event(
+    symbol: str, command: str, reason: str, ts_event: int, command_id: int
+) -> BreakerOrder | OperatorOrder | None:
+    """The event ``command`` becomes for ``symbol``'s book (``None``: it changes no book).
+
+    Raises ``ValueError`` for a command this version does not know.
+    """
+    if command in BREAKER_COMMANDS:
+        return BreakerOrder(
+            symbol=symbol,
+            command=BREAKER_COMMANDS[command],
+            reason=reason,
+            ts_event=ts_event,
+            command_id=command_id,
+        )
+    operator = OPERATOR_COMMANDS.get(command) or STOPS.get(command)
+    if operator is None:
+        if command in STOPS:
+            return None
+        raise ValueError(f"unknown operator command {command!r}; known: {', '.join(COMMANDS)}")
+    return OperatorOrder(
+        symbol=symbol, command=operator, reason=reason, ts_event=ts_event, command_id=command_id
+    )
+
+
+def apply_at_rest(state: GridState, command: str, reason: str, ts_event: int) -> GridState:
+    """A command queued while no bot ran, applied to the stored book. A stop asked of a bot
+    that is not running changes nothing (it is already stopped)."""
+    if command in BREAKER_COMMANDS:
+        return apply_breaker_command(state, BREAKER_COMMANDS[command], reason, ts_event)
+    if command in OPERATOR_COMMANDS:
+        return apply_operator_command(state, OPERATOR_COMMANDS[command])
+    if command in STOPS:
+        return state
+    raise ValueError(f"unknown operator command {command!r}; known: {', '.join(COMMANDS)}")

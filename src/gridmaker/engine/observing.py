@@ -1,0 +1,80 @@
+"""What one decision tells the observers: the fill it applied, its latency, the breaker or
+control it changed. Called by the orchestrator after the decision was recorded and sent."""
+
+from __future__ import annotations
+
+import time
+
+from gridmaker.core.events import Event, Fill, PlaceOrder
+from gridmaker.core.state import Decision, GridState
+from gridmaker.engine.book import Book
+from gridmaker.engine.notices import (
+    BreakerChanged,
+    ControlChanged,
+    Decided,
+    FillApplied,
+    NoticeSink,
+    now_ms,
+)
+
+__all__ = ["observe_decision"]
+
+
+def observe_decision(
+    notices: NoticeSink,
+    book: Book,
+    before: GridState,
+    event: Event,
+    decision: Decision,
+    took_ns: int,
+    started_ns: int,
+) -> None:
+    """Tell the observers what one decision did (after it was recorded and sent)."""
+    at = book.last_decision_ms = now_ms()
+    after, publish = decision.state, notices.publish
+    counter_ns = 0
+    if isinstance(event, Fill):
+        publish(
+            FillApplied(
+                symbol=event.symbol,
+                trade_id=event.trade_id,
+                client_order_id=event.client_order_id,
+                side=event.side.value,
+                price_ticks=event.price_ticks,
+                qty_steps=event.qty_steps,
+                fee_atoms=event.fee_atoms,
+                at_ms=at,
+            )
+        )
+        if any(isinstance(a, PlaceOrder) for a in decision.actions):
+            counter_ns = time.perf_counter_ns() - started_ns  # its counter-order answered
+    publish(
+        Decided(
+            symbol=after.symbol,
+            event=type(event).__name__,
+            latency_ns=took_ns,
+            actions=len(decision.actions),
+            counter_latency_ns=counter_ns,
+            at_ms=at,
+        )
+    )
+    risk = after.risk
+    if risk.breaker is not before.risk.breaker:
+        publish(
+            BreakerChanged(
+                symbol=after.symbol,
+                breaker=risk.breaker.value,
+                trigger=risk.trigger if not risk.is_active else "",
+                reason=risk.reason if not risk.is_active else risk.cleared_by,
+                at_ms=at,
+            )
+        )
+    if after.control is not before.control:
+        publish(
+            ControlChanged(
+                symbol=after.symbol,
+                control=after.control.value,
+                previous=before.control.value,
+                at_ms=at,
+            )
+        )
