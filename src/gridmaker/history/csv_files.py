@@ -38,7 +38,7 @@ def csv_batches(
     file = str(path)
     with ExitStack() as stack:
         stream = _open(path, compression, stack)
-        blocks = _blocks(file, stream)
+        blocks = _blocks(file, stream, compression)
         first = next(blocks, b"")
         if first.startswith(_BOM):
             first = first[len(_BOM) :]
@@ -71,14 +71,14 @@ def _open(path: Path, compression: str, stack: ExitStack) -> IO[bytes]:
         raise FeedError(f"{file}: cannot read the file ({exc.strerror or exc})") from None
 
 
-def _blocks(file: str, stream: IO[bytes]) -> Iterator[bytes]:
+def _blocks(file: str, stream: IO[bytes], compression: str) -> Iterator[bytes]:
     """Blocks of whole lines (the last may lack its newline)."""
     rest = b""
     while True:
         try:
             data = stream.read(BLOCK_BYTES)
         except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
-            raise FeedError(f"{file}: not a readable compressed file ({exc})") from None
+            raise FeedError(f"{file}: not a readable {compression} file ({exc})") from None
         if not data:
             if rest.strip():
                 yield rest

@@ -25,7 +25,7 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]  # no stubs
 
 from gridmaker.feeds.base import MAX_FEED_VALUE, FeedError
 
-__all__ = ["Column", "Ints", "Unit", "Where", "amount_steps", "price_ticks", "raw_units", "shown"]
+__all__ = ["Column", "Ints", "Unit", "Where", "amount_steps", "fixed_point", "price_ticks", "shown"]
 
 Column: TypeAlias = Any
 """A ``pyarrow.Array`` or ``ChunkedArray`` (pyarrow ships no type stubs)."""
@@ -113,42 +113,31 @@ def amount_steps(column: Column, step: Unit, where: Where) -> Ints:
     return _words(cut, "amount", where, cap=True) // step.numerator
 
 
-def raw_units(
-    column: Column, unit: Unit, fixed_places: int, what: str, where: Where, *, snap: bool
-) -> tuple[Ints, int]:
-    """Nautilus fixed-point integers (value × 10**fixed_places) to whole units, exactly.
+def fixed_point(column: Column, places: int, what: str, where: Where) -> Column:
+    """Nautilus fixed-point integers (value × 10**places) as ``decimal128`` with ``places``.
 
-    ``fixed_size_binary(8)`` and ``int64`` hold a signed 64-bit raw value,
-    ``fixed_size_binary(16)`` a signed 128-bit one (its high word must be the sign of the low
-    one: no real price needs more). Amounts (``snap``) round down; prices must be on the tick.
+    ``fixed_size_binary(16)`` (its high-precision build) is already a little-endian
+    two's-complement 128-bit integer, which is the layout of ``decimal128``: the buffer is
+    relabelled, not converted. ``fixed_size_binary(8)`` and ``int64`` become 128-bit first.
     """
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if pa.types.is_fixed_size_binary(array.type):
-        width = array.type.byte_width
-        raw = _fixed_words(array, width, what, where)
-    elif pa.types.is_integer(array.type):
-        raw = array.cast(pa.int64()).to_numpy(zero_copy_only=False)
-    else:
-        raise FeedError(f"{where(0)}: {what} must be fixed-point binary or int64; was {array.type}")
-    _no_nulls(array, what, where)
-    if unit.places > fixed_places:
+    if pa.types.is_fixed_size_binary(array.type) and array.type.byte_width == 8:
+        words = np.frombuffer(array.buffers()[1], dtype=np.int64)
+        mask = _nulls(array) if array.null_count else None
+        array = pa.array(words[array.offset : array.offset + len(array)], mask=mask)
+    if pa.types.is_integer(array.type):
+        array = pc.cast(array, pa.decimal128(38, 0))
+    elif not (pa.types.is_fixed_size_binary(array.type) and array.type.byte_width == 16):
         raise FeedError(
-            f"{where(0)}: {what}s hold {fixed_places} decimal places, fewer than the "
-            f"{unit.places} of {unit.size}"
+            f"{where(0)}: {what} must be fixed-point (8 or 16 bytes, or int64); was {array.type}"
         )
-    per_unit = unit.numerator * 10 ** (fixed_places - unit.places)
-    bad = np.flatnonzero((raw <= 0) | (raw // 10**fixed_places >= MAX_FEED_VALUE))
-    if bad.size:
-        value = Decimal(int(raw[bad[0]])).scaleb(-fixed_places)
-        raise FeedError(f"{where(int(bad[0]))}: invalid {what}, found {value}; {_LIMIT}")
-    off = raw % per_unit
-    if off.any() and not snap:
-        index = int(np.flatnonzero(off)[0])
-        value = Decimal(int(raw[index])).scaleb(-fixed_places).normalize()
-        raise FeedError(
-            f"{where(index)}: {what} {value:f} is not a multiple of the tick {unit.size}"
-        )
-    return raw // per_unit, int(np.count_nonzero(off))
+    return pa.Array.from_buffers(
+        pa.decimal128(38, places), len(array), array.buffers()[:2], offset=array.offset
+    )
+
+
+def _nulls(array: pa.Array) -> Any:
+    return array.is_null().to_numpy(zero_copy_only=False)
 
 
 # --- the slow paths: only a batch the fast path refused gets here ------------------------------

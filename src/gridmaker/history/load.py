@@ -26,8 +26,8 @@ from gridmaker.history.exact import (
     Unit,
     Where,
     amount_steps,
+    fixed_point,
     price_ticks,
-    raw_units,
     shown,
 )
 
@@ -164,12 +164,12 @@ def _head(batch: RawBatch, n: int) -> RawBatch:
 def _convert(
     batch: RawBatch, tick: Unit, step: Unit, where: Where, *, snap: bool
 ) -> tuple[Ints, Ints, Ints, int]:
+    price, amount = batch.price, batch.amount
     if batch.fixed_places is not None:
-        ticks, snapped = raw_units(batch.price, tick, batch.fixed_places, "price", where, snap=snap)
-        steps, _ = raw_units(batch.amount, step, batch.fixed_places, "amount", where, snap=True)
-    else:
-        ticks, snapped = price_ticks(batch.price, tick, where, snap=snap)
-        steps = amount_steps(batch.amount, step, where)
+        price = fixed_point(price, batch.fixed_places, "price", where)
+        amount = fixed_point(amount, batch.fixed_places, "amount", where)
+    ticks, snapped = price_ticks(price, tick, where, snap=snap)
+    steps = amount_steps(amount, step, where)
     return ticks, steps, _timestamps(batch, where), snapped
 
 
