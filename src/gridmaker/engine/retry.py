@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -56,6 +57,8 @@ class Retrier:
         self._sleep = sleep
         self.retries = 0
         self.rate_limited = 0
+        self.errors: Counter[str] = Counter()
+        """Transient errors met, retried or not, by kind (the exception's class name)."""
 
     async def read(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         return await self._run(what, call, _READ_RETRYABLE)
@@ -74,6 +77,7 @@ class Retrier:
             try:
                 return await call()
             except retryable as e:
+                self.errors[type(e).__name__] += 1
                 if attempt == policy.attempts:
                     raise
                 delay = min(policy.max_delay_s, policy.base_delay_s * 2 ** (attempt - 1))
