@@ -60,6 +60,7 @@ class VenueChoice:
     streams: bool = True
     poll_interval_s: float = 2.0
     stall_after_s: float = 30.0
+    audit_interval_s: float = 15.0
 
     @property
     def is_local_sim(self) -> bool:
@@ -120,6 +121,7 @@ def venue_choice(config: Config) -> VenueChoice | None:
         streams=venue.streams,
         poll_interval_s=venue.poll_interval_s,
         stall_after_s=venue.stall_after_s,
+        audit_interval_s=venue.audit_interval_s,
     )
 
 
@@ -283,5 +285,7 @@ async def run_sessions(
         duration_s=duration_s,
         reconcile_every=reconcile_every,
         poll_interval_s=remote.poll_interval_s,
+        reconcile_interval_s=remote.audit_interval_s,
+        stall_after_s=remote.stall_after_s,
         stop=stop,
     )

@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from gridmaker.config.checks import sim_problems
 from gridmaker.config.errors import Problems
+from gridmaker.config.operating import AlertsConfig, ApiConfig, WatchdogConfig
 from gridmaker.config.sections import (
     ChaosConfig,
     FeedConfig,
@@ -57,6 +58,9 @@ class Config(StrictModel):
         description="trades between periodic fill polls and UNKNOWN lookups",
     )
     chaos: ChaosConfig | None = Field(None, description="inject exchange faults (testing only)")
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    watchdog: WatchdogConfig = Field(default_factory=WatchdogConfig)
 
     @model_validator(mode="after")
     def _check_markets(self) -> Config:

@@ -357,3 +357,10 @@ class VenueConfig(StrictModel):
         "stalled and prices are polled until it speaks again (a live venue's ticker publishes "
         "every second)",
     )
+    audit_interval_s: float = Field(
+        15.0,
+        gt=0,
+        le=3600,
+        description="seconds between audits: the venue's open orders against the book's, fills "
+        "and UNKNOWN orders read over REST however quiet the market and its streams",
+    )

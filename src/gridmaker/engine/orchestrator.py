@@ -90,6 +90,8 @@ class GridOrchestrator:
         """Set by an operator's stop once applied: the session ends at its next safe point."""
         self.commands_waiting = False
         """An operator queued a command just now: the session applies it at its next turn."""
+        self.commands_queued = asyncio.Event()
+        """Set with ``commands_waiting``: wakes a session waiting on a quiet market."""
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -114,6 +116,7 @@ class GridOrchestrator:
     def wake_commands(self) -> None:
         """An operator command was just queued: apply it at the session's next turn."""
         self.commands_waiting = True
+        self.commands_queued.set()
 
     def note_source(self, symbol: str, source: str, reason: str) -> None:
         """Where ``symbol``'s prices come from now (a stream, polls, a printed market)."""
@@ -325,6 +328,7 @@ class GridOrchestrator:
         cancels our orders first when it says so, then sets ``stop``.
         """
         self.commands_waiting = False
+        self.commands_queued.clear()
         applied = 0
         for command_id, target, command, reason in self.executor.pending_commands():
             targets = self.symbols if target == "*" else (target,)

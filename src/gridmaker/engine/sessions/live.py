@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import TypeVar
 
 from gridmaker.core.events import OrderStatus
@@ -113,13 +114,15 @@ async def run_live_session(
     watch_orders: bool = True,
     stream_backoff_s: Sequence[float] = STREAM_BACKOFF_S,
     reconcile_interval_s: float = RECONCILE_INTERVAL_S,
+    stall_after_s: float | None = None,
     stop: asyncio.Event | None = None,
 ) -> dict[str, int]:
     """Trade real markets: each price from the venue goes to the bot; returns prices seen.
 
     Every symbol's streams feed one inbox and one loop, so the orchestrator is never entered
-    twice at once (nor breaker commands applied twice). Runs until every symbol has seen
-    ``steps`` prices, ``duration_s`` passed, or ``stop`` is set.
+    twice at once (nor operator commands applied twice). Runs until every symbol has seen
+    ``steps`` prices, ``duration_s`` passed, ``stop`` is set, or an operator's stop was
+    applied (``orchestrator.stop``). A command queued through the API wakes the loop at once.
 
     Fills are polled whenever a price crosses a resting order (the orchestrator does that),
     whenever the user-data stream reports a fill or a stream gap, and every
@@ -135,11 +138,18 @@ async def run_live_session(
     loop = _LiveLoop(orchestrator, symbols, reconcile_every, reconcile_interval_s)
     sources: list[tuple[str, AsyncGenerator[Decimal, None] | AsyncGenerator[OrderNews, None]]] = []
     for symbol in symbols:
-        sources.append((symbol, price_stream(venue, symbol, poll_interval_s=poll_interval_s)))
+        prices = price_stream(
+            venue,
+            symbol,
+            poll_interval_s=poll_interval_s,
+            stall_after_s=stall_after_s,
+            on_source=partial(orchestrator.note_source, symbol),
+        )
+        sources.append((symbol, prices))
         if watch_orders and venue.has_order_stream:
             sources.append((symbol, order_stream(venue, symbol, backoff_s=stream_backoff_s)))
     pumps = [asyncio.create_task(_pump(source, symbol, loop.inbox)) for symbol, source in sources]
-    stopping = asyncio.create_task((stop or asyncio.Event()).wait())
+    stopping = asyncio.create_task(_either(stop or asyncio.Event(), orchestrator.stop))
     deadline = None if duration_s is None else time.monotonic() + duration_s
     try:
         while (
@@ -193,8 +203,17 @@ class _LiveLoop:
             await self.orchestrator.apply_commands(int(time.time() * 1000))
             for symbol in self.symbols:
                 await _catch_up(self.orchestrator, symbol, audit=True)
+        if self.orchestrator.commands_waiting:  # queued through the API just now
+            await self.orchestrator.apply_commands(int(time.time() * 1000))
+            if self.orchestrator.stop.is_set():
+                return
         wake = self.next_reconcile if deadline is None else min(deadline, self.next_reconcile)
-        item = await _next(self.inbox, stopping, max(0.0, wake - time.monotonic()))
+        item = await _next(
+            self.inbox,
+            stopping,
+            max(0.0, wake - time.monotonic()),
+            self.orchestrator.commands_queued,
+        )
         if isinstance(item, _Crashed):
             raise item.error
         if isinstance(item, _News):
@@ -217,15 +236,30 @@ class _LiveLoop:
                 await _catch_up(self.orchestrator, item.symbol, audit=False)
 
 
-async def _next(inbox: _Inbox, stopping: asyncio.Task[object], timeout_s: float) -> _Item | None:
-    """The next item, or ``None`` at the timeout or when stopping."""
-    getting = asyncio.ensure_future(inbox.get())
+async def _either(first: asyncio.Event, second: asyncio.Event) -> None:
+    """Wait until either event is set (a signal's stop or an operator's)."""
+    waits = {asyncio.ensure_future(first.wait()), asyncio.ensure_future(second.wait())}
     try:
-        await asyncio.wait({getting, stopping}, timeout=timeout_s, return_when=FIRST)
+        await asyncio.wait(waits, return_when=FIRST)
     finally:
-        if not getting.done():
-            getting.cancel()
-            await asyncio.gather(getting, return_exceptions=True)
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+
+
+async def _next(
+    inbox: _Inbox, stopping: asyncio.Task[object], timeout_s: float, commands: asyncio.Event
+) -> _Item | None:
+    """The next item, or ``None`` at the timeout, when stopping or when a command waits."""
+    getting = asyncio.ensure_future(inbox.get())
+    commanded = asyncio.ensure_future(commands.wait())
+    try:
+        await asyncio.wait({getting, stopping, commanded}, timeout=timeout_s, return_when=FIRST)
+    finally:
+        for waiting in (getting, commanded):
+            if not waiting.done():
+                waiting.cancel()
+        await asyncio.gather(getting, commanded, return_exceptions=True)
     return getting.result() if getting.done() and not getting.cancelled() else None
 
 

@@ -93,19 +93,23 @@ async def run_market_session(
 
     done = 0
     ended: Ending = "steps"
+    orchestrator.note_source(symbol, "market", "the feed is printed on the simulated market")
+    stopped = orchestrator.stop  # an operator's stop, applied by the loop
     for trade in islice(feed.trades(start), steps):
-        if stop is not None and stop.is_set():
+        if (stop is not None and stop.is_set()) or stopped.is_set():
             ended = "stop"
             break
         market.apply_trade(symbol, trade.price, trade.amount, trade.ts_event)
         failpoints.hit("trade:printed")
         await orchestrator.on_trade(symbol, trade.price, trade.ts_event, trade.amount)
         done += 1
-        if done % commands_every == 0:
+        if done % commands_every == 0 or orchestrator.commands_waiting:
             await orchestrator.apply_commands(trade.ts_event)
         if done % reconcile_every == 0:
-            # Catch fills no crossing revealed and resolve any UNKNOWN order.
+            # Catch fills no crossing revealed, compare the venue's open orders with the
+            # book's, and resolve any UNKNOWN order.
             await orchestrator.poll_fills(symbol)
+            await orchestrator.audit_orders(symbol)
             await orchestrator.resolve_unknown(symbol)
         if on_progress is not None and done % progress_every == 0:
             on_progress(progress())
