@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa  # type: ignore[import-untyped]  # no stubs
@@ -27,6 +28,8 @@ class RawBatch:
     time_unit: TimeUnit
     layout: str
     fixed_places: int | None = None
+    line_of: Callable[[int], int] | None = None
+    """The file line of a 0-based row of this batch (CSV), for a message; only called then."""
 
     def __len__(self) -> int:
         return len(self.ts)

@@ -1,10 +1,10 @@
 """CSV trades (plain, ``.gz`` or a one-file ``.zip``), read in blocks of whole lines.
 
-Each block is parsed by Arrow's multi-threaded CSV reader with the columns typed up front
-(time ``int64``, price ``decimal128`` at the tick's places, amount ``decimal128`` at 18 places),
-so text becomes numbers once and in C; only the three columns are converted. A block whose
-conversion fails is parsed again as text and handed on as text: the exact converters then find
-and name its bad row. A block is a few tens of MB, so memory stays flat however long the file.
+Each block is parsed by Arrow's multi-threaded CSV reader, only the three columns converted:
+the time as ``int64``, price and amount as text for the exact converters (``exact.py``), which
+turn plain decimal text into ticks in C. A block whose time fails to convert is parsed again
+with the time as text, so the bad row is named with its value. A block is a few tens of MB, so
+memory stays flat however long the file; line numbers are counted only for a message.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import pyarrow.csv as pa_csv  # type: ignore[import-untyped]  # no stubs
 
 from gridmaker.feeds.base import FeedError
 from gridmaker.history.batches import RawBatch
-from gridmaker.history.exact import WIDE_SCALE
 from gridmaker.history.layouts import Layout, forced_layout, headerless_layout, layout_of
 
 __all__ = ["csv_batches"]
@@ -31,9 +30,7 @@ BLOCK_BYTES: Final = 32 << 20
 _BOM: Final = b"\xef\xbb\xbf"
 
 
-def csv_batches(
-    path: Path, compression: str, forced: str | None, price_places: int
-) -> Iterator[RawBatch]:
+def csv_batches(path: Path, compression: str, forced: str | None) -> Iterator[RawBatch]:
     """Every trade of a CSV file in file order, a block at a time; ``FeedError`` if unreadable."""
     file = str(path)
     with ExitStack() as stack:
@@ -45,9 +42,12 @@ def csv_batches(
         if not first[:65536].strip() and not first.strip():
             raise FeedError(f"{file}: empty file, found no trades")
         layout, names, skip = _layout(file, first, forced)
+        lines_before = 0
         for number, block in enumerate(_chain(first, blocks)):
             read = pa_csv.ReadOptions(column_names=names, skip_rows=skip if number == 0 else 0)
-            yield _parse(file, block, read, layout, price_places)
+            lines = _Lines(block, lines_before, skip if number == 0 else 0)
+            yield _parse(file, block, read, layout, lines)
+            lines_before += block.count(b"\n")
 
 
 def _open(path: Path, compression: str, stack: ExitStack) -> IO[bytes]:
@@ -97,13 +97,33 @@ def _chain(first: bytes, blocks: Iterator[bytes]) -> Iterator[bytes]:
     yield from blocks
 
 
+class _Lines:
+    """The file line of a block's data row, counted on demand (a message needs it)."""
+
+    def __init__(self, block: bytes, lines_before: int, skip: int) -> None:
+        self._block, self._before, self._skip = block, lines_before, skip
+
+    def __call__(self, row: int) -> int:
+        seen = -self._skip
+        for number, line in enumerate(self._block.split(b"\n"), start=1):
+            if line.strip():
+                if seen == row:
+                    return self._before + number
+                seen += 1
+        return self._before
+
+
 def _first_line(block: bytes) -> list[str]:
-    for line in block[:65536].splitlines():
+    head = block[:65536]
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:
+            found = head[exc.start : exc.start + 1]
+            raise FeedError(f"not UTF-8 text, found byte {found!r} at offset {exc.start}") from None
+    for line in head.splitlines():
         if line.strip():
-            try:
-                return line.decode("utf-8").strip().split(",")
-            except UnicodeDecodeError:
-                raise FeedError("not UTF-8 text") from None
+            return line.decode("utf-8", errors="replace").strip().split(",")
     return []
 
 
@@ -124,14 +144,10 @@ def _layout(file: str, first: bytes, forced: str | None) -> tuple[Layout, list[s
 
 
 def _parse(
-    file: str, block: bytes, read: pa_csv.ReadOptions, layout: Layout, price_places: int
+    file: str, block: bytes, read: pa_csv.ReadOptions, layout: Layout, lines: _Lines
 ) -> RawBatch:
     columns = [layout.ts, layout.price, layout.amount]
-    typed = {
-        layout.ts: pa.int64(),
-        layout.price: pa.decimal128(38, price_places),
-        layout.amount: pa.decimal128(38, WIDE_SCALE),
-    }
+    typed = {layout.ts: pa.int64(), layout.price: pa.string(), layout.amount: pa.string()}
     try:
         table = _read(block, read, columns, typed)
     except pa.ArrowInvalid as exc:
@@ -150,11 +166,14 @@ def _parse(
         amount=table.column(layout.amount),
         time_unit=layout.time_unit,
         layout=layout.name,
+        line_of=lines,
     )
 
 
 def _read(
     block: bytes, read: pa_csv.ReadOptions, columns: list[str], types: dict[str, pa.DataType]
 ) -> pa.Table:
-    convert = pa_csv.ConvertOptions(include_columns=columns, column_types=types)
+    convert = pa_csv.ConvertOptions(
+        include_columns=columns, column_types=types, null_values=[""], strings_can_be_null=False
+    )
     return pa_csv.read_csv(pa.BufferReader(block), read_options=read, convert_options=convert)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Final, TypeAlias
 
 import numpy as np
@@ -30,14 +30,15 @@ __all__ = ["Column", "Ints", "Unit", "Where", "amount_steps", "fixed_point", "pr
 Column: TypeAlias = Any
 """A ``pyarrow.Array`` or ``ChunkedArray`` (pyarrow ships no type stubs)."""
 Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
 Where = Callable[[int], str]
 """The file and row of a 0-based index in the current batch, for a message."""
 
 INT64_MAX: Final = 2**63 - 1
-WIDE_SCALE: Final = 18
-"""Decimal places an amount is read at before it is cut down to the step."""
 _LIMIT: Final = f"must be a finite number > 0 and below {MAX_FEED_VALUE:,}"
 _SHOWN_MAX: Final = 60
+_POINT, _SLASH, _NINE = b"./9"
+"""Plain decimal text is the bytes from ``.`` to ``9`` except ``/``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,25 +73,22 @@ def price_ticks(column: Column, tick: Unit, where: Where, *, snap: bool) -> tupl
     ``MAX_FEED_VALUE``, or (without ``snap``) off the tick.
     """
     column = _decimal_ready(column)
-    snapped = 0
+    if not _is_plain(column, tick.places):
+        return _by_row(column, tick, "price", where, snap=snap)
     try:
-        exact = pc.cast(column, pa.decimal128(38, tick.places))
+        exact = pc.cast(column, pa.decimal128(38, tick.places), safe=not snap)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        _first_bad_text(column, "price", where)
-        if not snap:
-            _first_off_tick(column, tick, where)
-        exact = pc.cast(column, pa.decimal128(38, tick.places), safe=False)
-        wide = pc.cast(column, pa.decimal128(38, 38 - 15))
-        back = pc.cast(exact, pa.decimal128(38, 38 - 15))
-        snapped = int(pc.sum(pc.cast(pc.not_equal(wide, back), pa.int64())).as_py() or 0)
+        return _by_row(column, tick, "price", where, snap=snap)
     _no_nulls(exact, "price", where)
-    _in_range(exact, "price", where)
+    _in_range(exact, column, "price", where)
+    cut = _cut_digits(column, exact) if snap else None
+    if snap and cut is None:
+        return _by_row(column, tick, "price", where, snap=snap)
     units = _words(exact, "price", where, cap=False)
-    off = units % tick.numerator
-    if off.any():
-        if not snap:
-            _raise_off_tick(column, int(np.flatnonzero(off)[0]), tick, where)
-        snapped += int(np.count_nonzero(off))
+    off = units % tick.numerator != 0
+    if off.any() and not snap:
+        _raise_off_tick(column, int(np.flatnonzero(off)[0]), tick, where)
+    snapped = int(np.count_nonzero(off | cut)) if cut is not None else 0
     return units // tick.numerator, snapped
 
 
@@ -101,16 +99,58 @@ def amount_steps(column: Column, step: Unit, where: Where) -> Ints:
     below ``MAX_FEED_VALUE``.
     """
     column = _decimal_ready(column)
-    scale = max(WIDE_SCALE, step.places)
+    if not _is_plain(column, step.places):
+        return _by_row(column, step, "amount", where, snap=True)[0]
     try:
-        wide = pc.cast(column, pa.decimal128(38, scale))
+        cut = pc.cast(column, pa.decimal128(38, step.places), safe=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        _first_bad_text(column, "amount", where)
-        wide = pc.cast(column, pa.decimal128(38, scale), safe=False)
-    _no_nulls(wide, "amount", where)
-    _in_range(wide, "amount", where)
-    cut = pc.cast(wide, pa.decimal128(38, step.places), safe=False)
-    return _words(cut, "amount", where, cap=True) // step.numerator
+        return _by_row(column, step, "amount", where, snap=True)[0]
+    _no_nulls(cut, "amount", where)
+    steps = _words(cut, "amount", where, cap=True)
+    for index in np.flatnonzero(steps <= 0):  # less than a step, or not > 0: the text decides
+        _check_one(column[int(index)].as_py(), "amount", where, int(index))
+    _in_range(cut, column, "amount", where, low=False)
+    return steps // step.numerator
+
+
+def _is_plain(column: pa.Array, places: int) -> bool:
+    """Text made of digits and points only, short enough that ``places`` more digits fit 38.
+
+    Arrow's text-to-decimal cast does not check for overflow when it scales a number up (a
+    ``1e30`` read at 18 places wraps around 128 bits), so only text that cannot overflow takes
+    the fast path; exponents, signs, spaces and words are read row by row.
+    """
+    if not pa.types.is_string(column.type) or len(column) == 0:
+        return True
+    start = column.offset
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[start : start + len(column) + 1]
+    if int(np.diff(offsets).max()) + places > 38:
+        return False
+    data = column.buffers()[2]
+    if data is None:
+        return True
+    chars = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    if not chars.size:
+        return True
+    return bool(chars.min() >= _POINT and chars.max() <= _NINE and not (chars == _SLASH).any())
+
+
+def _cut_digits(column: pa.Array, cut: pa.Array) -> Bools | None:
+    """Which values lost digits when cut to ``cut``'s places (``None``: too long to tell)."""
+    if pa.types.is_decimal(column.type):
+        moved: Bools = pc.not_equal(pc.cast(cut, column.type), column).to_numpy(
+            zero_copy_only=False
+        )
+        return moved
+    if not pa.types.is_string(column.type):
+        return None
+    places = 38 - 15
+    if not _is_plain(column, places):
+        return None
+    wide = pc.cast(column, pa.decimal128(38, places))
+    back = pc.cast(cut, pa.decimal128(38, places))
+    lost: Bools = pc.not_equal(wide, back).to_numpy(zero_copy_only=False)
+    return lost
 
 
 def fixed_point(column: Column, places: int, what: str, where: Where) -> Column:
@@ -153,10 +193,30 @@ def _decimal_ready(column: Column) -> pa.Array:
     return array
 
 
-def _first_bad_text(column: pa.Array, what: str, where: Where) -> None:
-    """Raise for the first value that is missing or not a decimal number in range."""
+def _by_row(
+    column: pa.Array, unit: Unit, what: str, where: Where, *, snap: bool
+) -> tuple[Ints, int]:
+    """Whole units per value, one ``Decimal`` at a time: the exact answer for any text, and the
+    first bad row named. Off-unit values round down when ``snap`` (always for amounts)."""
+    exact = Context(prec=200)
+    out = np.empty(len(column), dtype=np.int64)
+    snapped = 0
     for index, value in enumerate(column.to_pylist()):
-        _check_one(value, what, where, index)
+        units = exact.divide(_check_one(value, what, where, index), unit.size)
+        whole = int(units)
+        if whole != units:
+            if not snap:
+                _raise_off_tick(column, index, unit, where)
+            snapped += 1
+        if whole > INT64_MAX:
+            if what == "price":
+                raise FeedError(
+                    f"{where(index)}: price {shown(value)} is more than {INT64_MAX:,} ticks; "
+                    "use a coarser tick"
+                )
+            whole = INT64_MAX
+        out[index] = whole
+    return out, snapped
 
 
 def _check_one(value: object, what: str, where: Where, index: int) -> Decimal:
@@ -171,13 +231,6 @@ def _check_one(value: object, what: str, where: Where, index: int) -> Decimal:
     if not number.is_finite() or number <= 0 or number >= MAX_FEED_VALUE:
         raise FeedError(f"{where(index)}: invalid {what}, found {shown(value)}; {_LIMIT}")
     return number
-
-
-def _first_off_tick(column: pa.Array, tick: Unit, where: Where) -> None:
-    for index, value in enumerate(column.to_pylist()):
-        number = _check_one(value, "price", where, index)
-        if number % tick.size:
-            _raise_off_tick(column, index, tick, where)
 
 
 def _raise_off_tick(column: pa.Array, index: int, tick: Unit, where: Where) -> None:
@@ -195,15 +248,18 @@ def _no_nulls(array: pa.Array, what: str, where: Where) -> None:
         raise FeedError(f"{where(index)}: missing {what}, found an empty cell")
 
 
-def _in_range(array: pa.Array, what: str, where: Where) -> None:
-    low = pc.less_equal(array, pa.scalar(Decimal(0), array.type))
-    high = pc.greater_equal(array, pa.scalar(Decimal(MAX_FEED_VALUE), array.type))
-    bad = pc.or_(low, high)
+def _in_range(
+    array: pa.Array, original: pa.Array, what: str, where: Where, *, low: bool = True
+) -> None:
+    """Refuse the first value not > 0 (unless ``low`` is False) or not below the maximum."""
+    bad = pc.greater_equal(array, pa.scalar(Decimal(MAX_FEED_VALUE), array.type))
+    if low:
+        bad = pc.or_(bad, pc.less_equal(array, pa.scalar(Decimal(0), array.type)))
     if pc.any(bad).as_py():
         index = int(np.flatnonzero(bad.to_numpy(zero_copy_only=False))[0])
-        raise FeedError(
-            f"{where(index)}: invalid {what}, found {array[index].as_py().normalize():f}; {_LIMIT}"
-        )
+        value = original[index].as_py()
+        found = shown(value) if isinstance(value, str) else f"{array[index].as_py().normalize():f}"
+        raise FeedError(f"{where(index)}: invalid {what}, found {found}; {_LIMIT}")
 
 
 def _words(array: pa.Array, what: str, where: Where, *, cap: bool) -> Ints:

@@ -61,8 +61,8 @@ _AMOUNT: Final = ("amount", "qty", "quantity", "size")
 _INTEGER: Final = re.compile(r"\s*-?[0-9]+\s*")
 _BOOLEAN: Final = {"true", "false"}
 EXPECTED: Final = (
-    "timestamp,price,amount (ours; freqtrade), time,price,qty (Binance) or "
-    "ts_event,price,size (Nautilus)"
+    "'timestamp', 'price', 'amount' (ours, freqtrade), 'time', 'price', 'qty' (Binance) or "
+    "'ts_event', 'price', 'size' (Nautilus)"
 )
 
 
@@ -97,7 +97,8 @@ def layout_of(file: str, names: Sequence[str]) -> Layout:
         found = ",".join(names)
         found = found if len(found) <= 80 else found[:77] + "..."
         raise FeedError(
-            f"{file}: missing column {missing[0]!r}; found {found!r}, expected {EXPECTED}"
+            f"{file}: missing column {missing[0]!r}; found {found!r}, expected the columns "
+            f"{EXPECTED}"
         )
     unit: TimeUnit = "ns" if ts_key == _NANOS else _TIME[ts_key]  # type: ignore[assignment]
     name = {"ms_or_us": "binance", "ns": "nautilus"}.get(unit, "trades")

@@ -117,13 +117,10 @@ def load_history(
     tick, step = Unit.of(instrument.tick_size), Unit.of(instrument.step_size)
     prices, amounts, stamps = array("q"), array("q"), array("q")
     snapped, last_ts, layout = 0, 0, kind
-    for batch in _batches(path, kind, compression, tick.places):
+    for batch in _batches(path, kind, compression):
         if limit is not None and len(prices) + len(batch) > limit:
             batch = _head(batch, limit - len(prices))
-        rows_before = len(prices)
-
-        def where(index: int, rows_before: int = rows_before) -> str:
-            return f"{path} row {rows_before + index + 1}"
+        where = _where(path, len(prices), batch)
 
         ticks, steps, ms, count = _convert(batch, tick, step, where, snap=snap)
         if len(ms) and ms[0] < last_ts:
@@ -141,13 +138,23 @@ def load_history(
     return History(prices, amounts, stamps, layout, snapped)
 
 
-def _batches(path: Path, kind: str, compression: str, places: int) -> Iterator[RawBatch]:
+def _batches(path: Path, kind: str, compression: str) -> Iterator[RawBatch]:
     if kind == "parquet":
         return parquet_batches(path)
     if kind == "feather":
         return feather_batches(path)
     forced = kind if kind.startswith("binance-") else None
-    return csv_batches(path, compression, forced, places)
+    return csv_batches(path, compression, forced)
+
+
+def _where(path: Path, rows_before: int, batch: RawBatch) -> Where:
+    line_of = batch.line_of
+
+    def where(index: int) -> str:
+        line = "" if line_of is None else f" (line {line_of(index)})"
+        return f"{path} row {rows_before + index + 1}{line}"
+
+    return where
 
 
 def _head(batch: RawBatch, n: int) -> RawBatch:
@@ -158,6 +165,7 @@ def _head(batch: RawBatch, n: int) -> RawBatch:
         batch.time_unit,
         batch.layout,
         batch.fixed_places,
+        batch.line_of,
     )
 
 

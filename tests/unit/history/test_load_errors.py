@@ -39,16 +39,22 @@ def refused(path: Path, **kwargs: object) -> str:
 @pytest.mark.parametrize(
     ("row", "expected"),
     [
-        ("1700000000002,50000.015,0.5", "row 3: price 50000.015 is not a multiple of the tick"),
-        ("1700000000002,abc,0.5", "row 3: invalid price, found 'abc'"),
-        ("1700000000002,,0.5", "row 3: missing price"),
-        ("1700000000002,-5,0.5", "row 3: invalid price, found -5"),
-        ("1700000000002,1e15,0.5", "row 3: invalid price"),
-        ("1700000000002,50000,0", "row 3: invalid amount, found 0"),
-        ("1700000000002,50000,x", "row 3: invalid amount, found 'x'"),
-        ("x1,50000,1", "row 3: invalid timestamp, found 'x1'"),
-        ("1600000000000,50000,1", "row 3: timestamp goes backwards"),
-        ("-1,50000,1", "row 3: invalid timestamp, found -1"),
+        (
+            "1700000000002,50000.015,0.5",
+            "row 3 (line 4): price 50000.015 is not a multiple of the tick",
+        ),
+        ("1700000000002,abc,0.5", "row 3 (line 4): invalid price, found 'abc'"),
+        ("1700000000002,,0.5", "row 3 (line 4): missing price"),
+        ("1700000000002,-5,0.5", "row 3 (line 4): invalid price, found '-5'"),
+        ("1700000000002,1e15,0.5", "row 3 (line 4): invalid price"),
+        ("1700000000002,50000,0", "row 3 (line 4): invalid amount, found '0'"),
+        ("1700000000002,50000,x", "row 3 (line 4): invalid amount, found 'x'"),
+        ("1700000000002,50000,1e30", "row 3 (line 4): invalid amount, found '1e30'"),
+        ("1700000000002,1e30,1", "row 3 (line 4): invalid price, found '1e30'"),
+        ("1700000000002,NaN,1", "row 3 (line 4): invalid price, found 'NaN'"),
+        ("x1,50000,1", "row 3 (line 4): invalid timestamp, found 'x1'"),
+        ("1600000000000,50000,1", "row 3 (line 4): timestamp goes backwards"),
+        ("-1,50000,1", "row 3 (line 4): invalid timestamp, found -1"),
     ],
 )
 def test_load_history_bad_csv_row_is_refused_naming_file_row_and_value(
@@ -78,7 +84,7 @@ def test_load_history_off_tick_row_in_a_later_block_is_named_by_its_row(
     message = refused(path)
 
     # Assert
-    assert f"{path} row 250: price 50000.00500000 is not a multiple" in message
+    assert f"{path} row 250 (line 250): price 50000.00500000 is not a multiple" in message
 
 
 def test_load_history_snap_rounds_off_tick_prices_down_and_counts_them(tmp_path: Path) -> None:
@@ -99,7 +105,7 @@ def test_load_history_snap_still_refuses_a_price_that_is_not_a_number(tmp_path: 
     path = write(tmp_path, "trades.csv", csv_with("1700000000002,50000.5.5,1"))
 
     # Act / Assert
-    assert "row 3: invalid price, found '50000.5.5'" in refused(path, snap=True)
+    assert "row 3 (line 4): invalid price, found '50000.5.5'" in refused(path, snap=True)
 
 
 def test_load_history_off_tick_nautilus_price_is_refused_naming_the_row(tmp_path: Path) -> None:
@@ -197,3 +203,16 @@ def test_load_history_nautilus_null_price_is_refused_as_missing(tmp_path: Path) 
 
     # Act / Assert
     assert "row 2: missing price" in refused(path)
+
+
+def test_load_history_exponents_and_spaces_are_read_exactly_row_by_row(tmp_path: Path) -> None:
+    # Arrange: text Arrow's cast would scale past 128 bits is read as Decimal instead
+    text = HEAD + "1,5e4,1e-3\n2, 50000.01 ,0.000001\n3,5.000002E+4,2E+1\n"
+    path = write(tmp_path, "trades.csv", text)
+
+    # Act
+    history = load_history(path, INSTRUMENT)
+
+    # Assert
+    assert list(history.prices) == [5_000_000, 5_000_001, 5_000_002]
+    assert list(history.amounts) == [100, 0, 2_000_000]
