@@ -57,6 +57,24 @@ class Samples:
         """A sample name or a family name (a family with no sample yet still counts)."""
         return name in self.sample_names or name in self.families
 
+    def declares(self, name: str) -> bool:
+        """``name`` is a series this exposition declares, sampled yet or not: a counter
+        family ``x`` declares ``x_total``, a histogram ``x_bucket``, ``x_sum``, ``x_count``."""
+        if self.has(name):
+            return True
+        for suffix, kinds in _SUFFIXES:
+            if name.endswith(suffix) and self.families.get(name[: -len(suffix)]) in kinds:
+                return True
+        return False
+
+
+_SUFFIXES = (
+    ("_total", ("counter",)),
+    ("_bucket", ("histogram",)),
+    ("_sum", ("histogram", "summary")),
+    ("_count", ("histogram", "summary")),
+)
+
 
 def samples(body: bytes) -> Samples:
     return Samples(body.decode())
