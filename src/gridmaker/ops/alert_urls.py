@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,14 +79,16 @@ def load_alert_urls(env_value: str | None, file: Path | str | None = None) -> li
 
 
 def accepts(url: str) -> bool:
-    """Whether apprise can build a notifier from ``url`` (its log silenced meanwhile)."""
+    """Whether apprise can build a notifier from ``url`` (its log silenced meanwhile).
+
+    The first call loads apprise's plugins, one of which imports the deprecated ``imghdr``:
+    that warning is apprise's to fix and must not turn a good URL into a refused one.
+    """
     from apprise import Apprise
 
-    with silenced_apprise():
-        try:
-            return Apprise.instantiate(url, suppress_exceptions=True) is not None
-        except Exception:  # a plugin bug on junk input is still "refused"
-            return False
+    with silenced_apprise(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return Apprise.instantiate(url, suppress_exceptions=True) is not None
 
 
 class _DropAll(logging.Filter):
