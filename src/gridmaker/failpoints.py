@@ -15,7 +15,13 @@ from typing import Final
 __all__ = ["ENV_VAR", "POINTS", "hit"]
 
 ENV_VAR: Final = "GRIDMAKER_FAILPOINT"
-POINTS: Final = ("intent:recorded", "send:done", "fill:in-transaction", "trade:printed")
+POINTS: Final = (
+    "intent:recorded",
+    "send:done",
+    "fill:in-transaction",
+    "trade:printed",
+    "download:part-written",
+)
 
 
 def _parse(spec: str | None) -> tuple[str, int] | None:
