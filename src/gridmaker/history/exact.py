@@ -107,10 +107,23 @@ def amount_steps(column: Column, step: Unit, where: Where) -> Ints:
         return _by_row(column, step, "amount", where, snap=True)[0]
     _no_nulls(cut, "amount", where)
     steps = _words(cut, "amount", where, cap=True)
-    for index in np.flatnonzero(steps <= 0):  # less than a step, or not > 0: the text decides
-        _check_one(column[int(index)].as_py(), "amount", where, int(index))
+    _positive(column, np.flatnonzero(steps <= 0), where)
     _in_range(cut, column, "amount", where, low=False)
     return steps // step.numerator
+
+
+def _positive(column: pa.Array, rows: Ints, where: Where) -> None:
+    """Refuse the first of ``rows`` (amounts under one step) whose text is not > 0."""
+    if not rows.size:
+        return
+    tiny = column.take(pa.array(rows))
+    plain = pa.types.is_string(tiny.type) and _is_plain(tiny, 23)
+    if plain or pa.types.is_decimal(tiny.type):
+        wide = pc.cast(tiny, pa.decimal128(38, 23)) if plain else tiny
+        if not pc.any(pc.less_equal(wide, pa.scalar(Decimal(0), wide.type))).as_py():
+            return
+    for index in rows.tolist():
+        _check_one(column[index].as_py(), "amount", where, index)
 
 
 def _is_plain(column: pa.Array, places: int) -> bool:
