@@ -1,7 +1,7 @@
 """A local webhook receiver: what alerts reach, recorded, on 127.0.0.1.
 
 ``WebhookReceiver`` is an ``http.server`` on a free loopback port in a thread. It records
-each POST's path and JSON body and answers as told: ``ok`` (200), ``fail`` (500) or
+each POST's path and JSON body (and each GET's path: a dead-man ping) and answers as told: ``ok`` (200), ``fail`` (500) or
 ``hang`` (holds the request until ``release``, as a dead service does). Apprise reaches it
 with ``json://127.0.0.1:PORT/path`` (``url``).
 """
@@ -24,6 +24,8 @@ class WebhookReceiver:
             raise ValueError(f"mode must be ok, fail or hang; was {mode!r}")
         self.mode = mode
         self.posts: list[tuple[str, dict[str, Any]]] = []
+        self.gets: list[str] = []
+        """Paths of GET requests (a dead-man ping), in order."""
         self.arrived = 0
         """Requests that reached the server (recorded or not: a hung one counts)."""
         self._lock = threading.Lock()
@@ -49,6 +51,14 @@ class WebhookReceiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
+            def do_GET(self) -> None:
+                with receiver._lock:
+                    receiver.arrived += 1
+                    receiver.gets.append(self.path)
+                self.send_response(500 if receiver.mode == "fail" else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def log_message(self, format: str, *args: Any) -> None:
                 return None
 
@@ -59,6 +69,9 @@ class WebhookReceiver:
 
     def url(self, path: str = "hook") -> str:
         return f"json://127.0.0.1:{self.port}/{path}"
+
+    def http_url(self, path: str = "ping") -> str:
+        return f"http://127.0.0.1:{self.port}/{path}"
 
     def bodies(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -86,8 +86,9 @@ class AlertRules:
                     body=(
                         f"An audit found {audit.missing} of the {audit.expected} orders the "
                         f"book works missing at the venue (cancelled outside the bot?). The "
-                        "bot re-places them. Nothing to do unless it repeats: then look for "
-                        "another program or person using the same account."
+                        "bot re-places them when the price next moves a level. Nothing to do "
+                        "unless it repeats: then look for another program or person using the "
+                        "same account."
                     ),
                 )
             )

@@ -165,6 +165,7 @@ class Watchdog:
         self._alerting: set[str] = set()
         self._wake = asyncio.Event()
         self._pinged_ms: int | None = None
+        self.checks = 0
         self.pings = 0
         self.ping_failures = 0
 
@@ -257,6 +258,7 @@ class Watchdog:
     def check(self) -> dict[str, Any]:
         """The verdict, with each market's change of status told to the alerter."""
         markets = self._markets()
+        self.checks += 1
         if self.alerter is not None:
             for symbol, market in markets.items():
                 self._tell(symbol, market)
