@@ -1,9 +1,9 @@
 """A local webhook receiver: what alerts reach, recorded, on 127.0.0.1.
 
 ``WebhookReceiver`` is an ``http.server`` on a free loopback port in a thread. It records
-each POST's path and JSON body (and each GET's path: a dead-man ping) and answers as told: ``ok`` (200), ``fail`` (500) or
-``hang`` (holds the request until ``release``, as a dead service does). Apprise reaches it
-with ``json://127.0.0.1:PORT/path`` (``url``).
+each POST's path and JSON body (and each GET's path: a dead-man ping) and answers as told:
+``ok`` (200), ``fail`` (500) or ``hang`` (holds the request until ``release``, as a dead
+service does). Apprise reaches it with ``json://127.0.0.1:PORT/path`` (``url``).
 """
 
 from __future__ import annotations
