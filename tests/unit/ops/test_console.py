@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from rich.console import Console
@@ -25,6 +23,7 @@ from gridmaker.engine.summary import summarize
 from gridmaker.exchange.api import Exchange, ExchangeOrder, MalformedResponse
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.ops.console import COLUMNS, LiveView, age_text, unrealized_pnl_atoms
+from gridmaker.ops.watchdog import Watchdog, WatchdogSettings
 from tests.kit.waiting import eventually_async
 from tests.kit.world import SYMBOL, World, feed, open_world
 
@@ -133,34 +132,27 @@ def test_unrealized_pnl_marks_held_levels_and_dust_at_the_last_price(tmp_path: P
     asyncio.run(main())
 
 
-class Verdicts:
-    """A watchdog's verdict the test sets, as ``Watchdog.verdict`` returns it."""
-
-    def __init__(self, verdict: Mapping[str, Any]) -> None:
-        self.current = verdict
-
-    def verdict(self) -> Mapping[str, Any]:
-        return self.current
-
-
 def test_render_with_a_watchdog_shows_each_markets_health_and_reasons(tmp_path: Path) -> None:
     async def main() -> None:
-        # Arrange
+        # Arrange: the real watchdog, 20 s after the last price (degraded after 10 s).
         world = await _traded(tmp_path, trades=50)
-        watchdog = Verdicts(
-            {
-                "status": "degraded",
-                "markets": {SYMBOL: {"status": "degraded", "reasons": ["no price for 31s"]}},
-            }
-        )
+        seen = world.orchestrator.view(SYMBOL).last_price_ms
+
+        def clock() -> int:
+            return seen + 20_000
+
+        settings = WatchdogSettings(price_stale_s=10, price_dead_s=100)
+        watchdog = Watchdog(world.orchestrator, settings, clock=clock)
         console, out = _console()
-        view = LiveView(world.orchestrator, watchdog=watchdog, console=console)
+        view = LiveView(world.orchestrator, watchdog=watchdog, console=console, clock=clock)
 
         # Act
         row = _shown(view, (*COLUMNS, "health"))[SYMBOL]
 
         # Assert
-        assert row["health"] == "degraded: no price for 31s"
+        reasons = watchdog.verdict()["markets"][SYMBOL]["reasons"]
+        assert reasons and reasons[0].startswith("no price for 20 s")
+        assert row["health"] == "degraded: " + "; ".join(reasons)
         assert "health degraded" in out.getvalue()
         await world.close()
 
