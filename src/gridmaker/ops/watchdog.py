@@ -109,6 +109,14 @@ class _Market:
     reasons: tuple[str, ...]
     progressing: bool
     """Trading moves: ok, the operator lets it trade, the breaker lets it (dead-man pings)."""
+    liveness: str = "ok"
+    """The status without what has an alert of its own (a breaker, a halt): what the
+    liveness alert is about, so a trip is not told twice ("": a halt, told already; the
+    liveness alert stays as it is)."""
+
+
+_ALERTED_ELSEWHERE = "breaker "
+"""Reasons with an alert of their own (``alert_rules``): not a liveness alert too."""
 
 
 def _worst(statuses: list[str]) -> str:
@@ -192,7 +200,7 @@ class Watchdog:
     def _markets(self) -> dict[str, _Market]:
         orch = self.orchestrator
         if not orch.is_booted:
-            booting = _Market("booting", ("the boot sync has not finished",), False)
+            booting = _Market("booting", ("the boot sync has not finished",), False, "")
             return dict.fromkeys(orch.symbols, booting)
         now = self._clock()
         return {s: self._market(orch.view(s), now) for s in orch.symbols}
@@ -201,7 +209,7 @@ class Watchdog:
         cfg, symbol = self.settings, view.symbol
         if view.halted:
             self._empty_since.pop(symbol, None)
-            return _Market("failing", (f"not trading: {view.halted}",), False)
+            return _Market("failing", (f"not trading: {view.halted}",), False, liveness="")
         found: list[tuple[str, str]] = []
         last_price = view.last_price_ms or self._started_ms
         price_age = (now - last_price) / 1000
@@ -221,7 +229,8 @@ class Watchdog:
         state = view.state
         progressing = state is not None and self._check_book(view, state, now, found)
         status = _worst([s for s, _ in found])
-        return _Market(status, tuple(r for _, r in found), progressing and status == "ok")
+        liveness = _worst([s for s, r in found if not r.startswith(_ALERTED_ELSEWHERE)])
+        return _Market(status, tuple(r for _, r in found), progressing and status == "ok", liveness)
 
     def _check_book(
         self, view: BookView, state: GridState, now: int, found: list[tuple[str, str]]
@@ -234,7 +243,7 @@ class Watchdog:
                 found.append(("degraded", f"no decision for {age:.0f} s"))
         breaker = state.risk.breaker
         if breaker is not BreakerState.ACTIVE:
-            found.append(("degraded", f"breaker {breaker.value}: {state.risk.reason}"))
+            found.append(("degraded", f"{_ALERTED_ELSEWHERE}{breaker.value}: {state.risk.reason}"))
         if state.control is not Control.TRADING:
             found.append(("ok", f"{state.control.value.replace('_', ' ')} by the operator"))
         trading = breaker is BreakerState.ACTIVE and state.control is Control.TRADING
@@ -269,20 +278,21 @@ class Watchdog:
 
     def _tell(self, symbol: str, market: _Market) -> None:
         assert self.alerter is not None
-        key = f"liveness:{symbol}"
-        if market.status in ("degraded", "failing"):
+        key, status = f"liveness:{symbol}", market.liveness
+        if status in ("degraded", "failing"):
             self._alerting.add(symbol)
+            reasons = [r for r in market.reasons if not r.startswith(_ALERTED_ELSEWHERE)]
             self.alerter.fire(
                 key,
-                "critical" if market.status == "failing" else "warning",
-                f"{symbol}: {market.status}: {market.reasons[0] if market.reasons else ''}",
+                "critical" if status == "failing" else "warning",
+                f"{symbol}: {status}: {reasons[0] if reasons else ''}",
                 "What the watchdog sees:\n"
                 + "\n".join(f"- {r}" for r in market.reasons)
                 + "\nCheck the bot's log and the venue's status; `gridmaker status` shows the "
                 "book. A market with a price inside its grid and no orders loses every trade "
                 "it should make: restart the bot if it does not repair itself.",
             )
-        elif market.status == "ok" and symbol in self._alerting:
+        elif status == "ok" and symbol in self._alerting:
             self._alerting.discard(symbol)
             self.alerter.recover(key, f"{symbol}: trading again", "The watchdog sees progress.")
 

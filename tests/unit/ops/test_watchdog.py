@@ -296,3 +296,20 @@ def test_load_deadman_url_from_env_or_file_and_refused_without_echo(tmp_path: Pa
         load_deadman_url("ftp://secret-uuid", None)
     assert "GRIDMAKER_DEADMAN_URL must start with http" in str(error.value)
     assert "secret-uuid" not in str(error.value)
+
+
+def test_check_breaker_or_halt_sends_no_liveness_alert_of_its_own(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with trading(tmp_path) as world:
+            alerter = Alerter([])
+            watchdog = Watchdog(world.orchestrator, SETTINGS, alerter)
+            world.store.add_request(SYMBOL, "trip", "test", "r1")
+            await world.orchestrator.apply_commands(2)
+            tripped = watchdog.check()
+            await world.orchestrator.halt_all("banned by the exchange: 418", 3)
+            halted = watchdog.check()
+
+            assert (tripped["status"], halted["status"]) == ("degraded", "failing")
+            assert [a.key for a in queued(alerter)] == []  # the alert rules tell these
+
+    asyncio.run(main())
