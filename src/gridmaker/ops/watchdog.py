@@ -222,6 +222,11 @@ class Watchdog:
                     f"failing after {cfg.price_dead_s:g} s)",
                 )
             )
+        if view.source == "stream":  # the view is the truth; a notice may have been missed
+            self._streamed.add(symbol)
+            self._fallback.pop(symbol, None)
+        elif view.source == "polling" and symbol in self._streamed:
+            self._fallback.setdefault(symbol, "the stream went quiet")
         if symbol in self._fallback:
             found.append(
                 ("degraded", f"price stream silent; prices are polled ({self._fallback[symbol]})")

@@ -313,3 +313,21 @@ def test_check_breaker_or_halt_sends_no_liveness_alert_of_its_own(tmp_path: Path
             assert [a.key for a in queued(alerter)] == []  # the alert rules tell these
 
     asyncio.run(main())
+
+
+def test_verdict_reads_the_source_from_the_book_when_notices_were_missed(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        async with trading(tmp_path) as world:
+            watchdog = Watchdog(world.orchestrator, SETTINGS)  # subscribed to nothing
+            world.orchestrator.note_source(SYMBOL, "stream", "connected")
+            streaming = market(watchdog)
+            world.orchestrator.note_source(SYMBOL, "polling", "silent for 30 s")
+            polled = market(watchdog)
+
+            assert streaming["status"] == "ok"
+            assert polled["status"] == "degraded"
+            assert "prices are polled" in str(polled["reasons"])
+
+    asyncio.run(main())
