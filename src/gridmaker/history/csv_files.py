@@ -4,7 +4,9 @@ Each block is parsed by Arrow's multi-threaded CSV reader, only the three column
 the time as ``int64``, price and amount as text for the exact converters (``exact.py``), which
 turn plain decimal text into ticks in C. A block whose time fails to convert is parsed again
 with the time as text, so the bad row is named with its value. A block is a few tens of MB, so
-memory stays flat however long the file; line numbers are counted only for a message.
+memory stays flat however long the file; line numbers are counted only for a message. The
+next block is parsed on a second thread while the caller converts this one (Arrow releases the
+GIL in both), so two cores are busy.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import gzip
 import zipfile
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Final, cast
@@ -36,18 +39,25 @@ def csv_batches(path: Path, compression: str, forced: str | None) -> Iterator[Ra
     with ExitStack() as stack:
         stream = _open(path, compression, stack)
         blocks = _blocks(file, stream, compression)
-        first = next(blocks, b"")
-        if first.startswith(_BOM):
-            first = first[len(_BOM) :]
-        if not first[:65536].strip() and not first.strip():
+        first = next(blocks, memoryview(b""))
+        offset = 0
+        if bytes(first[:3]) == _BOM:
+            first, offset = first[len(_BOM) :], len(_BOM)
+        if not bytes(first[:65536]).strip() and not bytes(first).strip():
             raise FeedError(f"{file}: empty file, found no trades")
         layout, names, skip = _layout(file, first, forced)
-        lines_before = 0
+        pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="csv"))
+        pending: Future[RawBatch] | None = None
         for number, block in enumerate(_chain(first, blocks)):
             read = pa_csv.ReadOptions(column_names=names, skip_rows=skip if number == 0 else 0)
-            lines = _Lines(block, lines_before, skip if number == 0 else 0)
-            yield _parse(file, block, read, layout, lines)
-            lines_before += block.count(b"\n")
+            lines = _Lines(block, _LinesBefore(path, compression, offset), skip * (number == 0))
+            parsed = pool.submit(_parse, file, block, read, layout, lines)
+            if pending is not None:
+                yield pending.result()  # converted while the next block is parsed
+            pending = parsed
+            offset += len(block)
+        if pending is not None:
+            yield pending.result()
 
 
 def _open(path: Path, compression: str, stack: ExitStack) -> IO[bytes]:
@@ -71,50 +81,71 @@ def _open(path: Path, compression: str, stack: ExitStack) -> IO[bytes]:
         raise FeedError(f"{file}: cannot read the file ({exc.strerror or exc})") from None
 
 
-def _blocks(file: str, stream: IO[bytes], compression: str) -> Iterator[bytes]:
-    """Blocks of whole lines (the last may lack its newline)."""
+def _blocks(file: str, stream: IO[bytes], compression: str) -> Iterator[memoryview]:
+    """Blocks of whole lines (the last may lack its newline), each in its own buffer: read in
+    place and handed to Arrow without a copy."""
     rest = b""
     while True:
+        buffer = bytearray(len(rest) + BLOCK_BYTES)
+        buffer[: len(rest)] = rest
         try:
-            data = stream.read(BLOCK_BYTES)
+            got = stream.readinto(memoryview(buffer)[len(rest) :])  # type: ignore[attr-defined]
         except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
             raise FeedError(f"{file}: not a readable {compression} file ({exc})") from None
-        if not data:
+        if not got:
             if rest.strip():
-                yield rest
+                yield memoryview(rest)
             return
-        data = rest + data
-        cut = data.rfind(b"\n") + 1
-        if cut == 0:
-            rest = data
-            continue
-        rest = data[cut:]
-        yield data[:cut]
+        end = len(rest) + got
+        cut = buffer.rfind(b"\n", 0, end) + 1
+        rest = bytes(buffer[cut:end])
+        if cut:
+            yield memoryview(buffer)[:cut]
 
 
-def _chain(first: bytes, blocks: Iterator[bytes]) -> Iterator[bytes]:
+def _chain(first: memoryview, blocks: Iterator[memoryview]) -> Iterator[memoryview]:
     yield first
     yield from blocks
+
+
+class _LinesBefore:
+    """The lines of the file before a byte offset: read again, only when a message needs it."""
+
+    def __init__(self, path: Path, compression: str, offset: int) -> None:
+        self._path, self._compression, self._offset = path, compression, offset
+
+    def __call__(self) -> int:
+        count, left = 0, self._offset
+        with ExitStack() as stack:
+            stream = _open(self._path, self._compression, stack)
+            while left > 0:
+                chunk = stream.read(min(left, BLOCK_BYTES))
+                if not chunk:
+                    break
+                count += chunk.count(b"\n")
+                left -= len(chunk)
+        return count
 
 
 class _Lines:
     """The file line of a block's data row, counted on demand (a message needs it)."""
 
-    def __init__(self, block: bytes, lines_before: int, skip: int) -> None:
-        self._block, self._before, self._skip = block, lines_before, skip
+    def __init__(self, block: memoryview, before: _LinesBefore, skip: int) -> None:
+        self._block, self._before, self._skip = block, before, skip
 
     def __call__(self, row: int) -> int:
         seen = -self._skip
-        for number, line in enumerate(self._block.split(b"\n"), start=1):
+        before = self._before()
+        for number, line in enumerate(bytes(self._block).split(b"\n"), start=1):
             if line.strip():
                 if seen == row:
-                    return self._before + number
+                    return before + number
                 seen += 1
-        return self._before
+        return before
 
 
-def _first_line(block: bytes) -> list[str]:
-    head = block[:65536]
+def _first_line(block: memoryview) -> list[str]:
+    head = bytes(block[:65536])
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -127,7 +158,7 @@ def _first_line(block: bytes) -> list[str]:
     return []
 
 
-def _layout(file: str, first: bytes, forced: str | None) -> tuple[Layout, list[str], int]:
+def _layout(file: str, first: memoryview, forced: str | None) -> tuple[Layout, list[str], int]:
     """The layout, the column names to give every block, and the header rows to skip."""
     try:
         cells = [cell.strip() for cell in _first_line(first)]
@@ -144,7 +175,7 @@ def _layout(file: str, first: bytes, forced: str | None) -> tuple[Layout, list[s
 
 
 def _parse(
-    file: str, block: bytes, read: pa_csv.ReadOptions, layout: Layout, lines: _Lines
+    file: str, block: memoryview, read: pa_csv.ReadOptions, layout: Layout, lines: _Lines
 ) -> RawBatch:
     columns = [layout.ts, layout.price, layout.amount]
     typed = {layout.ts: pa.int64(), layout.price: pa.string(), layout.amount: pa.string()}
@@ -171,9 +202,10 @@ def _parse(
 
 
 def _read(
-    block: bytes, read: pa_csv.ReadOptions, columns: list[str], types: dict[str, pa.DataType]
+    block: memoryview, read: pa_csv.ReadOptions, columns: list[str], types: dict[str, pa.DataType]
 ) -> pa.Table:
     convert = pa_csv.ConvertOptions(
         include_columns=columns, column_types=types, null_values=[""], strings_can_be_null=False
     )
-    return pa_csv.read_csv(pa.BufferReader(block), read_options=read, convert_options=convert)
+    source = pa.BufferReader(pa.py_buffer(block))
+    return pa_csv.read_csv(source, read_options=read, convert_options=convert)
