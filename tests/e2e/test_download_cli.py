@@ -191,39 +191,66 @@ def test_download_killed_between_a_part_and_its_record_resumes_with_every_trade_
     assert _rows(out) == _expected(trades)
 
 
-def test_download_when_the_venue_vanishes_exits_5_keeps_its_parts_and_resumes_later(
-    history: tuple[Path, list[Recorded]], tmp_path: Path
+def _slow_download(url: str, out: Path, log: Path) -> subprocess.Popen[bytes]:
+    """A download in pages of 200 from a venue answering each 0.2 s late."""
+    control(url, "/__sim/chaos", {"rate": 1, "kinds": ["delay"], "delay_s": 0.2})
+    with log.open("w") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gridmaker.cli", "download", "--exchange", "binance",
+             "--symbol", "BTC/USDT", "--since", DAY, "--until", "2024-01-02",
+             "--base-url", url, "--out", str(out), "--page", "200", "--part-rows", "200"],
+            stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def _a_part_kept(sidecar: Path) -> bool:
+    return sidecar.exists() and json.loads(sidecar.read_text())["parts"] >= 1
+
+
+def test_download_when_the_venue_fails_mid_way_exits_5_keeps_its_parts_and_resumes_later(
+    served: tuple[str, list[Recorded]], tmp_path: Path
 ) -> None:
-    state, trades = history
-    out = tmp_path / "t.parquet"
-    small = ("--page", "200", "--part-rows", "200")
-    with _sim(state, tmp_path / "sim1.out") as (url, server):
-        control(url, "/__sim/chaos", {"rate": 1, "kinds": ["delay"], "delay_s": 0.2})
-        with (tmp_path / "dl.out").open("w") as sink:
-            downloading = subprocess.Popen(
-                [sys.executable, "-m", "gridmaker.cli", "download", "--exchange", "binance",
-                 "--symbol", "BTC/USDT", "--since", DAY, "--until", "2024-01-02",
-                 "--base-url", url, "--out", str(out), *small],
-                stdout=sink, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        # Act: the venue dies (SIGKILL) once the download has kept a part.
-        eventually(
-            lambda: (
-                (tmp_path / "t.parquet.partial.json").exists()
-                and json.loads((tmp_path / "t.parquet.partial.json").read_text())["parts"] >= 1
-            ),
-            what="a part kept",
-        )
-        server.kill()
-        server.wait(timeout=30)
-        code = downloading.wait(timeout=120)
-    kept = json.loads((tmp_path / "t.parquet.partial.json").read_text())
-    with _sim(state, tmp_path / "sim2.out") as (url2, _):  # back, on another port
-        resumed = _download(url2, out, *small)
+    url, trades = served
+    out, sidecar, log = tmp_path / "t.parquet", tmp_path / "t.parquet.partial.json", tmp_path / "dl"
+    downloading = _slow_download(url, out, log)
+
+    # Act: once a part is kept, every request fails (HTTP 5xx) until the download gives up;
+    # then the venue is back and the same command runs again.
+    eventually(lambda: _a_part_kept(sidecar), what="a part kept")
+    control(url, "/__sim/chaos", {"rate": 1, "kinds": ["5xx"]})
+    code = downloading.wait(timeout=120)
+    kept = json.loads(sidecar.read_text())
+    control(url, "/__sim/chaos", {})
+    resumed = _download(url, out, "--page", "200", "--part-rows", "200")
 
     # Assert
-    assert code == 5, (tmp_path / "dl.out").read_text()[-2000:]
-    assert "run the same command again to resume" in (tmp_path / "dl.out").read_text()
+    said = log.read_text()
+    assert code == 5, said[-2000:]
+    assert "stopped answering" in said and "run the same command again to resume" in said
+    assert 1 <= kept["parts"] < TRADES // 200
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert _rows(out) == _expected(trades)
+
+
+def test_download_stopped_with_ctrl_c_exits_130_and_the_same_command_resumes_it(
+    served: tuple[str, list[Recorded]], tmp_path: Path
+) -> None:
+    url, trades = served
+    out, sidecar, log = tmp_path / "t.parquet", tmp_path / "t.parquet.partial.json", tmp_path / "dl"
+    downloading = _slow_download(url, out, log)
+
+    # Act: Ctrl-C once a part is kept; then the same command again, the venue at full speed.
+    eventually(lambda: _a_part_kept(sidecar), what="a part kept")
+    downloading.send_signal(signal.SIGINT)
+    code = downloading.wait(timeout=60)
+    kept = json.loads(sidecar.read_text())
+    control(url, "/__sim/chaos", {})
+    resumed = _download(url, out, "--page", "200", "--part-rows", "200")
+
+    # Assert
+    said = log.read_text()
+    assert code == 130, said[-2000:]
+    assert "run the same command again to resume" in said and "Traceback" not in said
     assert 1 <= kept["parts"] < TRADES // 200
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert _rows(out) == _expected(trades)

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 import typer
 
-from gridmaker.cli.common import EXIT_CONFIG, EXIT_EXCHANGE, err, fail
+from gridmaker.cli.common import EXIT_CONFIG, EXIT_EXCHANGE, EXIT_INTERRUPTED, err, fail
 
 if TYPE_CHECKING:
     from gridmaker.cli.download_parts import PartStore, Resumed
@@ -87,6 +87,37 @@ def download(
 
     Resumable: run it again with the same arguments and --out after an interruption.
     """
+    request, path, resumed = _checked(exchange_id, symbol, since, until, out, candles, base_url)
+    try:
+        rows = asyncio.run(_download(request, path, resumed, base_url, part_rows, page))
+    except _BadArgument as e:
+        raise fail(EXIT_CONFIG, str(e)) from None
+    except _Unreachable as e:
+        raise fail(EXIT_EXCHANGE, str(e)) from None
+    except KeyboardInterrupt:
+        raise fail(
+            EXIT_INTERRUPTED,
+            f"interrupted: what was written is kept beside --out {path}; run the same command "
+            "again to resume",
+        ) from None
+    noun = "trades" if candles is None else f"{candles} candles"
+    typer.echo(
+        f"{rows} {noun} of {symbol} on {exchange_id} from {_shown(request['since_ms'])} to "
+        f"{_shown(request['until_ms'])} in {path}"
+    )
+
+
+def _checked(
+    exchange_id: str,
+    symbol: str,
+    since: str,
+    until: str | None,
+    out: Path | None,
+    candles: str | None,
+    base_url: str | None,
+) -> tuple[dict[str, Any], Path, Resumed | None]:
+    """The download asked for, its file and what an interrupted run left; exit 2 for any
+    mistake the arguments show without asking the venue."""
     import ccxt.async_support as accxt  # type: ignore[import-untyped]
 
     from gridmaker.cli.download_parts import read_sidecar
@@ -132,17 +163,7 @@ def download(
         request = _resume_request(path, request, resumed, until_given=until is not None)
     if request["until_ms"] <= since_ms:
         raise fail(EXIT_CONFIG, f"--until must be after --since; was {until} <= {since}")
-    try:
-        rows = asyncio.run(_download(request, path, resumed, base_url, part_rows, page))
-    except _BadArgument as e:
-        raise fail(EXIT_CONFIG, str(e)) from None
-    except _Unreachable as e:
-        raise fail(EXIT_EXCHANGE, str(e)) from None
-    noun = "trades" if candles is None else f"{candles} candles"
-    typer.echo(
-        f"{rows} {noun} of {symbol} on {exchange_id} from {_shown(since_ms)} to "
-        f"{_shown(request['until_ms'])} in {path}"
-    )
+    return request, path, resumed
 
 
 def _resume_request(
@@ -156,7 +177,7 @@ def _resume_request(
             EXIT_CONFIG,
             f"--out {path} holds an interrupted download of {stored.get('kind')} of "
             f"{stored.get('symbol')} on {stored.get('exchange')} from "
-            f"{_shown(int(stored.get('since_ms', 0)))} to {_shown(int(stored.get('until_ms', 0)))}:"
+            f"{_shown(stored['since_ms'])} to {_shown(stored['until_ms'])}:"
             " run it with the same arguments to resume, or choose another --out",
         )
     return stored

@@ -62,9 +62,25 @@ def read_sidecar(out: Path) -> Resumed | None:
         raw = json.loads(path.read_text())
         if raw.get("version") != _VERSION:
             raise ValueError(f"version {raw.get('version')!r}, not {_VERSION}")
-        return Resumed(raw["request"], int(raw["parts"]), int(raw["rows"]), raw["cursor"])
+        request, cursor = raw["request"], raw["cursor"]
+        parts, rows = raw["parts"], raw["rows"]
+        texts = ("exchange", "symbol", "kind")
+        if not all(isinstance(request[k], str) for k in texts) or not all(
+            _is_count(v) for v in (request["since_ms"], request["until_ms"], parts, rows)
+        ):
+            raise ValueError("its request or counts are not what a download writes")
+        wanted = ("next_ms",) if request["kind"] != "trades" else ("window_ms",)
+        if not all(_is_count(cursor[k]) for k in wanted) or not (
+            request["kind"] != "trades" or cursor["next_id"] is None or _is_count(cursor["next_id"])
+        ):
+            raise ValueError(f"its cursor {cursor!r} is not what a download writes")
+        return Resumed(request, parts, rows, cursor)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"cannot read {path}: {e}") from None
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _write_synced(path: Path, data: bytes) -> None:

@@ -15,21 +15,21 @@ _BASE = ["download", "--exchange", "binance", "--symbol", "BTC/USDT"]
 _CLOSED = ["--base-url", "http://127.0.0.1:9"]
 """The discard port: nothing listens there, so a request never leaves the machine."""
 
-_OTHER_DOWNLOAD = json.dumps(
-    {
-        "version": 1,
-        "request": {
-            "exchange": "binance",
-            "symbol": "ETH/USDT",
-            "kind": "trades",
-            "since_ms": 1704067200000,
-            "until_ms": 1704153600000,
-        },
-        "parts": 0,
-        "rows": 0,
-        "cursor": {"next_id": None, "window_ms": 1704067200000},
+
+def _sidecar(symbol: str, window_ms: object = 1704067200000) -> str:
+    """What an interrupted download of ``symbol``'s trades on 2024-01-01 leaves beside --out."""
+    request = {
+        "exchange": "binance",
+        "symbol": symbol,
+        "kind": "trades",
+        "since_ms": 1704067200000,
+        "until_ms": 1704153600000,
     }
-)
+    cursor = {"next_id": None, "window_ms": window_ms}
+    return json.dumps({"version": 1, "request": request, "parts": 0, "rows": 0, "cursor": cursor})
+
+
+_OTHER_DOWNLOAD = _sidecar("ETH/USDT")
 
 CASES = [
     BadInput(
@@ -106,6 +106,13 @@ CASES = [
         files={"t.parquet.partial.json": "{not json"},
         exit_code=2,
         culprit="t.parquet.partial.json",
+    ),
+    BadInput(
+        id="download-out-sidecar-with-a-cursor-of-text",
+        argv=[*_BASE, "--since", "2024-01-01", "--out", "{tmp}/t.parquet", *_CLOSED],
+        files={"t.parquet.partial.json": _sidecar("BTC/USDT", window_ms="1704067200000")},
+        exit_code=2,
+        culprit="its cursor",
     ),
     BadInput(
         id="download-venue-unreachable",
