@@ -16,7 +16,8 @@ or two tests in one process never share a series.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -165,34 +166,75 @@ class Metrics:
             ["symbol", "source"],
             registry=reg,
         )
+        # The hot notices' labelled children, kept: ``labels()`` checks and locks each call.
+        self._decided: dict[tuple[str, str], tuple[Counter, Histogram, Histogram]] = {}
+        self._answered: dict[tuple[str, str], Counter] = {}
+        self._filled: dict[tuple[str, str], Counter] = {}
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            Decided: self._on_decided,
+            OrderAnswered: self._on_answered,
+            FillApplied: self._on_fill,
+            Audited: self._on_audited,
+            BreakerChanged: self._on_breaker,
+            ControlChanged: self._on_control,
+            Halted: self._on_halted,
+            CommandApplied: self._on_command,
+            SourceChanged: self._on_source,
+        }
         reg.register(BookCollector(orchestrator))
         reg.register(VenueCollector(retrier, exchange))
 
     def observe(self, notice: Notice) -> None:
         """One notice from the hub: counter and histogram updates only (the loop waits)."""
-        if isinstance(notice, Decided):
-            symbol = notice.symbol
-            self._decisions.labels(symbol, notice.event).inc()
-            self._decision_latency.labels(symbol).observe(notice.latency_ns * _NS)
-            if notice.counter_latency_ns:
-                self._counter_latency.labels(symbol).observe(notice.counter_latency_ns * _NS)
-        elif isinstance(notice, OrderAnswered):
-            self._answers.labels(notice.symbol, notice.outcome).inc()
-        elif isinstance(notice, FillApplied):
-            self._fills.labels(notice.symbol, notice.side).inc()
-        elif isinstance(notice, Audited):
-            result = "diverged" if notice.diverges else "consistent"
-            self._audits.labels(notice.symbol, result).inc()
-        elif isinstance(notice, BreakerChanged):
-            self._breaker_changes.labels(notice.symbol, notice.breaker).inc()
-        elif isinstance(notice, ControlChanged):
-            self._control_changes.labels(notice.symbol, notice.control).inc()
-        elif isinstance(notice, Halted):
-            self._halts.labels(notice.symbol).inc()
-        elif isinstance(notice, CommandApplied):
-            self._commands.labels(notice.symbol, notice.command).inc()
-        elif isinstance(notice, SourceChanged):
-            self._source_changes.labels(notice.symbol, notice.source).inc()
+        handler = self._handlers.get(type(notice))
+        if handler is not None:
+            handler(notice)
+
+    def _on_decided(self, notice: Decided) -> None:
+        key = (notice.symbol, notice.event)
+        children = self._decided.get(key)
+        if children is None:
+            children = self._decided[key] = (
+                self._decisions.labels(*key),
+                self._decision_latency.labels(notice.symbol),
+                self._counter_latency.labels(notice.symbol),
+            )
+        decisions, latency, counter = children
+        decisions.inc()
+        latency.observe(notice.latency_ns * _NS)
+        if notice.counter_latency_ns:
+            counter.observe(notice.counter_latency_ns * _NS)
+
+    def _on_answered(self, notice: OrderAnswered) -> None:
+        key = (notice.symbol, notice.outcome)
+        if (answers := self._answered.get(key)) is None:
+            answers = self._answered[key] = self._answers.labels(*key)
+        answers.inc()
+
+    def _on_fill(self, notice: FillApplied) -> None:
+        key = (notice.symbol, notice.side)
+        if (fills := self._filled.get(key)) is None:
+            fills = self._filled[key] = self._fills.labels(*key)
+        fills.inc()
+
+    def _on_audited(self, notice: Audited) -> None:
+        result = "diverged" if notice.diverges else "consistent"
+        self._audits.labels(notice.symbol, result).inc()
+
+    def _on_breaker(self, notice: BreakerChanged) -> None:
+        self._breaker_changes.labels(notice.symbol, notice.breaker).inc()
+
+    def _on_control(self, notice: ControlChanged) -> None:
+        self._control_changes.labels(notice.symbol, notice.control).inc()
+
+    def _on_halted(self, notice: Halted) -> None:
+        self._halts.labels(notice.symbol).inc()
+
+    def _on_command(self, notice: CommandApplied) -> None:
+        self._commands.labels(notice.symbol, notice.command).inc()
+
+    def _on_source(self, notice: SourceChanged) -> None:
+        self._source_changes.labels(notice.symbol, notice.source).inc()
 
     def render(self) -> tuple[bytes, str]:
         """The exposition (Prometheus text format) and its content type, for ``/metrics``."""
