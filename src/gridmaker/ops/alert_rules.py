@@ -53,6 +53,10 @@ _AWAY = (
 """The boot sync's counts worth a word, and what each means."""
 
 
+_WATCHED: frozenset[type] = frozenset({BreakerChanged, Halted, BootSynced, Audited, Lifecycle})
+"""The notices any rule reads; every other kind is passed over at once."""
+
+
 class AlertRules:
     """Notices → signals. Keeps only the count of diverging audits in a row per symbol."""
 
@@ -60,6 +64,9 @@ class AlertRules:
         self._diverging: dict[str, int] = {}
 
     def signals(self, notice: Notice) -> list[Signal]:
+        kind = type(notice)
+        if kind not in _WATCHED:
+            return []  # the common case (a decision, an order's answer): one set lookup
         if isinstance(notice, BreakerChanged):
             return [_breaker(notice)]
         if isinstance(notice, Halted):

@@ -116,7 +116,6 @@ class Alerter:
         try:
             for signal in self._rules.signals(notice):
                 self.signal(signal)
-            self.settle()
         except Exception:  # an alert rule's bug must not reach the trading loop
             log.exception("alert rules failed on %s", type(notice).__name__)
 
@@ -206,11 +205,14 @@ class Alerter:
 
     async def run(self) -> None:
         """Send what is queued until cancelled; never raises out (but cancellation)."""
+        settled = self._clock()
         while True:
+            if self._clock() - settled >= SETTLE_EVERY_S:
+                settled = self._clock()
+                self.settle()
             try:
                 alert = await asyncio.wait_for(self.queue.get(), timeout=SETTLE_EVERY_S)
             except TimeoutError:
-                self.settle()
                 continue
             await self._send(alert, self.send_timeout_s)
 
