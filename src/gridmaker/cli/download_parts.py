@@ -8,7 +8,7 @@ sidecar that names only whole parts with the cursor right after them: a part it 
 count is deleted on resume and its rows fetched again. Nothing is ever counted twice.
 
 ``finish`` streams the parts into ``FILE`` (temporary name, then rename) and removes the
-parts and the sidecar; until the sidecar is gone a rerun resumes (and finishes) again.
+sidecar, then the parts; until the sidecar is gone a rerun resumes (and finishes) again.
 """
 
 from __future__ import annotations
@@ -43,6 +43,10 @@ def _parts_of(out: Path) -> Path:
     return out.with_name(out.name + ".parts")
 
 
+def _part_path(out: Path, n: int) -> Path:
+    return _parts_of(out) / f"part-{n:06d}.parquet"
+
+
 class Resumed:
     """What a sidecar says: the request it belongs to, parts and rows done, the cursor."""
 
@@ -74,6 +78,9 @@ def read_sidecar(out: Path) -> Resumed | None:
             request["kind"] != "trades" or cursor["next_id"] is None or _is_count(cursor["next_id"])
         ):
             raise ValueError(f"its cursor {cursor!r} is not what a download writes")
+        missing = [n for n in range(1, parts + 1) if not _part_path(out, n).is_file()]
+        if missing:
+            raise ValueError(f"it counts part {missing[0]}, which is not in {_parts_of(out)}")
         return Resumed(request, parts, rows, cursor)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"cannot read {path}: {e}") from None
@@ -109,7 +116,7 @@ class PartStore:
             self._drop_uncounted()
 
     def _part(self, n: int) -> Path:
-        return self._dir / f"part-{n:06d}.parquet"
+        return _part_path(self.out, n)
 
     def _drop_uncounted(self) -> None:
         """Delete parts (and temporary files) the sidecar does not count: killed mid-write."""
@@ -165,8 +172,8 @@ class PartStore:
         with tmp.open("rb") as f:
             os.fsync(f.fileno())
         tmp.replace(self.out)
+        sidecar_of(self.out).unlink(missing_ok=True)  # done: a rerun now refuses, never redoes
         if self._dir.is_dir():
             for path in self._dir.iterdir():
                 path.unlink()
             self._dir.rmdir()
-        sidecar_of(self.out).unlink(missing_ok=True)

@@ -16,7 +16,7 @@ _CLOSED = ["--base-url", "http://127.0.0.1:9"]
 """The discard port: nothing listens there, so a request never leaves the machine."""
 
 
-def _sidecar(symbol: str, window_ms: object = 1704067200000) -> str:
+def _sidecar(symbol: str, window_ms: object = 1704067200000, parts: int = 0) -> str:
     """What an interrupted download of ``symbol``'s trades on 2024-01-01 leaves beside --out."""
     request = {
         "exchange": "binance",
@@ -26,7 +26,8 @@ def _sidecar(symbol: str, window_ms: object = 1704067200000) -> str:
         "until_ms": 1704153600000,
     }
     cursor = {"next_id": None, "window_ms": window_ms}
-    return json.dumps({"version": 1, "request": request, "parts": 0, "rows": 0, "cursor": cursor})
+    body = {"version": 1, "request": request, "parts": parts, "rows": 0, "cursor": cursor}
+    return json.dumps(body)
 
 
 _OTHER_DOWNLOAD = _sidecar("ETH/USDT")
@@ -113,6 +114,13 @@ CASES = [
         files={"t.parquet.partial.json": _sidecar("BTC/USDT", window_ms="1704067200000")},
         exit_code=2,
         culprit="its cursor",
+    ),
+    BadInput(
+        id="download-out-sidecar-counts-a-missing-part",
+        argv=[*_BASE, "--since", "2024-01-01", "--out", "{tmp}/t.parquet", *_CLOSED],
+        files={"t.parquet.partial.json": _sidecar("BTC/USDT", parts=1)},
+        exit_code=2,
+        culprit="it counts part 1, which is not in",
     ),
     BadInput(
         id="download-venue-unreachable",
