@@ -88,23 +88,10 @@ def _check(data_dir: Path) -> None:
 
 def _read(store: Store) -> tuple[list[GridState], list[dict[str, Any]]]:
     """Every stored book, and its summary with what the store recorded beside it."""
-    from gridmaker.engine.summary import summarize
+    from gridmaker.engine.summary import book_summary
 
     states = [s for sym in store.symbols() if (s := store.load_book(sym)) is not None]
-    halt = store.last_halt()
-    summaries = []
-    for state in states:
-        summary = summarize(state)
-        summary["recorded_fills"] = store.fill_count(state.symbol)
-        boot = store.last_boot(state.symbol)
-        if boot is not None:
-            summary["last_boot"] = boot.at
-            summary["boot_sync"] = boot.report
-            summary["not_trading"] = boot.halted
-        if halt is not None:
-            summary["last_halt"] = f"{halt[1]}: {halt[0]}"
-        summaries.append(summary)
-    return states, summaries
+    return states, [book_summary(state, store) for state in states]
 
 
 def _orders_table(state: GridState) -> Table:

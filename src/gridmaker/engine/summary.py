@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from gridmaker.core.display import money_text, plain, price_text, size_text
 from gridmaker.core.events import Side
 from gridmaker.core.state import GridState
+from gridmaker.core.units import notional_atoms
 
-__all__ = ["cell", "summarize"]
+if TYPE_CHECKING:
+    from gridmaker.store import Store
+
+__all__ = ["book_summary", "cell", "summarize", "unrealized_pnl_atoms"]
 
 
 def summarize(state: GridState) -> dict[str, object]:
@@ -31,6 +36,7 @@ def summarize(state: GridState) -> dict[str, object]:
         "open_buys": sum(1 for s in live if s.order_side is Side.BUY),
         "open_sells": sum(1 for s in live if s.order_side is Side.SELL),
         "realized_pnl": money_text(inst, state.realized_pnl_atoms),
+        "unrealized_pnl": money_text(inst, unrealized_pnl_atoms(state)),
         "fees": money_text(inst, state.fees_atoms),
         "inventory": size_text(inst, held + state.dust_steps),
         "base_balance": size_text(inst, state.base_steps),
@@ -38,9 +44,38 @@ def summarize(state: GridState) -> dict[str, object]:
         "last_price": price_text(inst, state.last_price_ticks),
         "breaker": state.risk.breaker.value,
         "breaker_reason": state.risk.reason if not state.risk.is_active else "",
+        "control": state.control.value,
         "base": inst.base,
         "quote": inst.quote,
     }
+
+
+def unrealized_pnl_atoms(state: GridState) -> int:
+    """What the held levels (and the dust) would fetch at the last price the strategy acted
+    on, less what they cost, plus the proceeds of their partial sells."""
+    price = state.last_price_ticks
+    total: int = notional_atoms(price, state.dust_steps)
+    for slot in state.slots.values():
+        if slot.position_steps or slot.cost_atoms or slot.proceeds_atoms:
+            total += notional_atoms(price, slot.position_steps) + slot.proceeds_atoms
+            total -= slot.cost_atoms
+    return total
+
+
+def book_summary(state: GridState, store: Store) -> dict[str, Any]:
+    """``summarize`` with what the store recorded beside the book: what ``gridmaker status``
+    prints per market, and the control API's market summary (one function, so they agree)."""
+    summary: dict[str, Any] = summarize(state)
+    summary["recorded_fills"] = store.fill_count(state.symbol)
+    boot = store.last_boot(state.symbol)
+    if boot is not None:
+        summary["last_boot"] = boot.at
+        summary["boot_sync"] = boot.report
+        summary["not_trading"] = boot.halted
+    halt = store.last_halt()
+    if halt is not None:
+        summary["last_halt"] = f"{halt[1]}: {halt[0]}"
+    return summary
 
 
 _COUNT_ORDER = ("matched", "zombies", "ghost_fills", "resolved", "unknown_ours", "foreign")
