@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -39,9 +39,14 @@ class MetricsBot:
 
 
 @asynccontextmanager
-async def metrics_bot(data_dir: Path) -> AsyncIterator[MetricsBot]:
-    """A booted bot whose every notice reaches a fresh ``Metrics`` (its own registry)."""
+async def metrics_bot(
+    data_dir: Path, before_boot: Callable[[World], None] | None = None
+) -> AsyncIterator[MetricsBot]:
+    """A booted bot whose every notice reaches a fresh ``Metrics`` (its own registry);
+    ``before_boot`` acts on the venue while the bot is still down."""
     world = open_world(data_dir)
+    if before_boot is not None:
+        before_boot(world)
     hub = Hub()
     world.orchestrator.notices = hub
     metrics = Metrics(world.orchestrator, retrier=world.orchestrator.retrier, exchange=world.sim)

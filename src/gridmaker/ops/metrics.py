@@ -2,16 +2,18 @@
 
 Two halves, so a scrape never slows a decision and a decision never pays for a scrape:
 
-- the hot path (``observe``, subscribed to the hub) only bumps counters and histograms:
-  fills, orders answered, decisions and their latency, fill → counter-order latency, breaker
-  changes, halts, audits, commands;
+- the hot path (``observe``, subscribed to the hub) only bumps plain counters and latency
+  buckets (``metrics_counts``): fills, orders answered, decisions and their latency, fill →
+  counter-order latency, breaker changes, halts, audits, commands;
 - everything else is read when Prometheus scrapes (``metrics_books``, ``metrics_venue``):
   money, inventory, balances, breaker and control state, orders working, and the last audit's
   comparison of the book with the venue's open orders, with the ages of the last sync, audit,
   price and decision.
 
 Each ``Metrics`` has its own ``CollectorRegistry`` (never the process-global one), so two bots
-or two tests in one process never share a series.
+or two tests in one process never share a series. The latency histograms are the bot's, not
+per market: a scrape's cost grows with its series, and ``decide`` costs the same on every
+market.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 from gridmaker.engine.notices import (
     Audited,
@@ -35,9 +38,14 @@ from gridmaker.engine.notices import (
     SourceChanged,
 )
 from gridmaker.ops.metrics_books import BookCollector
+from gridmaker.ops.metrics_counts import LatencyHistogram, Tally
 from gridmaker.ops.metrics_venue import VenueCollector
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from prometheus_client.metrics_core import Metric
+
     from gridmaker.engine.orchestrator import GridOrchestrator
     from gridmaker.engine.retry import Retrier
 
@@ -97,79 +105,58 @@ class Metrics:
         retrier: Retrier | None = None,
         exchange: object | None = None,
     ) -> None:
-        self.registry = CollectorRegistry()
-        reg = self.registry
-        self._fills = Counter(
-            "gridmaker_fills", "Fills applied to the book.", ["symbol", "side"], registry=reg
-        )
-        self._answers = Counter(
+        sym = "symbol"
+        self._fills = Tally("gridmaker_fills", "Fills applied to the book.", [sym, "side"])
+        self._answers = Tally(
             "gridmaker_orders_answered",
             "Venue answers to the orders and cancels sent, by the status they carry.",
-            ["symbol", "outcome"],
-            registry=reg,
+            [sym, "outcome"],
         )
-        self._decisions = Counter(
+        self._decisions = Tally(
             "gridmaker_decisions",
             "Decisions taken, by the type of the event decided.",
-            ["symbol", "event"],
-            registry=reg,
+            [sym, "event"],
         )
-        self._decision_latency = Histogram(
+        self._decision_latency = LatencyHistogram(
             "gridmaker_decision_latency_seconds",
-            "Time one decide call took.",
-            ["symbol"],
-            buckets=DECISION_LATENCY_BUCKETS,
-            registry=reg,
+            "Time one decide call took (every market).",
+            DECISION_LATENCY_BUCKETS,
         )
-        self._counter_latency = Histogram(
+        # "counter" may not appear in a metric name (promtool): the counter-order is the
+        # re-order a fill calls for.
+        self._reorder_latency = LatencyHistogram(
             "gridmaker_fill_to_reorder_seconds",
-            # "counter" may not appear in a metric name (promtool): the counter-order is the
-            # re-order a fill calls for.
-            "Time from deciding a fill to the venue's answer to its counter-order.",
-            ["symbol"],
-            buckets=COUNTER_LATENCY_BUCKETS,
-            registry=reg,
+            "Time from deciding a fill to the venue's answer to its counter-order (every market).",
+            COUNTER_LATENCY_BUCKETS,
         )
-        self._breaker_changes = Counter(
+        self._breaker_changes = Tally(
             "gridmaker_breaker_changes",
             "Breaker transitions, by the state entered.",
-            ["symbol", "state"],
-            registry=reg,
+            [sym, "state"],
         )
-        self._control_changes = Counter(
+        self._control_changes = Tally(
             "gridmaker_control_changes",
             "Operator control changes, by the control entered.",
-            ["symbol", "control"],
-            registry=reg,
+            [sym, "control"],
         )
-        self._halts = Counter(
-            "gridmaker_halts",
-            "Markets that stopped trading (refused sync, ban).",
-            ["symbol"],
-            registry=reg,
+        self._halts = Tally(
+            "gridmaker_halts", "Markets that stopped trading (refused sync, ban).", [sym]
         )
-        self._audits = Counter(
+        self._audits = Tally(
             "gridmaker_audits",
             "Audits of the book against the venue's open orders, by result.",
-            ["symbol", "result"],
-            registry=reg,
+            [sym, "result"],
         )
-        self._commands = Counter(
+        self._commands = Tally(
             "gridmaker_commands_applied",
             "Operator commands the loop applied.",
-            ["symbol", "command"],
-            registry=reg,
+            [sym, "command"],
         )
-        self._source_changes = Counter(
+        self._sources = Tally(
             "gridmaker_price_source_changes",
             "Switches of a market's price source, by the source entered.",
-            ["symbol", "source"],
-            registry=reg,
+            [sym, "source"],
         )
-        # The hot notices' labelled children, kept: ``labels()`` checks and locks each call.
-        self._decided: dict[tuple[str, str], tuple[Counter, Histogram, Histogram]] = {}
-        self._answered: dict[tuple[str, str], Counter] = {}
-        self._filled: dict[tuple[str, str], Counter] = {}
         self._handlers: dict[type, Callable[[Any], None]] = {
             Decided: self._on_decided,
             OrderAnswered: self._on_answered,
@@ -181,61 +168,65 @@ class Metrics:
             CommandApplied: self._on_command,
             SourceChanged: self._on_source,
         }
-        reg.register(BookCollector(orchestrator))
-        reg.register(VenueCollector(retrier, exchange))
+        self.registry = CollectorRegistry()
+        self.registry.register(_NoticeCollector(self))
+        self.registry.register(BookCollector(orchestrator))
+        self.registry.register(VenueCollector(retrier, exchange))
 
     def observe(self, notice: Notice) -> None:
-        """One notice from the hub: counter and histogram updates only (the loop waits)."""
+        """One notice from the hub: counter and bucket updates only (the loop waits)."""
         handler = self._handlers.get(type(notice))
         if handler is not None:
             handler(notice)
 
     def _on_decided(self, notice: Decided) -> None:
-        key = (notice.symbol, notice.event)
-        children = self._decided.get(key)
-        if children is None:
-            children = self._decided[key] = (
-                self._decisions.labels(*key),
-                self._decision_latency.labels(notice.symbol),
-                self._counter_latency.labels(notice.symbol),
-            )
-        decisions, latency, counter = children
-        decisions.inc()
-        latency.observe(notice.latency_ns * _NS)
+        self._decisions.counts[(notice.symbol, notice.event)] += 1
+        self._decision_latency.observe(notice.latency_ns * _NS)
         if notice.counter_latency_ns:
-            counter.observe(notice.counter_latency_ns * _NS)
+            self._reorder_latency.observe(notice.counter_latency_ns * _NS)
 
     def _on_answered(self, notice: OrderAnswered) -> None:
-        key = (notice.symbol, notice.outcome)
-        if (answers := self._answered.get(key)) is None:
-            answers = self._answered[key] = self._answers.labels(*key)
-        answers.inc()
+        self._answers.counts[(notice.symbol, notice.outcome)] += 1
 
     def _on_fill(self, notice: FillApplied) -> None:
-        key = (notice.symbol, notice.side)
-        if (fills := self._filled.get(key)) is None:
-            fills = self._filled[key] = self._fills.labels(*key)
-        fills.inc()
+        self._fills.counts[(notice.symbol, notice.side)] += 1
 
     def _on_audited(self, notice: Audited) -> None:
         result = "diverged" if notice.diverges else "consistent"
-        self._audits.labels(notice.symbol, result).inc()
+        self._audits.counts[(notice.symbol, result)] += 1
 
     def _on_breaker(self, notice: BreakerChanged) -> None:
-        self._breaker_changes.labels(notice.symbol, notice.breaker).inc()
+        self._breaker_changes.counts[(notice.symbol, notice.breaker)] += 1
 
     def _on_control(self, notice: ControlChanged) -> None:
-        self._control_changes.labels(notice.symbol, notice.control).inc()
+        self._control_changes.counts[(notice.symbol, notice.control)] += 1
 
     def _on_halted(self, notice: Halted) -> None:
-        self._halts.labels(notice.symbol).inc()
+        self._halts.counts[(notice.symbol,)] += 1
 
     def _on_command(self, notice: CommandApplied) -> None:
-        self._commands.labels(notice.symbol, notice.command).inc()
+        self._commands.counts[(notice.symbol, notice.command)] += 1
 
     def _on_source(self, notice: SourceChanged) -> None:
-        self._source_changes.labels(notice.symbol, notice.source).inc()
+        self._sources.counts[(notice.symbol, notice.source)] += 1
+
+    def families(self) -> Iterator[Metric]:
+        """What the notices counted, as Prometheus families (built at scrape time)."""
+        for value in vars(self).values():
+            if isinstance(value, Tally | LatencyHistogram):
+                yield value.family()
 
     def render(self) -> tuple[bytes, str]:
         """The exposition (Prometheus text format) and its content type, for ``/metrics``."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _NoticeCollector(Collector):
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        return self._metrics.families()

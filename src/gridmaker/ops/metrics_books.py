@@ -89,7 +89,7 @@ class _Families:
         )
         self.boot = _gauge(
             "gridmaker_boot_sync_orders",
-            "The last boot sync's classification of orders and fills, by class.",
+            "The last boot sync's classification of orders and fills, by class (absent: 0).",
             ["symbol", "class"],
         )
         sym = ["symbol"]
@@ -177,7 +177,8 @@ def _market(f: _Families, view: BookView, now: int) -> None:
     symbol = view.symbol
     f.halted.add_metric([symbol], 1.0 if view.halted else 0.0)
     for name, count in view.report.counts().items():
-        f.boot.add_metric([symbol, name], count)
+        if count:  # seven classes per market, mostly 0: only what the sync found is sent
+            f.boot.add_metric([symbol, name], count)
     for label, then in (
         (f.sync_age, view.synced_ms),
         (f.price_age, view.last_price_ms),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gridmaker.core.events import Side
 from gridmaker.core.slots import OrderState
 from gridmaker.engine.notices import Decided
 from gridmaker.engine.retry import Retrier
@@ -19,7 +20,7 @@ from gridmaker.ops.metrics import Metrics
 from gridmaker.ops.metrics_books import unrealized_pnl_atoms
 from tests.kit.metrics_bot import metrics_bot
 from tests.kit.prometheus import NO_PROMTOOL, PROMTOOL, promtool_check, samples
-from tests.kit.world import SYMBOL
+from tests.kit.world import SYMBOL, World
 
 pytestmark = pytest.mark.integration
 
@@ -93,14 +94,12 @@ def test_metrics_decisions_and_latency_histograms_count_every_decision(tmp_path:
 
             decisions = scraped.total("gridmaker_decisions_total", symbol=SYMBOL)
             assert decisions > 0
-            latency_count = scraped.value("gridmaker_decision_latency_seconds_count", symbol=SYMBOL)
+            latency_count = scraped.value("gridmaker_decision_latency_seconds_count")
             assert decisions == latency_count == len(seen)
             assert scraped.total("gridmaker_decisions_total", event="Fill") > 0
             counter_orders = [d for d in seen if d.counter_latency_ns]
             assert counter_orders  # fills placed their counter-orders
-            assert scraped.value("gridmaker_fill_to_reorder_seconds_count", symbol=SYMBOL) == len(
-                counter_orders
-            )
+            assert scraped.value("gridmaker_fill_to_reorder_seconds_count") == len(counter_orders)
             assert scraped.total("gridmaker_orders_answered_total", outcome="open") > 0
 
     asyncio.run(main())
@@ -141,6 +140,34 @@ def test_metrics_order_cancelled_behind_the_bots_back_shows_missing_until_repair
             age = repaired.value("gridmaker_last_audit_age_seconds", symbol=SYMBOL)
             assert age is not None and 0 <= age < 60
             assert ts > 1
+
+    asyncio.run(main())
+
+
+def test_metrics_boot_sync_counts_a_fill_made_while_the_bot_was_down(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with metrics_bot(tmp_path) as bot:
+            await bot.trade(prices=(50000,))
+            state = bot.world.orchestrator.state(SYMBOL)
+            assert state is not None
+            best_buy = max(
+                s.order_price_ticks
+                for s in state.slots.values()
+                if s.order is OrderState.OPEN and s.order_side is Side.BUY
+            )
+            price = state.instrument.from_ticks(best_buy)
+
+        def fill_while_down(world: World) -> None:
+            world.sim.apply_trade(SYMBOL, price, Decimal("0.5"), 99)
+
+        async with metrics_bot(tmp_path, before_boot=fill_while_down) as bot:
+            scraped = bot.scrape()
+            counts = bot.world.orchestrator.report(SYMBOL).counts()
+            assert counts["ghost_fills"] == 1
+            ghost = scraped.value(
+                "gridmaker_boot_sync_orders", symbol=SYMBOL, **{"class": "ghost_fills"}
+            )
+            assert ghost == 1
 
     asyncio.run(main())
 
