@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final
@@ -25,7 +26,9 @@ import typer
 from gridmaker.cli.common import EXIT_CONFIG, EXIT_EXCHANGE, EXIT_INTERRUPTED, err, fail
 
 if TYPE_CHECKING:
+    from gridmaker.cli.download_pages import Pages
     from gridmaker.cli.download_parts import PartStore, Resumed
+    from gridmaker.exchange.ccxt import RateBudget, VenueQuirks
 
 __all__ = ["download"]
 
@@ -209,19 +212,15 @@ async def _download(
     page: int,
 ) -> int:
     """Open the venue, check the market, page through the span; the rows written."""
-    from gridmaker.cli.download_pages import VenueRefused, with_retries
-    from gridmaker.exchange.ccxt import build_ccxt_client
+    from gridmaker.cli.download_pages import VenueRefused
 
     key, secret = _venue_keys(base_url)
-    client = build_ccxt_client(
-        request["exchange"], api_key=key, api_secret=secret, base_url=base_url, streams=False
-    )
+    pages = _metered_pages(request["exchange"], key, secret, base_url)
+    client = pages.client
     where = base_url or request["exchange"]
     try:
         try:
-            await with_retries(
-                client.load_markets, what=f"reading the markets of {where}", attempts=3
-            )
+            await pages.open(where)
         except VenueRefused as e:
             raise _Unreachable(f"cannot reach {request['exchange']} at {where}: {e}") from None
         if request["symbol"] not in client.markets:
@@ -235,7 +234,7 @@ async def _download(
             raise _BadArgument(f"--candles must be one of {allowed}; was {timeframe!r}")
         store = _store(path, request, resumed)
         try:
-            await _fill(client, store, request, resumed, part_rows, page)
+            await _fill(pages, store, request, resumed, part_rows, page)
         except VenueRefused as e:
             raise _Unreachable(
                 f"{where} stopped answering: {e}. {store.rows} rows are kept: run the same "
@@ -247,6 +246,32 @@ async def _download(
         await client.close()
 
 
+def _metered_pages(exchange_id: str, key: str, secret: str, base_url: str | None) -> Pages:
+    """The venue's client, its responses shown to a weight budget of the venue's size (a 429
+    or 418 raised as ``Throttled`` with the venue's ``Retry-After``)."""
+    from gridmaker.cli.download_pages import Pages
+    from gridmaker.exchange.ccxt import RateBudget, build_ccxt_client
+    from gridmaker.exchange.ccxt.client import hook_responses
+    from gridmaker.exchange.ccxt.quirks import quirks_of
+
+    client = build_ccxt_client(
+        exchange_id, api_key=key, api_secret=secret, base_url=base_url, streams=False
+    )
+    quirks = quirks_of(exchange_id)
+    budget = RateBudget(limit=quirks.weight_limit, used_weight_header=quirks.used_weight_header)
+    hook_responses(_Meter(client, quirks, budget))
+    return Pages(client, budget, quirks.weights)
+
+
+@dataclass(slots=True)
+class _Meter:
+    """What ``hook_responses`` reads at each response."""
+
+    client: Any
+    quirks: VenueQuirks
+    budget: RateBudget
+
+
 def _store(path: Path, request: dict[str, Any], resumed: Resumed | None) -> PartStore:
     from gridmaker.cli.download_parts import CANDLE_SCHEMA, TRADE_SCHEMA, PartStore
 
@@ -255,7 +280,7 @@ def _store(path: Path, request: dict[str, Any], resumed: Resumed | None) -> Part
 
 
 async def _fill(
-    client: Any,
+    pages: Pages,
     store: PartStore,
     request: dict[str, Any],
     resumed: Resumed | None,
@@ -287,14 +312,14 @@ async def _fill(
 
         cursor = resumed.cursor if resumed is not None else None
         if request["kind"] == "trades":
-            market_id = client.market(request["symbol"])["id"]
+            market_id = pages.client.market(request["symbol"])["id"]
             await walk_trades(
-                client, market_id, store, cursor, since_ms, until_ms, part_rows, page, advanced
+                pages, market_id, store, cursor, since_ms, until_ms, part_rows, page, advanced
             )
         else:
             timeframe = request["kind"].removeprefix("candles-")
             await walk_candles(
-                client, request["symbol"], timeframe, store, cursor, since_ms, until_ms,
+                pages, request["symbol"], timeframe, store, cursor, since_ms, until_ms,
                 part_rows, page, advanced,
             )  # fmt: skip
         progress.update(task, completed=until_ms - since_ms, rows=store.rows)

@@ -8,7 +8,9 @@ last id + 1), so an id is never fetched twice nor skipped. Candles come from ccx
 ``fetch_ohlcv`` with the client in exact mode (``number = str``: the venue's own text).
 
 A page that is not what the endpoint returns (a junk body, a row without its fields) is an
-error like a dropped connection: asked again, up to ``ATTEMPTS`` times, then given up.
+error like a dropped connection: asked again, up to ``ATTEMPTS`` times, then given up. Every
+request spends its weight from a ``RateBudget`` first (Binance counts 4 per ``aggTrades``,
+6000 a minute): a long download paces itself instead of earning a 429, then a 418 IP ban.
 """
 
 from __future__ import annotations
@@ -16,15 +18,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from itertools import pairwise
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+if TYPE_CHECKING:
+    from gridmaker.exchange.ccxt import RateBudget
 
 __all__ = [
     "ATTEMPTS",
     "Candle",
     "MalformedPage",
+    "Pages",
     "Trade",
     "VenueRefused",
     "candles_since",
@@ -39,6 +46,7 @@ log = logging.getLogger("gridmaker.download")
 ATTEMPTS: Final = 5
 _FIRST_DELAY_S: Final = 0.2
 _T = TypeVar("_T")
+_Sleep = Callable[[float], Awaitable[None]]
 
 
 class MalformedPage(Exception):
@@ -152,25 +160,52 @@ def _is_transient(error: BaseException) -> bool:
     return isinstance(error, TypeError | AttributeError | KeyError | IndexError | ValueError)
 
 
+async def _paced(budget: RateBudget | None, weight: int, what: str, sleep: _Sleep) -> None:
+    """Wait until ``budget`` has ``weight`` to spend in its window, and spend it."""
+    from gridmaker.exchange.api import Banned, RateLimited
+
+    while budget is not None:
+        try:
+            budget.spend(weight, what)
+            return
+        except RateLimited as e:
+            await sleep(max(e.retry_after_s, 0.05))
+        except Banned as e:
+            raise VenueRefused(str(e)) from None
+
+
 async def with_retries(
     call: Callable[[], Awaitable[_T]],
     *,
     what: str,
     attempts: int = ATTEMPTS,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    budget: RateBudget | None = None,
+    weight: int = 1,
+    sleep: _Sleep = asyncio.sleep,
 ) -> _T:
-    """``call()``, asked again after a transient failure (waiting 0.2 s, then twice as long
-    each time); ``VenueRefused`` after ``attempts`` failures or at once for a refusal."""
+    """``call()`` within ``budget`` (paced to the venue's weight per minute, waiting out a
+    ``Retry-After``), asked again after a transient failure (waiting 0.2 s, then twice as long
+    each time); ``VenueRefused`` after ``attempts`` failures, or at once for a refusal or a ban
+    (HTTP 418: going on would extend it)."""
     import ccxt.async_support as accxt
+
+    from gridmaker.exchange.ccxt.errors import Throttled
 
     delay = _FIRST_DELAY_S
     for attempt in range(1, attempts + 1):
+        await _paced(budget, weight, what, sleep)
+        wait = delay
         try:
             return await call()
+        except Throttled as e:
+            if e.status == 418:
+                raise VenueRefused(f"{what}: the venue banned this IP (HTTP 418): {e}") from None
+            failure: BaseException = e
+            wait = max(delay, e.retry_after_s or 0.0)
         except accxt.BaseError as e:
             if not _is_transient(e):
                 raise VenueRefused(f"{what}: {type(e).__name__}: {e}") from None
-            failure: BaseException = e
+            failure = e
         except (MalformedPage, TypeError, AttributeError, KeyError, IndexError, ValueError) as e:
             failure = e
         log.info("%s failed (attempt %d of %d): %r", what, attempt, attempts, failure)
@@ -178,6 +213,61 @@ async def with_retries(
             raise VenueRefused(
                 f"{what} failed {attempts} times; the last: {type(failure).__name__}: {failure}"
             ) from None
-        await sleep(delay)
+        await sleep(wait)
         delay *= 2
     raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True, slots=True)
+class Pages:
+    """The venue's pages, each asked ``with_retries`` within the venue's weight budget."""
+
+    client: Any
+    budget: RateBudget | None = None
+    weights: Mapping[tuple[str, str], int] = field(default_factory=dict)
+
+    def weight(self, path: str) -> int:
+        from gridmaker.exchange.binance_weights import endpoint_weight
+
+        return endpoint_weight("GET", path, self.weights)
+
+    async def open(self, where: str) -> None:
+        """Load the venue's markets (its ``exchangeInfo`` on Binance)."""
+        await with_retries(
+            self.client.load_markets,
+            what=f"reading the markets of {where}",
+            attempts=3,
+            budget=self.budget,
+            weight=self.weight("exchangeInfo"),
+        )
+
+    async def trades_in_window(
+        self, market_id: str, start_ms: int, end_ms: int, limit: int
+    ) -> list[Trade]:
+        call = partial(trades_in_window, self.client, market_id, start_ms, end_ms, limit)
+        return await with_retries(
+            call,
+            what=f"trades from {start_ms} to {end_ms}",
+            budget=self.budget,
+            weight=self.weight("aggTrades"),
+        )
+
+    async def trades_from_id(self, market_id: str, from_id: int, limit: int) -> list[Trade]:
+        call = partial(trades_from_id, self.client, market_id, from_id, limit)
+        return await with_retries(
+            call,
+            what=f"trades from id {from_id}",
+            budget=self.budget,
+            weight=self.weight("aggTrades"),
+        )
+
+    async def candles_since(
+        self, symbol: str, timeframe: str, since_ms: int, limit: int
+    ) -> list[Candle]:
+        call = partial(candles_since, self.client, symbol, timeframe, since_ms, limit)
+        return await with_retries(
+            call,
+            what=f"{timeframe} candles from {since_ms}",
+            budget=self.budget,
+            weight=self.weight("klines"),
+        )

@@ -10,19 +10,10 @@ venue's present (a short page). Candles: by open time, from the last open + 1 ms
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
-from gridmaker.cli.download_pages import (
-    Candle,
-    Trade,
-    candles_since,
-    trades_from_id,
-    trades_in_window,
-    with_retries,
-)
-
 if TYPE_CHECKING:
+    from gridmaker.cli.download_pages import Candle, Pages, Trade
     from gridmaker.cli.download_parts import PartStore
 
 __all__ = ["walk_candles", "walk_trades"]
@@ -46,7 +37,7 @@ def _candle_columns(rows: list[Candle]) -> list[list[Any]]:
 
 
 async def walk_trades(
-    client: Any,
+    pages: Pages,
     market_id: str,
     store: PartStore,
     cursor: dict[str, Any] | None,
@@ -69,10 +60,7 @@ async def walk_trades(
     while state["next_id"] is None and state["window_ms"] < until_ms:
         start = int(state["window_ms"])
         end = min(start + _HOUR_MS, until_ms - 1)
-        found = await with_retries(
-            partial(trades_in_window, client, market_id, start, end, page),
-            what=f"trades from {start} to {end}",
-        )
+        found = await pages.trades_in_window(market_id, start, end, page)
         if found:
             buffer += found
             state["next_id"] = found[-1].id + 1
@@ -86,10 +74,7 @@ async def walk_trades(
                 store.save(dict(state))
     while state["next_id"] is not None:
         from_id = int(state["next_id"])
-        fetched = await with_retries(
-            partial(trades_from_id, client, market_id, from_id, page),
-            what=f"trades from id {from_id}",
-        )
+        fetched = await pages.trades_from_id(market_id, from_id, page)
         kept = [t for t in fetched if t.ts_ms < until_ms]
         if kept:
             buffer += kept
@@ -102,7 +87,7 @@ async def walk_trades(
 
 
 async def walk_candles(
-    client: Any,
+    pages: Pages,
     symbol: str,
     timeframe: str,
     store: PartStore,
@@ -118,10 +103,7 @@ async def walk_candles(
     buffer: list[Candle] = []
     while state["next_ms"] < until_ms:
         start = int(state["next_ms"])
-        fetched = await with_retries(
-            partial(candles_since, client, symbol, timeframe, start, page),
-            what=f"{timeframe} candles from {start}",
-        )
+        fetched = await pages.candles_since(symbol, timeframe, start, page)
         kept = [c for c in fetched if c.ts_ms < until_ms]
         if kept:
             buffer += kept
