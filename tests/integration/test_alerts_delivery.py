@@ -107,3 +107,24 @@ def test_drain_sends_what_is_queued_at_a_clean_stop() -> None:
             ]
 
     asyncio.run(main())
+
+
+def test_flapping_condition_ending_on_is_sent_by_the_sender_after_its_window() -> None:
+    async def main() -> None:
+        with webhook_receiver() as receiver:
+            alerter = Alerter([receiver.url()], repeat_after_s=0.3)
+            sender = asyncio.create_task(alerter.run())
+
+            for state in ("halted", "active", "halted", "active", "halted"):
+                alerter.observe(trip(state))
+            await eventually_async(lambda: alerter.sent >= 3, timeout_s=20, what="3 sent")
+            await stop(sender)
+            alerter.close()
+
+            titles = [b["title"] for b in receiver.bodies()]
+            assert titles[0] == titles[2] == f"{SYMBOL}: breaker halted (fast_move)"
+            assert titles[1].startswith("Resolved:")
+            assert "still on" in receiver.bodies()[2]["message"]
+            assert alerter.sent == 3
+
+    asyncio.run(main())

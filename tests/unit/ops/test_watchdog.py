@@ -13,6 +13,7 @@ import pytest
 
 from gridmaker.engine.notices import SourceChanged, now_ms
 from gridmaker.ops.alerts import Alert, Alerter
+from gridmaker.ops.hub import Hub
 from gridmaker.ops.watchdog import Watchdog, WatchdogSettings, load_deadman_url
 from tests.kit.waiting import eventually_async
 from tests.kit.webhook import webhook_receiver
@@ -329,5 +330,32 @@ def test_verdict_reads_the_source_from_the_book_when_notices_were_missed(
             assert streaming["status"] == "ok"
             assert polled["status"] == "degraded"
             assert "prices are polled" in str(polled["reasons"])
+
+    asyncio.run(main())
+
+
+def test_run_checks_at_once_when_the_price_source_changes(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with trading(tmp_path) as world:
+            alerter = Alerter([])
+            settings = WatchdogSettings(check_every_s=600)
+            watchdog = Watchdog(world.orchestrator, settings, alerter)
+            task = asyncio.create_task(watchdog.run())
+            try:
+                await eventually_async(lambda: watchdog.checks >= 1, what="the first check")
+                hub = Hub()
+                hub.subscribe(watchdog.observe)
+                world.orchestrator.notices = hub
+                world.orchestrator.note_source(SYMBOL, "stream", "up")
+                world.orchestrator.note_source(SYMBOL, "polling", "silent for 30 s")
+                await eventually_async(lambda: not alerter.queue.empty(), what="an alert")
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+            alert = alerter.queue.get_nowait()
+            assert alert.key == f"liveness:{SYMBOL}" and alert.severity == "warning"
+            assert "silent for 30 s" in alert.title
 
     asyncio.run(main())
