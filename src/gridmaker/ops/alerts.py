@@ -77,6 +77,8 @@ class _Condition:
 
 
 class Alerter:
+    """The hub's alert observer and its sender task (see the module's docstring)."""
+
     def __init__(
         self,
         urls: Sequence[str],
@@ -86,6 +88,12 @@ class Alerter:
         send_timeout_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if queue_size < 1:  # asyncio's 0 would mean unbounded: never here
+            raise ValueError(f"alerts.queue_size must be >= 1; was {queue_size}")
+        if not repeat_after_s >= 0:
+            raise ValueError(f"alerts.repeat_after_s must be >= 0 seconds; was {repeat_after_s}")
+        if not send_timeout_s > 0:
+            raise ValueError(f"alerts.send_timeout_s must be > 0 seconds; was {send_timeout_s}")
         for n, url in enumerate(urls, start=1):
             if not accepts(url):
                 raise AlertConfigError(
@@ -189,6 +197,7 @@ class Alerter:
     def _put(self, alert: Alert) -> None:
         try:
             self.queue.put_nowait(alert)
+            log.info("alert [%s] %s", "resolved" if alert.resolved else alert.severity, alert.title)
         except asyncio.QueueFull:
             self.dropped += 1
             now = self._clock()

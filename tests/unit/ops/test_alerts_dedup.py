@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from gridmaker.ops.alerts import Alert, Alerter
 
 
@@ -166,3 +168,12 @@ def test_drain_without_urls_empties_the_queue() -> None:
     asyncio.run(alerter.drain(1.0))
 
     assert alerter.queue.empty() and alerter.failed == 0
+
+
+def test_alerter_bad_limits_are_refused_naming_the_field() -> None:
+    with pytest.raises(ValueError, match=r"alerts\.queue_size must be >= 1; was 0"):
+        Alerter([], queue_size=0)
+    with pytest.raises(ValueError, match=r"alerts\.repeat_after_s must be >= 0"):
+        Alerter([], repeat_after_s=-1)
+    with pytest.raises(ValueError, match=r"alerts\.send_timeout_s must be > 0"):
+        Alerter([], send_timeout_s=0)
