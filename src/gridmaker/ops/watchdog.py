@@ -25,6 +25,7 @@ from gridmaker.core.risk import BreakerState
 from gridmaker.core.state import Control, GridState
 from gridmaker.engine.book import BookView
 from gridmaker.engine.notices import Audited, Halted, Notice, SourceChanged, now_ms
+from gridmaker.ops.alert_urls import Redactor
 
 if TYPE_CHECKING:
     from gridmaker.engine.orchestrator import GridOrchestrator
@@ -173,6 +174,9 @@ class Watchdog:
         self._alerting: set[str] = set()
         self._wake = asyncio.Event()
         self._pinged_ms: int | None = None
+        self._redactor = Redactor([self.settings.deadman_url] if self.settings.deadman_url else [])
+        if self.settings.deadman_url:  # httpx logs every request's URL at INFO
+            logging.getLogger("httpx").addFilter(self._redactor)
         self.checks = 0
         self.pings = 0
         self.ping_failures = 0
@@ -313,6 +317,10 @@ class Watchdog:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.settings.check_every_s)
+
+    def close(self) -> None:
+        """Stop redacting httpx's log for the dead-man URL (the watchdog is gone)."""
+        logging.getLogger("httpx").removeFilter(self._redactor)
 
     async def _ping(self) -> None:
         cfg = self.settings

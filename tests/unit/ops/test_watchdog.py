@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -246,14 +247,18 @@ def test_check_fires_liveness_escalates_and_recovers_once(tmp_path: Path) -> Non
     asyncio.run(main())
 
 
-def test_run_pings_deadman_while_ok_and_not_while_failing(tmp_path: Path) -> None:
+def test_run_pings_deadman_while_ok_and_not_while_failing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
     async def main() -> None:
         async with trading(tmp_path) as world:
             with webhook_receiver() as receiver:
                 clock = Later()
                 settings = WatchdogSettings(
                     check_every_s=0.02,
-                    deadman_url=receiver.http_url("ping/abc"),
+                    deadman_url=receiver.http_url("ping/abc-s3cret"),
                     deadman_every_s=0.05,
                 )
                 watchdog = Watchdog(world.orchestrator, settings, clock=clock)
@@ -270,7 +275,9 @@ def test_run_pings_deadman_while_ok_and_not_while_failing(tmp_path: Path) -> Non
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
 
-                assert receiver.gets[0] == "/ping/abc"
+                watchdog.close()
+                assert receiver.gets[0] == "/ping/abc-s3cret"
+                assert "abc-s3cret" not in caplog.text
                 assert len(receiver.gets) == pinged
                 assert watchdog.ping_failures == 0
 
