@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 import pytest
 
@@ -27,10 +28,14 @@ async def stop(task: asyncio.Task[None]) -> None:
         await task
 
 
-def test_alert_reaches_the_webhook_with_title_body_and_type() -> None:
+def test_alert_reaches_the_webhook_with_title_body_and_type(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
     async def main() -> None:
         with webhook_receiver() as receiver:
-            alerter = Alerter([receiver.url("alerts")])
+            alerter = Alerter([receiver.url("alerts-t0ken")])
             sender = asyncio.create_task(alerter.run())
 
             alerter.observe(trip("halted"))
@@ -40,7 +45,9 @@ def test_alert_reaches_the_webhook_with_title_body_and_type() -> None:
             alerter.close()
 
             (path, fired), (_, cleared) = receiver.posts
-            assert path == "/alerts"
+            assert path == "/alerts-t0ken"
+            assert "HTTP" in caplog.text  # the senders did log the request...
+            assert "t0ken" not in caplog.text  # ...without the URL's secret part
             assert fired["title"] == f"{SYMBOL}: breaker halted (fast_move)"
             assert "breaker reset --symbol" in fired["message"]
             assert fired["type"] == "failure"

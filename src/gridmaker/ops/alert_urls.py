@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "ENV_ALERT_URLS",
+    "SENDING_LOGGERS",
     "AlertConfigError",
     "Redactor",
     "load_alert_urls",
@@ -27,6 +28,9 @@ __all__ = [
 
 ENV_ALERT_URLS = "GRIDMAKER_ALERT_URLS"
 APPRISE_LOGGER = "apprise"
+SENDING_LOGGERS = (APPRISE_LOGGER, "urllib3.connectionpool", "httpx")
+"""Loggers that may write a destination's URL or path while sending (urllib3 logs each
+request's path at DEBUG): each gets the ``Redactor`` (a filter is per logger, not inherited)."""
 
 _SPLIT = re.compile(r"[\s,]+")
 

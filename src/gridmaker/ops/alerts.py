@@ -26,7 +26,7 @@ from apprise import Apprise
 from gridmaker.engine.notices import Notice
 from gridmaker.ops.alert_rules import AlertRules, Signal, severity_rank
 from gridmaker.ops.alert_urls import (
-    APPRISE_LOGGER,
+    SENDING_LOGGERS,
     AlertConfigError,
     Redactor,
     accepts,
@@ -112,7 +112,8 @@ class Alerter:
         self._conditions: dict[str, _Condition] = {}
         self._drop_logged_at = float("-inf")
         self._redactor = Redactor(self.urls)
-        logging.getLogger(APPRISE_LOGGER).addFilter(self._redactor)
+        for name in SENDING_LOGGERS:
+            logging.getLogger(name).addFilter(self._redactor)
         self._apprise: Apprise | None = None
         if self.urls:
             log.info("alerts go to %s", ", ".join(scheme_of(u) for u in self.urls))
@@ -264,5 +265,6 @@ class Alerter:
         return bool(result)
 
     def close(self) -> None:
-        """Stop redacting apprise's log for these URLs (the alerter is gone)."""
-        logging.getLogger(APPRISE_LOGGER).removeFilter(self._redactor)
+        """Stop redacting the senders' logs for these URLs (the alerter is gone)."""
+        for name in SENDING_LOGGERS:
+            logging.getLogger(name).removeFilter(self._redactor)
