@@ -189,11 +189,15 @@ class Watchdog:
             if notice.source == "stream":
                 self._streamed.add(notice.symbol)
                 self._fallback.pop(notice.symbol, None)
-            elif notice.symbol in self._streamed:
+            elif notice.symbol in self._streamed or self._has_streams():
                 self._fallback[notice.symbol] = notice.reason or "the stream went quiet"
             self._wake.set()
         elif isinstance(notice, Halted | Audited):
             self._wake.set()
+
+    def _has_streams(self) -> bool:
+        """The venue streams prices: polling there means its stream failed, not by design."""
+        return bool(getattr(self.orchestrator.exchange, "has_streams", False))
 
     # --- verdicts ------------------------------------------------------------------------
 
@@ -229,7 +233,7 @@ class Watchdog:
         if view.source == "stream":  # the view is the truth; a notice may have been missed
             self._streamed.add(symbol)
             self._fallback.pop(symbol, None)
-        elif view.source == "polling" and symbol in self._streamed:
+        elif view.source == "polling" and (symbol in self._streamed or self._has_streams()):
             self._fallback.setdefault(symbol, "the stream went quiet")
         if symbol in self._fallback:
             found.append(

@@ -366,3 +366,21 @@ def test_run_checks_at_once_when_the_price_source_changes(tmp_path: Path) -> Non
             assert "silent for 30 s" in alert.title
 
     asyncio.run(main())
+
+
+def test_verdict_polling_on_a_venue_with_streams_degrades_from_the_start(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        async with trading(tmp_path) as world:
+            watchdog = Watchdog(world.orchestrator, SETTINGS)
+            hub = Hub()
+            hub.subscribe(watchdog.observe)
+            world.orchestrator.notices = hub
+            world.sim.has_streams = True  # type: ignore[attr-defined]
+            world.orchestrator.note_source(SYMBOL, "polling", "the stream failed: refused")
+
+            assert market(watchdog)["status"] == "degraded"
+            assert "the stream failed: refused" in str(market(watchdog)["reasons"])
+
+    asyncio.run(main())
