@@ -155,6 +155,9 @@ def _resting(view: BookView, state: GridState) -> int:
 
 
 class Watchdog:
+    """Verdicts from the books' views (``verdict``: cheap, for ``/health``), liveness alerts
+    and dead-man pings on its own task (``run``); observes notices only to wake early."""
+
     def __init__(
         self,
         orchestrator: GridOrchestrator,
