@@ -16,7 +16,10 @@ thresholds computed after the last slow print.
 One more shortcut keeps calm markets cheap, with the same result: a level change on a grid that
 does not trail, while every slot has a live order, plans nothing — ``decide`` would only record
 the new price and level. That record is kept aside and applied to the state just before the
-next decision (and at the end). ``lazy_levels=False`` decides every level change instead.
+next decision (and at the end). With risk limits the breaker also reads every level change:
+``RiskWatch`` checks its triggers on integers and the level change is decided only when one
+fires; what the skipped checks would have recorded is applied with the price. ``lazy_levels=
+False`` decides every level change instead.
 """
 
 from __future__ import annotations
@@ -35,14 +38,15 @@ from gridmaker.backtest.result import (
     Curves,
     PreflightFailed,
 )
+from gridmaker.backtest.risk_watch import RiskWatch, is_watchable
 from gridmaker.backtest.series import TickSeries
-from gridmaker.core.decide import decide, needs_decision
+from gridmaker.core.decide import decide
 from gridmaker.core.errors import InvalidGrid
 from gridmaker.core.events import Event, Fill, PriceTick, Side
 from gridmaker.core.evolve import evolve
 from gridmaker.core.grid import GridKind, GridSpec
 from gridmaker.core.preflight import preflight
-from gridmaker.core.risk import RiskParams
+from gridmaker.core.risk import BreakerState, RiskParams
 from gridmaker.core.slots import OrderState
 from gridmaker.core.state import GridState, new_state
 from gridmaker.core.units import FEE_SCALE, Steps, Ticks, notional_atoms
@@ -78,9 +82,14 @@ class Backtester:
                 "which the fill model does not replay yet; switch it off to backtest"
             )
         self.has_limits = setup.risk != RiskParams()
-        """With limits, every level change and bound goes through ``needs_decision`` and
-        ``decide``: the breaker reads the price on each."""
-        self.lazy_levels = lazy_levels and not setup.params.trailing and not self.has_limits
+        """With limits the breaker reads the price at every level change and bound."""
+        self.lazy_levels = lazy_levels and not setup.params.trailing
+        self._watch: RiskWatch | None = None
+        """With limits: their triggers on integers; without one, every level change is decided."""
+        if self.has_limits:
+            watchable = self.lazy_levels and is_watchable(setup.risk)
+            self._watch = RiskWatch(setup.risk) if watchable else None
+            self.lazy_levels = watchable
         self.model = FillModel(
             setup.instrument,
             base_steps=setup.venue_base_steps,
@@ -154,15 +163,22 @@ class Backtester:
                 level = (price - self._anchor) // self._spacing
             else:
                 level = self.state.grid.level_at_or_below(price)
-            if level != self._level or (
-                self.has_limits and needs_decision(self._materialized(), price)
-            ):
-                self._level, self._level_price = level, price
-                if self.lazy_levels and self._quiet():
+            if self.has_limits and self._beyond_bounds(price):
+                # As ``needs_decision``: a crossed bound is decided until the breaker halts.
+                if self.state.risk.breaker is not BreakerState.HALTED:
+                    self._decide_level(level, price, ts)
+            elif level != self._level:
+                watch = self._watch
+                if (
+                    self.lazy_levels
+                    and self._quiet()
+                    and (watch is None or watch.calm(self.state, price, ts))
+                ):
+                    self._level, self._level_price = level, price
                     self._is_stale = True
+                    self._set_band(level)
                 else:
-                    self._decide(self._tick(price, ts))
-                self._set_band(level)
+                    self._decide_level(level, price, ts)
         for fill in fills:
             self._decide(fill)
             self._on_fill(index, fill)
@@ -210,7 +226,7 @@ class Backtester:
             self._anchor, self._spacing = grid.anchor_ticks, grid.spacing_ticks
         self._level, self._level_price = grid.level_at_or_below(price), price
         self._start_price = price
-        self._decide(self._tick(price, ts))
+        self._decide(self._tick(price, ts), (ts, price))
         state = self.state
         self._start_inventory = sum(s.position_steps for s in state.slots.values())
         self._inventory_range = (self._start_inventory, self._start_inventory)
@@ -219,8 +235,24 @@ class Backtester:
         self._capital = sum(notional_atoms(s.buy_ticks, qty) for s in state.slots.values())
         self._set_band(self._level)
 
-    def _decide(self, event: Event) -> None:
-        """Decide ``event`` and every answer it leads to, as the orchestrator's queue does."""
+    def _beyond_bounds(self, price: int) -> bool:
+        """A stop-loss or take-profit bound is crossed."""
+        risk = self.setup.risk
+        return bool(
+            (risk.stop_loss_ticks and price <= risk.stop_loss_ticks)
+            or (risk.take_profit_ticks and price >= risk.take_profit_ticks)
+        )
+
+    def _decide_level(self, level: int, price: int, ts: int) -> None:
+        """Decide the price of a level change (or a crossed bound) after those kept aside."""
+        self._decide(self._tick(price, ts), (ts, price))
+        self._level, self._level_price = level, price
+        self._set_band(level)
+
+    def _decide(self, event: Event, price_sample: tuple[int, int] | None = None) -> None:
+        """Decide ``event`` and every answer it leads to, as the orchestrator's queue does.
+
+        ``price_sample`` (ts, price) when ``event`` is a level change the breaker records."""
         self._materialize()
         state = self.state
         assert state is not None
@@ -236,18 +268,17 @@ class Backtester:
         self.state = state
         self.decisions += decisions
         self._is_quiet = None
+        if self._watch is not None:
+            self._watch.decided(state, price_sample)
         self._update_balances()
-
-    def _materialized(self) -> GridState:
-        self._materialize()
-        assert self.state is not None
-        return self.state
 
     def _materialize(self) -> None:
         """Apply a level change kept aside: exactly what ``decide`` would have recorded."""
         if self._is_stale and self.state is not None:
+            state = self.state
+            risk = state.risk if self._watch is None else self._watch.catch_up(state.risk)
             self.state = evolve(
-                self.state, last_price_ticks=Ticks(self._level_price), price_level=self._level
+                state, last_price_ticks=Ticks(self._level_price), price_level=self._level, risk=risk
             )
             self._is_stale = False
 

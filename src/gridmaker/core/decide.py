@@ -19,6 +19,8 @@ Rules kept by ``decide`` (what an idle slot may send is ``planning``'s):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from gridmaker.core import risk as breaker
 from gridmaker.core.events import (
     BreakerCommand,
@@ -35,7 +37,7 @@ from gridmaker.core.events import (
 )
 from gridmaker.core.evolve import evolve
 from gridmaker.core.ids import decode_cid
-from gridmaker.core.planning import Plan
+from gridmaker.core.planning import Plan, settles_quietly
 from gridmaker.core.risk import BreakerState, RiskParams, RiskState, Trigger
 from gridmaker.core.slots import (
     OrderEvent,
@@ -81,6 +83,8 @@ def decide(state: GridState, event: Event) -> Decision:
 
 def _settle(plan: Plan) -> Decision:
     """How every planned decision ends (rule 3): the breaker first, then the sale, then freeze."""
+    if settles_quietly(plan.state):
+        return plan.freeze()
     plan.enforce_breaker()
     plan.liquidate_if_due()
     return plan.freeze()
@@ -116,9 +120,10 @@ def _on_price(state: GridState, tick: PriceTick) -> Plan | Decision:
     if state.is_started and level == state.price_level and not _beyond_bounds(state, tick):
         # Inside the same level band nothing becomes placeable or leaves the window.
         return Decision(evolve(state, last_price_ticks=tick.price_ticks))
-    risk = breaker.check_price(state.risk, state.risk_params, tick.price_ticks, tick.ts_event)
-    state = evolve(state, last_price_ticks=tick.price_ticks, price_level=level, risk=risk)
-    state = evolve(state, risk=_check_equity(state, tick.ts_event))
+    price = tick.price_ticks
+    risk = breaker.check_price(state.risk, state.risk_params, price, tick.ts_event)
+    risk = _check_equity(state, risk, state.slots, price, tick.ts_event)
+    state = evolve(state, last_price_ticks=price, price_level=level, risk=risk)
     plan = Plan(state)
     if not state.is_started:
         _start(plan, level)
@@ -202,25 +207,22 @@ def _on_fill(state: GridState, fill: Fill) -> Plan | Decision:
     )
     filled = slot.order_filled_steps + (fill.qty_steps if is_its_order else 0)
     if is_buy:
-        slot = evolve(
-            slot,
-            position_steps=Steps(slot.position_steps + fill.qty_steps),
-            cost_atoms=Atoms(slot.cost_atoms + notional + fill.fee_atoms),
-            order_filled_steps=Steps(filled),
-        )
+        position = Steps(slot.position_steps + fill.qty_steps)
+        money = {"cost_atoms": Atoms(slot.cost_atoms + notional + fill.fee_atoms)}
     else:
-        slot = evolve(
-            slot,
-            position_steps=Steps(max(0, slot.position_steps - fill.qty_steps)),
-            proceeds_atoms=Atoms(slot.proceeds_atoms + notional - fill.fee_atoms),
-            order_filled_steps=Steps(filled),
-        )
+        position = Steps(max(0, slot.position_steps - fill.qty_steps))
+        money = {"proceeds_atoms": Atoms(slot.proceeds_atoms + notional - fill.fee_atoms)}
     if is_its_order and filled >= slot.order_qty_steps:
-        slot = complete_order(slot)
+        slot = complete_order(slot, position_steps=position, **money)  # one copy, not two
+    else:
+        slot = evolve(slot, position_steps=position, order_filled_steps=Steps(filled), **money)
     plan = Plan(state)
     plan.put(slot)
     if _has_equity_triggers(state.risk_params):
-        plan.state = evolve(plan.state, risk=_check_equity(plan.book(), fill.ts_event))
+        price = state.last_price_ticks
+        risk = _check_equity(state, state.risk, plan.slots, price, fill.ts_event)
+        if risk is not state.risk:
+            plan.state = evolve(state, risk=risk)
     if is_buy:
         # A buy fill frees no quote (its reserve turns into cost) and moves no price: no other
         # idle slot can become placeable, so only this one is planned.
@@ -282,6 +284,10 @@ def _on_update(state: GridState, update: OrderUpdate) -> Plan | Decision:
         return Decision(state)  # stale: about an order this slot no longer works
     if update.status is OrderStatus.OPEN:
         slot = transition(slot, OrderEvent.ACKED)
+        if settles_quietly(state):
+            # The common answer: only the slot changes, and a slot with a live order plans
+            # nothing; the breaker and the sale have nothing to do (``_settle``).
+            return Decision(evolve(state, slots={**state.slots, slot.buy_ticks: slot}))
     elif update.status is OrderStatus.UNKNOWN:
         slot = transition(slot, OrderEvent.AMBIGUOUS)
     elif update.status is OrderStatus.NOT_FOUND:
@@ -312,14 +318,23 @@ def _has_equity_triggers(params: RiskParams) -> bool:
     )
 
 
-def _check_equity(state: GridState, ts_event: int) -> RiskState:
-    if not _has_equity_triggers(state.risk_params):
-        return state.risk
-    held = sum(s.position_steps for s in state.slots.values()) + state.dust_steps
-    equity = state.quote_atoms + state.base_steps * state.last_price_ticks * FEE_SCALE
+def _check_equity(
+    state: GridState, risk: RiskState, slots: Mapping[int, Slot], price: int, ts_event: int
+) -> RiskState:
+    """``risk`` after the equity triggers, for ``state``'s balances with ``slots`` at ``price``.
+
+    The inventory is summed only when its limit is set: nothing else reads it.
+    """
+    params = state.risk_params
+    if not _has_equity_triggers(params):
+        return risk
+    held = 0
+    if params.inventory_limit_steps:
+        held = sum(s.position_steps for s in slots.values()) + state.dust_steps
+    equity = state.quote_atoms + state.base_steps * price * FEE_SCALE
     return breaker.check_equity(
-        state.risk,
-        state.risk_params,
+        risk,
+        params,
         equity_atoms=equity,
         inventory_steps=held,
         realized_pnl_atoms=state.realized_pnl_atoms,

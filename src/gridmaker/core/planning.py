@@ -34,7 +34,7 @@ from gridmaker.core.slots import (
 from gridmaker.core.state import Control, Decision, GridState
 from gridmaker.core.units import FEE_SCALE, Atoms, Instrument, Steps, Ticks, notional_atoms
 
-__all__ = ["LIQUIDATION_LEVEL", "Funds", "Plan"]
+__all__ = ["LIQUIDATION_LEVEL", "Funds", "Plan", "settles_quietly"]
 
 LIQUIDATION_LEVEL = -(36**8 - 1)
 """The level in a stop-loss sale's client id: below every grid, so it is never a slot's."""
@@ -212,6 +212,18 @@ class Plan:
         self.state = evolve(
             st, liquidation_cid=cid, liquidation_steps=qty, liquidations=st.liquidations + 1
         )
+
+
+def settles_quietly(state: GridState) -> bool:
+    """True when ``enforce_breaker`` and ``liquidate_if_due`` can do nothing on this book (the
+    breaker is active, the operator cancels nothing, no stop-loss sale can be due): a decision
+    then ends with ``freeze`` alone. Mirrors their first tests; checked with them in tests."""
+    risk = state.risk
+    return (
+        risk.is_active
+        and state.control not in _CANCELS
+        and (risk.trigger != Trigger.STOP_LOSS or not state.risk_params.stop_loss_sell_ppm)
+    )
 
 
 _TRADING = Control.TRADING

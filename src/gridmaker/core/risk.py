@@ -37,6 +37,8 @@ __all__ = [
     "check_equity",
     "check_price",
     "clear",
+    "drawdown_of",
+    "move_ppm",
     "trip",
 ]
 
@@ -155,13 +157,20 @@ def clear(risk: RiskState, by: str, ts_event: int) -> RiskState:
     )
 
 
+def move_ppm(low: int, high: int, price_ticks: int) -> int:
+    """The largest relative move of ``price_ticks`` from a window whose prices span
+    ``[low, high]``, in ppm (the fast-move trigger's measure; the backtester's watch uses it
+    too, so both compare the same integers)."""
+    return max((high - price_ticks) * PPM // high, (price_ticks - low) * PPM // low)
+
+
 def _move_ppm(window: tuple[tuple[int, int], ...], price_ticks: int) -> int:
     """The largest relative move of ``price_ticks`` from any price in the window, in ppm."""
     if not window:
         return 0
     low = min(p for _, p in window)
     high = max(p for _, p in window)
-    return max((high - price_ticks) * PPM // high, (price_ticks - low) * PPM // low)
+    return move_ppm(low, high, price_ticks)
 
 
 def check_price(risk: RiskState, params: RiskParams, price_ticks: int, ts_event: int) -> RiskState:
@@ -221,7 +230,7 @@ def check_equity(
         high = max(risk.high_water_atoms, equity_atoms)
         if high != risk.high_water_atoms:
             risk = replace(risk, high_water_atoms=high)
-        drawdown = (high - equity_atoms) * PPM // high if high > 0 else 0
+        drawdown = drawdown_of(high, equity_atoms)
     if params.drawdown_ppm and drawdown >= params.drawdown_ppm:
         risk = trip(
             risk,
@@ -251,6 +260,13 @@ def check_equity(
             ts_event,
         )
     return risk
+
+
+def drawdown_of(high_water_atoms: int, equity_atoms: int) -> int:
+    """How far ``equity_atoms`` is below the high-water mark, in ppm (0 without a mark)."""
+    if high_water_atoms <= 0:
+        return 0
+    return (high_water_atoms - equity_atoms) * PPM // high_water_atoms
 
 
 def check_candle(risk: RiskState, params: RiskParams, candle: Candle) -> RiskState:

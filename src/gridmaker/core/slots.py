@@ -183,10 +183,16 @@ def hand_inventory(slot: Slot, qty_steps: Steps, cost_atoms: Atoms) -> Slot:
     return evolve(slot, phase=Phase.SELL, position_steps=qty_steps, cost_atoms=cost_atoms)
 
 
-def complete_order(slot: Slot) -> Slot:
+def complete_order(slot: Slot, **fill: object) -> Slot:
     """Its live order filled in full. After a buy the slot sells what it bought; after a sell
-    it holds nothing and the planner closes the cycle (``complete_cycle``)."""
-    return _apply(slot, OrderEvent.FILLED, {"phase": Phase.SELL})
+    it holds nothing and the planner closes the cycle (``complete_cycle``).
+
+    ``fill`` carries the last fill's own changes (position, cost or proceeds), so that the
+    slot is copied once; ``phase`` and ``cycle`` are refused there as in ``transition``.
+    """
+    if not _POSITION_FIELDS.isdisjoint(fill):
+        raise TypeError(f"complete_order cannot change {sorted(_POSITION_FIELDS & fill.keys())}")
+    return _apply(slot, OrderEvent.FILLED, {**fill, "phase": Phase.SELL})
 
 
 def complete_cycle(slot: Slot) -> Slot:
