@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
 from gridmaker.core.events import Side
+from gridmaker.core.reconcile import ReconcileReport
 from gridmaker.core.slots import OrderState
-from gridmaker.engine.notices import Decided
+from gridmaker.engine.book import BookView
+from gridmaker.engine.notices import Audited, Decided, now_ms
 from gridmaker.engine.retry import Retrier
 from gridmaker.engine.summary import summarize
 from gridmaker.exchange.api import Unavailable
@@ -21,6 +24,9 @@ from gridmaker.ops.metrics_books import unrealized_pnl_atoms
 from tests.kit.metrics_bot import metrics_bot
 from tests.kit.prometheus import NO_PROMTOOL, PROMTOOL, promtool_check, samples
 from tests.kit.world import SYMBOL, World
+
+if TYPE_CHECKING:
+    from gridmaker.engine.orchestrator import GridOrchestrator
 
 pytestmark = pytest.mark.integration
 
@@ -257,3 +263,57 @@ def test_metrics_exposition_passes_promtool_check_metrics(tmp_path: Path) -> Non
 
     checked = promtool_check(asyncio.run(main()))
     assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+
+
+class _Views:
+    """An orchestrator as the collectors read it: symbols and their frozen views."""
+
+    def __init__(self, *views: BookView) -> None:
+        self._views = {v.symbol: v for v in views}
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(self._views)
+
+    def view(self, symbol: str) -> BookView:
+        return self._views[symbol]
+
+
+def test_metrics_oldest_unknown_order_keeps_ageing_after_the_audit_that_saw_it() -> None:
+    now = now_ms()
+    audit = Audited(
+        symbol=SYMBOL,
+        expected=4,
+        open_at_venue=3,
+        missing=0,
+        unexpected=0,
+        foreign=2,
+        unknown=1,
+        oldest_unknown_s=5.0,
+        at_ms=now - 3_000,
+    )
+    view = BookView(
+        symbol=SYMBOL,
+        state=None,
+        instrument=None,
+        report=ReconcileReport(),
+        halted="",
+        last_price_ms=now - 1_000,
+        last_decision_ms=0,
+        synced_ms=now - 2_000,
+        audit=audit,
+        source="polling",
+    )
+    metrics = Metrics(cast("GridOrchestrator", _Views(view)))
+
+    scraped = samples(metrics.render()[0])
+
+    age = scraped.value("gridmaker_unknown_order_oldest_age_seconds", symbol=SYMBOL)
+    assert age is not None and 8.0 <= age < 8.0 + 30
+    audit_age = scraped.value("gridmaker_last_audit_age_seconds", symbol=SYMBOL)
+    assert audit_age is not None and 3.0 <= audit_age < 3.0 + 30
+    assert scraped.value("gridmaker_orders_unknown", symbol=SYMBOL) == 1
+    assert scraped.value("gridmaker_orders_foreign", symbol=SYMBOL) == 2
+    assert scraped.value("gridmaker_price_source", symbol=SYMBOL, source="polling") == 1
+    assert scraped.value("gridmaker_last_decision_age_seconds", symbol=SYMBOL) is None
+    assert scraped.value("gridmaker_realized_pnl", symbol=SYMBOL, currency="USDT") is None
