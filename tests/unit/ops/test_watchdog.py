@@ -384,3 +384,22 @@ def test_verdict_polling_on_a_venue_with_streams_degrades_from_the_start(
             assert "the stream failed: refused" in str(market(watchdog)["reasons"])
 
     asyncio.run(main())
+
+
+def test_verdict_no_decision_for_long_degrades(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with trading(tmp_path) as world:
+            clock = Later()
+            settings = WatchdogSettings(price_stale_s=1000, price_dead_s=2000, decision_stale_s=100)
+            watchdog = Watchdog(world.orchestrator, settings, clock=clock)
+
+            clock.ahead_s = 99
+            before = market(watchdog)
+            clock.ahead_s = 101
+            after = market(watchdog)
+
+            assert before["status"] == "ok"
+            assert after["status"] == "degraded"
+            assert after["reasons"] == ["no decision for 101 s"]
+
+    asyncio.run(main())
