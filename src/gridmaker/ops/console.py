@@ -10,12 +10,16 @@ prints (``engine.summary.summarize``), plain decimals (``core.display``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Protocol
 
 from rich.console import Console, Group, RenderableType
+from rich.file_proxy import FileProxy
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
@@ -137,15 +141,19 @@ class LiveView:
 
         Redraws happen on this task, not on rich's refresh thread, so the books are only ever
         read from the loop that writes them. stdout is left alone (``run`` prints its summary
-        there); what is written to stderr meanwhile appears above the table.
+        there); what is written to stderr meanwhile, log lines included, appears above the
+        table instead of tearing it.
         """
-        with Live(
-            self.render(),
-            console=self.console,
-            auto_refresh=False,
-            redirect_stdout=False,
-            redirect_stderr=True,
-        ) as live:
+        with (
+            Live(
+                self.render(),
+                console=self.console,
+                auto_refresh=False,
+                redirect_stdout=False,
+                redirect_stderr=True,
+            ) as live,
+            _logs_above_the_table(),
+        ):
             try:
                 while True:
                     await asyncio.sleep(refresh_s)
@@ -153,6 +161,33 @@ class LiveView:
                     self.redraws += 1
             finally:
                 live.update(self.render(), refresh=True)
+
+
+@contextlib.contextmanager
+def _logs_above_the_table() -> Iterator[None]:
+    """Point the log handlers that write to the real stderr at the live view's proxy.
+
+    ``Live`` swaps ``sys.stderr`` for a proxy that prints above the table, but a handler set
+    up before (``logging.basicConfig``) still holds the real stream, and its lines would
+    break the redraw. Nothing changes when the view is not on a terminal (no proxy then).
+    """
+    proxy = sys.stderr
+    if not isinstance(proxy, FileProxy):
+        yield
+        return
+    real = proxy.rich_proxied_file
+    swapped = [
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.StreamHandler) and h.stream is real
+    ]
+    for handler in swapped:
+        handler.setStream(proxy)
+    try:
+        yield
+    finally:
+        for handler in swapped:
+            handler.setStream(real)
 
 
 def _cells(view: BookView, now: int) -> list[RenderableType]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
+import sys
 from collections import Counter
 from dataclasses import replace
 from decimal import Decimal
@@ -262,6 +264,38 @@ def test_run_redraws_while_the_session_trades_and_stops_when_cancelled(tmp_path:
         assert state is not None
         last_frame = out.getvalue().rsplit("gridmaker ·", 1)[-1]
         assert str(summarize(state)["last_price"]) in last_frame
+        await world.close()
+
+    asyncio.run(main())
+
+
+def test_run_log_lines_print_above_the_table_and_handlers_are_restored(tmp_path: Path) -> None:
+    async def main() -> None:
+        # Arrange: a handler on the real stderr, as `logging.basicConfig` leaves it.
+        world = open_world(tmp_path)
+        await world.orchestrator.boot()
+        real = sys.stderr
+        handler = logging.StreamHandler(real)
+        root = logging.getLogger()
+        root.addHandler(handler)
+        out = io.StringIO()
+        console = Console(file=out, width=WIDTH, force_terminal=True, color_system=None)
+        view = LiveView(world.orchestrator, console=console)
+        try:
+            # Act: a warning is logged while the view runs.
+            task = asyncio.create_task(view.run(refresh_s=0.001))
+            await eventually_async(lambda: view.redraws >= 1, timeout_s=10, what="a redraw")
+            logging.getLogger("gridmaker.test").warning("a line logged meanwhile")
+            await eventually_async(lambda: view.redraws >= 3, timeout_s=10, what="redraws")
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        finally:
+            root.removeHandler(handler)
+
+        # Assert: the line went through the view's console, and the handler is back.
+        assert "a line logged meanwhile" in out.getvalue()
+        assert handler.stream is real
         await world.close()
 
     asyncio.run(main())
