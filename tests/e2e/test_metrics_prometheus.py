@@ -15,13 +15,14 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ import pytest
 from gridmaker.cli.venue import SIM_API_KEY, SIM_API_SECRET
 from gridmaker.core.ids import decode_cid
 from tests.kit.http_venue import control
-from tests.kit.prometheus import NO_PROMETHEUS, PROMETHEUS, PrometheusServer, free_port
+from tests.kit.prometheus import NO_PROMETHEUS, PROMETHEUS, PrometheusServer
 from tests.kit.waiting import eventually
 from tests.kit.webhook import webhook_receiver
 
@@ -41,6 +42,8 @@ SYMBOL = "BTC/USDT"
 TOKEN = "e2e-metrics-token-0123456789"
 AUDIT_INTERVAL_S = 3.0
 """Long enough for a 1 s scrape to see one audit's finding before the next audit."""
+API_LINE = re.compile(r"api: http://127\.0\.0\.1:(\d+) ")
+"""What ``run --api 127.0.0.1:0`` prints once it listens (port 0: any free port)."""
 
 
 @contextmanager
@@ -128,7 +131,6 @@ def test_order_cancelled_by_hand_shows_in_prometheus_alerts_and_is_repaired(
             "markets:\n  - symbol: BTC/USDT\n"
             "    grid: {spacing: '5%', buy_levels: 2, sell_levels: 2}\n"
         )
-        api_port = free_port()
         env = {
             **os.environ,
             "GRIDMAKER_API_TOKEN": TOKEN,
@@ -144,44 +146,57 @@ def test_order_cancelled_by_hand_shows_in_prometheus_alerts_and_is_repaired(
             "--data-dir",
             str(bot_dir / "data"),
             "--api",
-            f"127.0.0.1:{api_port}",
+            "127.0.0.1:0",
             "--duration",
             "600",
         ]
-        with (
-            _process(bot, bot_dir / "bot.out", env),
-            PrometheusServer(tmp_path / "prom", f"127.0.0.1:{api_port}", TOKEN) as prom,
-        ):
-            # Arrange: the grid is out, Prometheus scrapes it, an audit found it whole.
-            missing = f'gridmaker_orders_missing{{symbol="{SYMBOL}"}}'
-            try:
-                prom.wait_value(missing, lambda v: v == 0, timeout_s=60)
-            except AssertionError as e:
-                raise AssertionError(
-                    f"{e}\nbot: {(bot_dir / 'bot.out').read_text()[-3000:]}"
-                ) from e
-            assert prom.value('up{job="gridmaker"}') == 1
-            ours = eventually(
-                lambda: [o for o in _open_orders(url) if decode_cid(o["client_order_id"])],
-                what="the bot's orders at the venue",
+        bot_log = bot_dir / "bot.out"
+        with _process(bot, bot_log, env):
+            found = eventually(
+                lambda: API_LINE.search(bot_log.read_text()), what="the bot's API to listen"
             )
+            target = f"127.0.0.1:{found.group(1)}"
+            with PrometheusServer(tmp_path / "prom", target, TOKEN) as prom:
+                _consistency_round_trip(prom, url, hook.bodies, bot_log)
 
-            # Act: a person cancels one of the bot's orders in the venue's UI (the lowest
-            # buy: the farthest from the price, so the bot is not cancelling it itself).
-            victim = min(ours, key=lambda o: float(o["price"]))
-            answer = _cancel_by_hand(url, victim["client_order_id"])
-            assert answer["status"] == "CANCELED"
 
-            # Assert: Prometheus sees the order missing, an alert reaches the webhook, and
-            # once the bot repaired its grid the metric is back at zero.
-            prom.wait_value(missing, lambda v: v >= 1, timeout_s=30)
-            eventually(
-                lambda: any("vanished" in str(b.get("title", "")) for b in hook.bodies()),
-                what="the vanished-order alert at the webhook",
-            )
-            prom.wait_value(missing, lambda v: v == 0, timeout_s=30)
-            diverged = f'gridmaker_audits_total{{symbol="{SYMBOL}",result="diverged"}}'
-            assert (prom.value(diverged) or 0) >= 1
-            expected = prom.value(f'gridmaker_orders_expected{{symbol="{SYMBOL}"}}')
-            at_venue = prom.value(f'gridmaker_orders_open_at_venue{{symbol="{SYMBOL}"}}')
-            assert expected and expected == at_venue
+def _consistency_round_trip(
+    prom: PrometheusServer,
+    url: str,
+    alerts: Callable[[], list[dict[str, Any]]],
+    bot_log: Path,
+) -> None:
+    # Arrange: the grid is out, Prometheus scrapes it, an audit found it whole.
+    missing = f'gridmaker_orders_missing{{symbol="{SYMBOL}"}}'
+    try:
+        prom.wait_value(missing, lambda v: v == 0, timeout_s=60)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nbot: {bot_log.read_text()[-3000:]}") from e
+    assert prom.value('up{job="gridmaker"}') == 1
+    assert (prom.value("gridmaker_rate_budget_limit_weight") or 0) > 0  # a ccxt venue's
+
+    def vanished() -> bool:
+        return any("vanished" in str(b.get("title", "")) for b in alerts())
+
+    assert not vanished()
+    ours = eventually(
+        lambda: [o for o in _open_orders(url) if decode_cid(o["client_order_id"])],
+        what="the bot's orders at the venue",
+    )
+
+    # Act: a person cancels one of the bot's orders in the venue's UI (the lowest
+    # buy: the farthest from the price, so the bot is not cancelling it itself).
+    victim = min(ours, key=lambda o: float(o["price"]))
+    answer = _cancel_by_hand(url, victim["client_order_id"])
+    assert answer["status"] == "CANCELED"
+
+    # Assert: Prometheus sees the order missing, an alert reaches the webhook, and
+    # once the bot repaired its grid the metric is back at zero.
+    prom.wait_value(missing, lambda v: v >= 1, timeout_s=30)
+    eventually(vanished, what="the vanished-order alert at the webhook")
+    prom.wait_value(missing, lambda v: v == 0, timeout_s=30)
+    diverged = f'gridmaker_audits_total{{symbol="{SYMBOL}",result="diverged"}}'
+    assert (prom.value(diverged) or 0) >= 1
+    expected = prom.value(f'gridmaker_orders_expected{{symbol="{SYMBOL}"}}')
+    at_venue = prom.value(f'gridmaker_orders_open_at_venue{{symbol="{SYMBOL}"}}')
+    assert expected and expected == at_venue
