@@ -31,10 +31,10 @@ HISTORY_FORMATS: Final = (
     "binance-aggtrades",
     "feather",
     "parquet",
-    "json",
     "candles",
 )
-"""``history.FORMATS`` (kept here too so ``--help`` needs no pyarrow) and OHLCV candles."""
+"""What ``--format`` forces: the formats ``history`` reads (named here too, so ``--help`` needs
+no pyarrow) and OHLCV candles. JSON is told by its name or first character."""
 WALK: Final = "random-walk"
 REPORT_NEEDS: Final = "--report needs matplotlib: pip install 'gridmaker[report]'"
 

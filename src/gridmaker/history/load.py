@@ -33,8 +33,9 @@ from gridmaker.history.exact import (
 
 __all__ = ["FORMATS", "History", "detect_format", "load_history"]
 
-FORMATS: Final = ("csv", "binance-trades", "binance-aggtrades", "feather", "parquet", "json")
-"""What ``--format`` may force; ``json`` is read by the recorded-trade reader of ``feeds``."""
+FORMATS: Final = ("csv", "binance-trades", "binance-aggtrades", "feather", "parquet")
+"""The formats read here; ``detect_format`` may also answer ``json``, which the recorded-trade
+reader of ``feeds`` reads."""
 MAX_TIMESTAMP: Final = 253_402_300_799_999
 """9999-12-31T23:59:59.999Z in epoch ms, as the recorded-trade reader allows."""
 _MICROS_FROM: Final = 10**15
@@ -112,7 +113,7 @@ def load_history(
     that is not a trade file of a known layout, and for an off-tick price unless ``snap``.
     """
     kind, compression = detect_format(path, fmt)
-    if kind not in FORMATS or kind == "json":
+    if kind not in FORMATS:
         raise FeedError(f"{path}: JSON trades are read by the recorded-trade reader, not here")
     tick, step = Unit.of(instrument.tick_size), Unit.of(instrument.step_size)
     prices, amounts, stamps = array("q"), array("q"), array("q")
