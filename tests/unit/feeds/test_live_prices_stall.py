@@ -20,7 +20,7 @@ from gridmaker.feeds.live_prices import POLLING, STREAM, price_stream
 from tests.kit.waiting import eventually_async
 
 SYMBOL = "BTC/USDT"
-STALL_S = 0.3
+STALL_S = 0.5
 
 
 class TickerVenue:
@@ -158,7 +158,7 @@ def test_price_stream_silent_retry_keeps_the_polled_prices_coming() -> None:
         venue.silent = True
         async with reading(venue, retry_ws_after=2) as reader:
             await eventually_async(lambda: reader.told(POLLING), what="the switch to polls")
-            # A retry waits on the stream for STALL_S (30 poll intervals): polls go on.
+            # A retry waits on the stream for STALL_S (50 poll intervals): polls go on.
             await eventually_async(
                 lambda: venue.most_polls_beside_one_watch >= 5,
                 timeout_s=5,
@@ -219,3 +219,23 @@ def test_price_stream_venue_without_streams_is_told_polling_once() -> None:
 
     assert reader.kinds() == [POLLING]
     assert venue.watches == 0
+
+
+def test_price_stream_cancelled_as_a_price_arrives_ends() -> None:
+    async def main() -> bool:
+        venue = TickerVenue()
+        prices: list[Decimal] = []
+
+        async def consume() -> None:
+            async for price in price_stream(venue, SYMBOL, stall_after_s=STALL_S):
+                prices.append(price)
+
+        task = asyncio.create_task(consume())
+        await eventually_async(lambda: venue.watchers, what="a watch")
+        # Act: the price and the cancel meet (a session stopping while the market moves).
+        venue.trade()
+        task.cancel()
+        await asyncio.wait({task}, timeout=10)
+        return task.done() and task.cancelled()
+
+    assert asyncio.run(main())  # the cancel was not lost to the price
