@@ -137,6 +137,22 @@ def test_api_refuses_to_build_without_a_token(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
+def test_api_openapi_lists_the_routes_and_the_bearer_scheme(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with running_bot(tmp_path) as bot:
+            schema = (await bot.api.get("/openapi.json")).json()
+            docs = await bot.api.get("/docs")
+
+            assert schema["info"]["title"] == "gridmaker"
+            assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+            assert schema["security"] == [{"bearer": []}]
+            assert schema["paths"]["/health"]["get"]["security"] == []
+            assert {"/api/status", "/api/commands", "/api/events/stream"} <= schema["paths"].keys()
+            assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+    asyncio.run(main())
+
+
 # --- reads --------------------------------------------------------------------------------
 
 

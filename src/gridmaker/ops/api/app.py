@@ -9,8 +9,10 @@ join the hub here: the event stream's fan-out and the waiters of ``?wait`` comma
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from gridmaker.ops.api import commands, reads, stream
 from gridmaker.ops.api.auth import TokenGate
@@ -40,7 +42,25 @@ def create_app(surface: Surface) -> FastAPI:
     app.include_router(commands.router)
     app.include_router(stream.router)
     app.add_middleware(TokenGate, token=lambda: surface.token)
+    app.openapi = lambda: _schema(app)  # type: ignore[method-assign]
     return app
+
+
+def _schema(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI schema, saying that every route but ``/health`` takes the bearer token."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer"}
+        }
+        schema["security"] = [{"bearer": []}]
+        health = schema.get("paths", {}).get("/health", {}).get("get")
+        if health is not None:
+            health["security"] = []
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def _version() -> str:
