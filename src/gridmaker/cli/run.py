@@ -18,7 +18,7 @@ import math
 import signal
 import time
 from contextlib import AsyncExitStack, ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
@@ -42,6 +42,7 @@ from gridmaker.cli.common import (
     setup_logging,
     store_file,
 )
+from gridmaker.cli.operating import api_override, ops_settings
 from gridmaker.cli.progress import progress_printer
 from gridmaker.cli.summaries import print_summaries, run_summaries
 from gridmaker.cli.venue import VenueChoice, venue_choice, venue_overrides
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
     from gridmaker.cli.wiring import Session
     from gridmaker.config import Config
     from gridmaker.feeds import MarketFeed
+    from gridmaker.ops.runtime import Operating, OpsSettings
+    from gridmaker.store import Store
 
 __all__ = ["run"]
 
@@ -94,6 +97,23 @@ def run(
     sandbox: Annotated[
         bool, typer.Option("--sandbox", help="trade on the venue's testnet")
     ] = False,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            "--api",
+            metavar="[HOST:]PORT",
+            help="serve the control API and /metrics (token: GRIDMAKER_API_TOKEN, api.token_file, "
+            "or made into the data dir on loopback)",
+        ),
+    ] = None,
+    view: Annotated[
+        bool | None,
+        typer.Option(
+            "--view/--no-view",
+            help="a live view of every market on the terminal (default: "
+            "on for a live venue when stderr is a terminal)",
+        ),
+    ] = None,
     data_dir: DataDir = Path("gridmaker-data"),
     as_json: JsonFlag = False,
 ) -> None:
@@ -112,11 +132,24 @@ def run(
         feed.update(kind="file", path=feed_path)
     if seed is not None:
         feed["seed"] = seed
+    api_options = api_override(api)
     config = load_config(
         config_path,
-        {**({"feed": feed} if feed else {}), **venue_overrides(exchange_id, base_url, sandbox)},
+        {
+            **({"feed": feed} if feed else {}),
+            **venue_overrides(exchange_id, base_url, sandbox),
+            **({"api": api_options} if api_options else {}),
+        },
     )
     remote = venue_choice(config)
+    operating = ops_settings(
+        config,
+        data_dir,
+        engine=engine or config.engine,
+        venue=config.exchange,
+        view=view,
+        live=remote is not None and not remote.is_local_sim,
+    )
     if steps == 0 and not store_file(data_dir).exists():
         raise fail(
             EXIT_CONFIG,
@@ -133,6 +166,7 @@ def run(
                 duration,
                 remote=remote,
                 engine=engine or config.engine,
+                operating=operating,
             )
         )
     except KeyboardInterrupt:
@@ -152,6 +186,7 @@ async def _run_until_signalled(
     *,
     remote: VenueChoice | None,
     engine: str,
+    operating: OpsSettings,
 ) -> list[dict[str, Any]]:
     """``_run`` with SIGINT/SIGTERM asking it to stop at its next safe point.
 
@@ -177,7 +212,7 @@ async def _run_until_signalled(
     for sig in signals:
         loop.add_signal_handler(sig, on_signal, sig)
     try:
-        return await _run(config, data_dir, steps, duration, remote, engine, stop)
+        return await _run(config, data_dir, steps, duration, remote, engine, stop, operating)
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
@@ -191,6 +226,7 @@ async def _run(
     remote: VenueChoice | None,
     engine: str,
     stop: asyncio.Event,
+    operating: OpsSettings,
 ) -> list[dict[str, Any]]:
     """Open, boot and trade; what went wrong is mapped to its exit code here, in one place,
     while what was open is still open (a ban halts the books before they are closed)."""
@@ -200,15 +236,20 @@ async def _run(
     from gridmaker.exchange.api import Banned, ExchangeError
     from gridmaker.exchange.sim import SimFileError
     from gridmaker.feeds import FeedError
+    from gridmaker.ops.runtime import Operating
+    from gridmaker.ops.server import ApiUnavailable, check_address
     from gridmaker.store import StateCorrupt, StoreError
 
     session: Session | None = None
+    ops = Operating(operating)
     async with AsyncExitStack() as stack:
         try:
-            opened = await _open(stack, config, data_dir, remote, engine)
+            if operating.api is not None:
+                check_address(operating.api.host, operating.api.port)
+            opened = await _open(stack, config, data_dir, remote, engine, ops)
             session = opened.session
-            summaries = await _trade(opened, config, data_dir, steps, duration, remote, stop)
-        except (ConfigError, FeedError) as e:
+            summaries = await _trade(opened, config, data_dir, steps, duration, remote, stop, ops)
+        except (ConfigError, FeedError, ApiUnavailable) as e:
             raise fail(EXIT_CONFIG, str(e)) from None
         except StateCorrupt as e:
             raise fail(EXIT_STATE, str(e)) from None
@@ -238,8 +279,10 @@ async def _trade(
     duration: float | None,
     remote: VenueChoice | None,
     stop: asyncio.Event,
+    ops: Operating,
 ) -> list[dict[str, Any]]:
     """Boot (sync and reconcile), trade until the run ends, and summarize every market."""
+    from gridmaker.cli.operating import keep_made_token
     from gridmaker.cli.venue import run_sessions
 
     session, market, feeds = opened.session, opened.market, opened.feeds
@@ -247,7 +290,19 @@ async def _trade(
         if feed is not None:  # a data dir bound to another feed is refused before boot
             market.bind_feed(symbol, feed.key)
     orchestrator = session.orchestrator
+    if ops.settings.api is not None:
+        ops.settings = replace(ops.settings, api=keep_made_token(ops.settings.api))
+    await ops.start(orchestrator, opened.store, session.retrier, session.exchange)
+    if ops.settings.api is not None:
+        host = ops.settings.api.host
+        shown = f"[{host}]" if ":" in host else host
+        err.print(
+            f"api: http://{shown}:{ops.api_port} (token from {ops.settings.api.token_source})",
+            highlight=False,
+            soft_wrap=True,
+        )
     await orchestrator.boot()
+    ops.started(f"{len(orchestrator.symbols)} market(s) on {ops.settings.venue}")
     for symbol in orchestrator.symbols:
         if reason := orchestrator.halted(symbol):
             err.print(f"[yellow]{symbol} not trading:[/] {reason}", highlight=False)
@@ -268,6 +323,7 @@ async def _trade(
         reconcile_every=config.reconcile_every,
         stop=stop,
     )
+    await ops.close("operator stop" if orchestrator.stop.is_set() else "run ended")
     return run_summaries(orchestrator, market, data_dir, session.retrier.retries)
 
 
@@ -281,6 +337,7 @@ class _Opened:
     feeds: dict[str, MarketFeed | None]
     """Each market's feed; ``None`` on a venue whose market is real."""
     prints_market: bool
+    store: Store
 
 
 async def _open(
@@ -289,6 +346,7 @@ async def _open(
     data_dir: Path,
     remote: VenueChoice | None,
     engine: str,
+    ops: Operating,
 ) -> _Opened:
     """The wired session and what it trades on; each resource joins ``stack`` as it opens.
 
@@ -343,10 +401,12 @@ async def _open(
             setups=setups,
             seed=config.feed.seed,
             faults=faults,
+            notices=ops.hub,
         )
         until_wired.pop_all()
     stack.push_async_callback(session.close)
-    return _Opened(session, market, feeds, prints_market)
+    stack.push_async_callback(ops.close)  # before the store closes: the API reads it
+    return _Opened(session, market, feeds, prints_market, store)
 
 
 def _check_data_dir(data_dir: Path, engine: str) -> None:

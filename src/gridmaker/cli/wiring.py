@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from gridmaker.core.setup import BookSetup
     from gridmaker.core.units import Instrument
     from gridmaker.engine.executor import GridExecutor
+    from gridmaker.engine.notices import NoticeSink
     from gridmaker.engine.orchestrator import GridOrchestrator
     from gridmaker.engine.retry import Retrier
     from gridmaker.exchange.api import Exchange
@@ -109,12 +110,14 @@ def wire_session(
     seed: int = 0,
     faults: FaultPlan | None = None,
     polling_interval_s: float = 0.1,
+    notices: NoticeSink | None = None,
 ) -> Session:
     """One bot over ``store`` trading ``setups`` on ``exchange`` (behind ``faults``).
 
     The session owns ``store`` once returned (``Session.close`` closes it); ``exchange`` stays
     its opener's to close. ``seed`` makes the retrier's jitter reproducible; tests poll the
-    durable engine's queue faster (``polling_interval_s``).
+    durable engine's queue faster (``polling_interval_s``); ``notices`` is where the bot tells
+    its observers what it does (metrics, alerts, the API's event stream).
     """
     from gridmaker.engine.orchestrator import GridOrchestrator
     from gridmaker.engine.retry import Retrier
@@ -129,6 +132,6 @@ def wire_session(
         engine, data_dir, store, venue, retrier, polling_interval_s=polling_interval_s
     )
     orchestrator = GridOrchestrator(
-        exchange=venue, executor=executor, setups=setups, retrier=retrier
+        exchange=venue, executor=executor, setups=setups, retrier=retrier, notices=notices
     )
     return Session(orchestrator=orchestrator, executor=executor, exchange=venue, retrier=retrier)

@@ -100,9 +100,16 @@ class WatchdogConfig(StrictModel):
     price_dead_s: float = Field(
         300.0, gt=0, le=86400, description="no price for this long: failing"
     )
-    empty_grid_s: float = Field(
-        30.0,
+    decision_stale_s: float = Field(
+        21600.0,
         ge=0,
+        le=30 * 86400,
+        description="no decision for this long: degraded (0: not checked; a calm market may "
+        "cross no level for hours)",
+    )
+    empty_grace_s: float = Field(
+        30.0,
+        gt=0,
         le=86400,
         description="the price inside the grid with no resting order for this long: failing",
     )

@@ -220,8 +220,9 @@ class Alerter:
             if self._clock() - settled >= SETTLE_EVERY_S:
                 settled = self._clock()
                 self.settle()
-            try:
-                alert = await asyncio.wait_for(self.queue.get(), timeout=SETTLE_EVERY_S)
+            try:  # not ``wait_for``: on 3.11 it may swallow the stop's cancel
+                async with asyncio.timeout(SETTLE_EVERY_S):
+                    alert = await self.queue.get()
             except TimeoutError:
                 continue
             await self._send(alert, self.send_timeout_s)

@@ -18,7 +18,7 @@ from typing import Any
 
 import uvicorn
 
-__all__ = ["ApiUnavailable", "serve_api"]
+__all__ = ["ApiUnavailable", "check_address", "serve_api"]
 
 log = logging.getLogger("gridmaker.ops")
 
@@ -40,7 +40,9 @@ class _InLoopServer(uvicorn.Server):
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+    # without it every response waits ~40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -50,6 +52,12 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise ApiUnavailable(f"the API cannot listen on {host}:{port}: {e.strerror or e}") from e
     return sock
+
+
+def check_address(host: str, port: int) -> None:
+    """Raise ``ApiUnavailable`` now if ``host:port`` cannot be bound, before a run opens its
+    data dir (a free port may still be taken in between; ``serve_api`` says so then)."""
+    _bind(host, port).close()
 
 
 @contextlib.asynccontextmanager

@@ -322,8 +322,11 @@ class Watchdog:
             except Exception:  # a watchdog bug must not end the bot; it is logged
                 log.exception("watchdog check failed")
             self._wake.clear()
+            # ``asyncio.timeout``, not ``wait_for``: on 3.11 a cancel that lands as the wait
+            # ends is swallowed by ``wait_for``, and the stop would wait on this task forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.check_every_s)
+                async with asyncio.timeout(self.settings.check_every_s):
+                    await self._wake.wait()
 
     def close(self) -> None:
         """Stop redacting httpx's log for the dead-man URL (the watchdog is gone)."""

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from gridmaker.ops.server import ApiUnavailable, serve_api
+from gridmaker.ops.server import ApiUnavailable, _bind, serve_api
 
 
 def _app() -> FastAPI:
@@ -58,3 +58,12 @@ def test_serve_api_refuses_a_port_in_use() -> None:
         # Act / Assert
         with pytest.raises(ApiUnavailable, match=str(port)):
             asyncio.run(main(port))
+
+
+def test_the_api_socket_is_tcp_so_asyncio_turns_nagle_off() -> None:
+    # Act
+    sock = _bind("127.0.0.1", 0)
+
+    # Assert: asyncio sets TCP_NODELAY only when the socket's proto says TCP
+    with sock:
+        assert sock.proto == socket.IPPROTO_TCP
