@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
@@ -122,15 +122,16 @@ async def post_command(
 
 
 @router.get("/api/commands/{command_id}", summary="One command and whether it was applied")
-async def get_command(request: Request, command_id: int) -> dict[str, Any]:
+async def get_command(request: Request, command_id: int) -> JSONResponse:
     record = surface_of(request).store.command(command_id)
     if record is None:
         raise HTTPException(status_code=404, detail=f"no command {command_id}")
-    return command_json(record)
+    return JSONResponse(command_json(record))
 
 
 @router.get("/api/commands", summary="Recent commands, newest first")
 async def recent_commands(
     request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 50
-) -> dict[str, Any]:
-    return {"commands": [command_json(r) for r in surface_of(request).store.recent_commands(limit)]}
+) -> JSONResponse:
+    records = surface_of(request).store.recent_commands(limit)
+    return JSONResponse({"commands": [command_json(r) for r in records]})

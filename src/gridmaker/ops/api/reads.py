@@ -2,7 +2,8 @@
 
 Every route is ``async`` on purpose: it runs on the bot's own loop between two events, so it
 reads a consistent frozen view and the store's one SQLite connection from the thread that
-owns them (a sync route would run on a worker thread).
+owns them (a sync route would run on a worker thread). Each answers a ``JSONResponse`` built
+from plain dicts: FastAPI's generic encoder would walk every value again, on the trading loop.
 """
 
 from __future__ import annotations
@@ -78,26 +79,28 @@ def _plain_health(views: Iterable[BookView]) -> dict[str, Any]:
 
 
 @router.get("/api/status", summary="The bot and every market")
-async def status(request: Request) -> dict[str, Any]:
+async def status(request: Request) -> JSONResponse:
     """Per market: what ``gridmaker status --json`` prints, and what the running bot knows
     beside it (control, breaker details, boot sync, last sync and audit, price source)."""
     surface = surface_of(request)
     orch = surface.orchestrator
-    return {
-        "engine": surface.engine,
-        "venue": surface.venue,
-        "started": stamp(surface.started_ms),
-        "booted": orch.is_booted,
-        "markets": {s: market_json(orch.view(s), surface.store) for s in orch.symbols},
-    }
+    return JSONResponse(
+        {
+            "engine": surface.engine,
+            "venue": surface.venue,
+            "started": stamp(surface.started_ms),
+            "booted": orch.is_booted,
+            "markets": {s: market_json(orch.view(s), surface.store) for s in orch.symbols},
+        }
+    )
 
 
 @router.get("/api/markets/{symbol:path}/ladder", summary="Every level of one market's grid")
-async def ladder(request: Request, symbol: str) -> dict[str, Any]:
+async def ladder(request: Request, symbol: str) -> JSONResponse:
     surface = surface_of(request)
     view = _view(surface, symbol)
     levels = [] if view.state is None else ladder_json(view.state)
-    return {"symbol": view.symbol, "levels": levels}
+    return JSONResponse({"symbol": view.symbol, "levels": levels})
 
 
 @router.get("/api/markets/{symbol:path}/fills", summary="One market's fills, newest first")
@@ -106,35 +109,37 @@ async def fills(
     symbol: str,
     before: Annotated[int | None, Query(ge=1, description="a page's `next` cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """A page of applied fills; pass ``next`` back as ``before`` for the older ones (``next``
     is ``null`` on the last page)."""
     surface = surface_of(request)
     view = _view(surface, symbol)
     if view.instrument is None:
-        return {"symbol": view.symbol, "fills": [], "next": None}
+        return JSONResponse({"symbol": view.symbol, "fills": [], "next": None})
     rows = surface.store.fills_page(view.symbol, before, limit)
-    return {
-        "symbol": view.symbol,
-        "fills": [fill_json(r, view.instrument) for r in rows],
-        "next": rows[-1].seq if len(rows) == limit else None,
-    }
+    return JSONResponse(
+        {
+            "symbol": view.symbol,
+            "fills": [fill_json(r, view.instrument) for r in rows],
+            "next": rows[-1].seq if len(rows) == limit else None,
+        }
+    )
 
 
 @router.get("/api/markets/{symbol:path}", summary="One market")
-async def market(request: Request, symbol: str) -> dict[str, Any]:
+async def market(request: Request, symbol: str) -> JSONResponse:
     surface = surface_of(request)
-    return market_json(_view(surface, symbol), surface.store)
+    return JSONResponse(market_json(_view(surface, symbol), surface.store))
 
 
 @router.get("/api/events", summary="Recent notices, newest last")
 async def events(
     request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 100
-) -> dict[str, Any]:
+) -> JSONResponse:
     surface = surface_of(request)
     recent = list(surface.hub.recent)[-limit:]
     known = instruments(surface)
-    return {"events": [event_json(n, known) for n in recent]}
+    return JSONResponse({"events": [event_json(n, known) for n in recent]})
 
 
 @router.get("/metrics", summary="Prometheus metrics (404 when metrics are off)")
