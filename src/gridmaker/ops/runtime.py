@@ -83,7 +83,10 @@ class Operating:
             self.hub.subscribe(self.alerter.observe)
             self._spawn(self.alerter.run(), "alerts")
             if settings.daily_summary_utc:
-                self._spawn(_daily(self.alerter, orchestrator, settings.daily_summary_utc), "daily")
+                from gridmaker.ops.alert_daily import DailySummary
+
+                daily = DailySummary(orchestrator, self.alerter, settings.daily_summary_utc)
+                self._spawn(daily.run(), "daily")
         self.watchdog = Watchdog(orchestrator, settings.watchdog, self.alerter)
         self.hub.subscribe(self.watchdog.observe)
         self._spawn(self.watchdog.run(), "watchdog")
@@ -155,29 +158,3 @@ class Operating:
                     "observer task %s did not stop within %ss", task.get_name(), OBSERVER_STOP_S
                 )
         await self._stack.aclose()
-
-
-async def _daily(alerter: Alerter, orchestrator: GridOrchestrator, at_utc: str) -> None:
-    """Once a day at ``HH:MM`` UTC: every market's summary as an info alert."""
-    from gridmaker.engine.summary import summarize
-
-    hour, minute = (int(x) for x in at_utc.split(":"))
-    while True:
-        now = time.time()
-        today = now - now % 86400 + hour * 3600 + minute * 60
-        await asyncio.sleep((today if today > now else today + 86400) - now)
-        lines = []
-        for symbol in orchestrator.symbols:
-            state = orchestrator.view(symbol).state
-            if state is not None:
-                s = summarize(state)
-                lines.append(
-                    f"{symbol}: realized {s['realized_pnl']} {s['quote']}, fills {s['fills']}, "
-                    f"open orders {s['open_orders']}, breaker {s['breaker']}"
-                )
-        alerter.fire(
-            f"daily:{int(time.time()) // 86400}",
-            "info",
-            "gridmaker daily summary",
-            "\n".join(lines) or "no book yet",
-        )
