@@ -144,3 +144,45 @@ def test_stalled_ticker_stream_answers_requests_and_sends_no_ticker_until_cleare
     # Cleared: each subscription hears the current ticker at once.
     assert sorted(event["e"] for event in got[3:]) == ["24hrMiniTicker", "24hrTicker"]
     assert {event["c"] for event in got[3:]} == {"50100"}
+
+
+def test_sim_exchange_stall_flag_silences_the_stream_from_its_start_until_cleared(
+    tmp_path: Path,
+) -> None:
+    sources: list[str] = []
+    prices: list[Decimal] = []
+
+    async def main(url: str) -> None:
+        client = venue(url, streams=True)
+        stream = price_stream(
+            client,
+            SYMBOL,
+            poll_interval_s=POLL_S,
+            stall_after_s=STALL_S,
+            on_source=lambda source, _: sources.append(source),
+        )
+
+        async def consume() -> None:
+            async for price in stream:
+                prices.append(price)
+
+        reader = asyncio.create_task(consume())
+        try:
+            # The stream subscribes and hears nothing: polled.
+            await eventually_async(lambda: sources == [POLLING], timeout_s=20, what="the polls")
+            await eventually_async(lambda: len(prices) >= 3, timeout_s=20, what="polled prices")
+            assert (await _control(url, "/__sim/streams"))["stall"] is True
+
+            await _control(url, "/__sim/streams", {"stall": False})
+
+            await eventually_async(
+                lambda: sources == [POLLING, STREAM], timeout_s=20, what="the stream"
+            )
+        finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+            await stream.aclose()
+            await client.close()
+
+    with sim_exchange(tmp_path / "sim", "--walk-ms", "20", "--stall-after-s", "0") as url:
+        asyncio.run(main(url))

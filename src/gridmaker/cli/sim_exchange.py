@@ -92,6 +92,16 @@ def sim_exchange(
     walk_trades: Annotated[
         int, typer.Option("--walk-trades", min=0, help="with --walk-ms: stop after N (0: never)")
     ] = 0,
+    stall_after_s: Annotated[
+        float | None,
+        typer.Option(
+            "--stall-after-s",
+            min=0,
+            max=86400,
+            help="chaos: N seconds after listening, the ticker streams stay open but go silent, "
+            'until POST /__sim/streams {"stall": false}',
+        ),
+    ] = None,
 ) -> None:
     """Serve the simulated exchange on 127.0.0.1 in Binance spot REST v3 shapes (for ccxt).
 
@@ -149,10 +159,22 @@ def sim_exchange(
         def ready(bound: int) -> None:
             if plan is not None:
                 sys.stderr.write(plan.describe() + "\n")
+            if stall_after_s is not None:
+                sys.stderr.write(f"chaos: the ticker streams stall after {stall_after_s:g} s\n")
             sys.stdout.write(f"gridmaker sim-exchange listening on http://{shown}:{bound}\n")
             sys.stdout.flush()
 
-        asyncio.run(_serve(server, sock, feeds, ready, walk_ms=walk_ms, walk_trades=walk_trades))
+        asyncio.run(
+            _serve(
+                server,
+                sock,
+                feeds,
+                ready,
+                walk_ms=walk_ms,
+                walk_trades=walk_trades,
+                stall_after_s=stall_after_s,
+            )
+        )
 
 
 def _chaos_plan(seed: int, rate: float, kinds_text: str) -> FaultPlan | None:
@@ -201,14 +223,18 @@ async def _serve(
     *,
     walk_ms: int,
     walk_trades: int,
+    stall_after_s: float | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM, the market walking by itself with ``walk_ms``."""
+    """Serve until SIGINT/SIGTERM, the market walking by itself with ``walk_ms``, the ticker
+    streams stalling after ``stall_after_s``."""
     from gridmaker.exchange.sim.http import serve
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if stall_after_s is not None:
+        loop.call_later(stall_after_s, server.streams.set_stalled, True)
     walker: asyncio.Task[int] | None = None
     if walk_ms:
         from gridmaker.exchange.sim.walk import walk_market
