@@ -31,11 +31,14 @@ class OrderCounts:
     """Client ids the book holds in UNKNOWN state (sent, outcome not proven)."""
 
 
-def count_orders(state: GridState, venue_open: Iterable[str]) -> OrderCounts:
+def count_orders(
+    state: GridState, venue_open: Iterable[str], filled: Iterable[str] = ()
+) -> OrderCounts:
     """The book's orders against the client ids the venue lists as open for its symbol.
 
     An order still being placed or cancelled may or may not be listed yet, so it is neither
-    expected nor unexpected; the stop-loss sale counts as one of the book's orders.
+    expected nor unexpected; the stop-loss sale counts as one of the book's orders. An order
+    the venue says ``filled`` (a lookup) is not missing: its fill has not been read yet.
     """
     strategy = state.params.strategy_id
     expected = {s.order_cid for s in state.slots.values() if s.order is OrderState.OPEN}
@@ -60,7 +63,7 @@ def count_orders(state: GridState, venue_open: Iterable[str]) -> OrderCounts:
     return OrderCounts(
         expected=len(expected),
         open_at_venue=len(ours),
-        missing=len(expected - ours),
+        missing=len(expected - ours - set(filled)),
         unexpected=len(ours - expected - in_flight),
         foreign=foreign,
         unknown=unknown,

@@ -1,14 +1,16 @@
-"""What one decision tells the observers: the fill it applied, its latency, the breaker or
-control it changed. Called by the orchestrator after the decision was recorded and sent."""
+"""What the loop tells the observers: one decision's fill, latency, breaker or control
+change (after it was recorded and sent), and what an audit found against the venue."""
 
 from __future__ import annotations
 
 import time
 
+from gridmaker.core.consistency import OrderCounts
 from gridmaker.core.events import Event, Fill, PlaceOrder
 from gridmaker.core.state import Decision, GridState
 from gridmaker.engine.book import Book
 from gridmaker.engine.notices import (
+    Audited,
     BreakerChanged,
     ControlChanged,
     Decided,
@@ -17,7 +19,7 @@ from gridmaker.engine.notices import (
     now_ms,
 )
 
-__all__ = ["observe_decision"]
+__all__ = ["observe_decision", "publish_audit"]
 
 
 def observe_decision(
@@ -78,3 +80,23 @@ def observe_decision(
                 at_ms=at,
             )
         )
+
+
+def publish_audit(notices: NoticeSink, book: Book, counts: OrderCounts) -> None:
+    """Keep and publish what an audit found, before it repairs anything; an UNKNOWN order's
+    age counts from the first audit that saw it so."""
+    now = now_ms()
+    book.unknown_since = {c: book.unknown_since.get(c, now) for c in counts.unknown}
+    oldest = min(book.unknown_since.values(), default=now)
+    book.audit = Audited(
+        symbol=book.setup.symbol,
+        expected=counts.expected,
+        open_at_venue=counts.open_at_venue,
+        missing=counts.missing,
+        unexpected=counts.unexpected,
+        foreign=counts.foreign,
+        unknown=len(counts.unknown),
+        oldest_unknown_s=(now - oldest) / 1000,
+        at_ms=now,
+    )
+    notices.publish(book.audit)

@@ -40,7 +40,6 @@ from gridmaker.engine.commands import STOPS, command_event
 from gridmaker.engine.executor import GridExecutor
 from gridmaker.engine.fill_reader import FillReader
 from gridmaker.engine.notices import (
-    Audited,
     BootSynced,
     CommandApplied,
     Halted,
@@ -51,7 +50,7 @@ from gridmaker.engine.notices import (
     SourceChanged,
     now_ms,
 )
-from gridmaker.engine.observing import observe_decision
+from gridmaker.engine.observing import observe_decision, publish_audit
 from gridmaker.engine.retry import Retrier
 from gridmaker.engine.sending import NOT_VISIBLE_YET
 from gridmaker.exchange.api import Exchange, RateLimited, Unavailable, UnknownOutcome
@@ -406,32 +405,23 @@ class GridOrchestrator:
         state = book.state
         assert state is not None
         open_at_venue = {o.client_order_id for o in listed}
-        self._publish_audit(book, state, open_at_venue)
         missing = [
             s.order_cid
             for s in state.slots.values()
             if s.order is OrderState.OPEN and s.order_cid not in open_at_venue
         ]
-        return await self._look_up(symbol, missing)
-
-    def _publish_audit(self, book: Book, state: GridState, open_at_venue: set[str]) -> None:
-        """Keep and publish what this audit found, before it repairs anything."""
-        counts = count_orders(state, open_at_venue)
-        now = now_ms()
-        book.unknown_since = {c: book.unknown_since.get(c, now) for c in counts.unknown}
-        oldest = min(book.unknown_since.values(), default=now)
-        book.audit = Audited(
-            symbol=state.symbol,
-            expected=counts.expected,
-            open_at_venue=counts.open_at_venue,
-            missing=counts.missing,
-            unexpected=counts.unexpected,
-            foreign=counts.foreign,
-            unknown=len(counts.unknown),
-            oldest_unknown_s=(now - oldest) / 1000,
-            at_ms=now,
-        )
-        self.notices.publish(book.audit)
+        answers = [await self.executor.lookup(symbol, cid) for cid in missing]
+        # An order that filled since the last fill poll is not missing: its fill is on its way.
+        filled = {
+            a.client_order_id
+            for a in answers
+            if isinstance(a, OrderUpdate) and a.status is OrderStatus.FILLED
+        }
+        publish_audit(self.notices, book, count_orders(state, open_at_venue, filled))
+        for answer in answers:
+            if not _is_unknown(answer):
+                await self.on_event(answer)
+        return len(missing)
 
     async def _look_up(self, symbol: str, client_order_ids: Sequence[str]) -> int:
         for cid in client_order_ids:
