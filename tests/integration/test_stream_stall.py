@@ -186,3 +186,27 @@ def test_sim_exchange_stall_flag_silences_the_stream_from_its_start_until_cleare
 
     with sim_exchange(tmp_path / "sim", "--walk-ms", "20", "--stall-after-s", "0") as url:
         asyncio.run(main(url))
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"stall": "yes"}', "stall"),
+        ('{"stall": 1}', "stall"),
+        ('{"stall": true, "drop": 2}', "drop"),
+    ],
+)
+def test_stall_control_with_a_bad_body_is_400_naming_the_field_and_changes_nothing(
+    body: str, field: str
+) -> None:
+    async def main() -> tuple[int, dict[str, Any], bool]:
+        async with running_server() as (server, url), aiohttp.ClientSession() as http:
+            headers = {"Content-Type": "application/json"}
+            async with http.post(url + "/__sim/streams", data=body, headers=headers) as answer:
+                return answer.status, await answer.json(), server.streams.stalled
+
+    status, answer, stalled = asyncio.run(main())
+
+    assert status == 400
+    assert answer["field"] == field and field in answer["error"]
+    assert not stalled
