@@ -40,7 +40,8 @@ def now_ms() -> int:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FillApplied:
-    """A fill the book applied (live, or found by the boot sync as a ghost fill)."""
+    """A fill the running loop applied (fills the boot sync applies as ghost fills are
+    counted in ``BootSynced`` instead)."""
 
     symbol: str
     trade_id: str
