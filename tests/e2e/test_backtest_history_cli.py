@@ -89,9 +89,13 @@ def test_backtest_sweep_on_shared_history_equals_one_worker(tmp_path: Path) -> N
     name, writer = WRITERS["binance-trades-zip"]
     write(tmp_path, name, writer(DATA))
     sweep = ["--feed", name, "--sweep", "spacing=0.1%,0.25%", "--sweep", "levels=5,10"]
+    temp = tmp_path / "temp"
+    temp.mkdir()
 
     # Act
-    shared = gridmaker("backtest", *sweep, "--workers", "2", "--json", cwd=tmp_path)
+    shared = gridmaker(
+        "backtest", *sweep, "--workers", "2", "--json", cwd=tmp_path, env={"TMPDIR": str(temp)}
+    )
     alone = gridmaker("backtest", *sweep, "--workers", "1", "--json", cwd=tmp_path)
 
     # Assert
@@ -103,4 +107,4 @@ def test_backtest_sweep_on_shared_history_equals_one_worker(tmp_path: Path) -> N
 
     assert rows_of(shared.stdout) == rows_of(alone.stdout)
     assert len(rows_of(shared.stdout)) == 4
-    assert not list(Path("/tmp").glob("gridmaker-sweep-*.q"))
+    assert list(temp.iterdir()) == [], "the shared series file is removed"

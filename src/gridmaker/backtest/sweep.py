@@ -2,7 +2,9 @@
 
 The series is written once to a temporary file of raw 64-bit integers that every worker maps
 read-only (``SharedSeries``): a month of trades is neither pickled to each worker nor loaded
-again, and the pages are the operating system's to share.
+again, and the pages are the operating system's to share. Workers start fresh (``forkserver``
+where there is one, else ``spawn``), not forked from this process: a history file leaves
+Arrow's thread pools running here, and a forked child of a threaded process can deadlock.
 
 A spec is ``name=low..high:count`` (``count`` evenly spaced values, both ends included) or
 ``name=a,b,c``. Names: ``spacing`` (a percent like ``0.1%`` or an absolute price),
@@ -15,6 +17,7 @@ from __future__ import annotations
 import csv
 import itertools
 import mmap
+import multiprocessing
 import os
 import tempfile
 from array import array
@@ -184,8 +187,12 @@ def run_sweep(
                 on_done(rows[-1])
         return rank(rows)
     shared = SharedSeries.write(series)
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     try:
-        with ProcessPoolExecutor(workers, initializer=_init_shared, initargs=(shared,)) as pool:
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_shared, initargs=(shared,)
+        ) as pool:
             futures = [pool.submit(_one, setup_of, settings) for settings in combos]
             for future in as_completed(futures):
                 rows.append(future.result())
