@@ -153,6 +153,34 @@ def test_api_openapi_lists_the_routes_and_the_bearer_scheme(tmp_path: Path) -> N
     asyncio.run(main())
 
 
+def test_api_health_is_booting_then_the_watchdogs_verdict(tmp_path: Path) -> None:
+    async def main() -> None:
+        world = open_world(tmp_path)
+        hub = Hub()
+        world.orchestrator.notices = hub
+        surface = Surface(
+            orchestrator=world.orchestrator, store=world.store, hub=hub, token=TOKEN, started_ms=1
+        )
+        app = create_app(surface)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
+        ) as anonymous:
+            booting = await anonymous.get("/health")
+            await world.orchestrator.boot()
+            plain = await anonymous.get("/health")
+            verdict = {"status": "failing", "markets": {SYMBOL: {"status": "failing"}}}
+            surface.health = lambda: verdict
+            failing = await anonymous.get("/health")
+        await world.close()
+
+        assert booting.status_code == 200 and booting.json()["status"] == "booting"
+        assert booting.json()["markets"][SYMBOL]["status"] == "booting"
+        assert plain.status_code == 200 and plain.json()["markets"][SYMBOL]["status"] == "ok"
+        assert failing.status_code == 503 and failing.json() == verdict
+
+    asyncio.run(main())
+
+
 # --- reads --------------------------------------------------------------------------------
 
 
