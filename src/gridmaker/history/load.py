@@ -222,8 +222,9 @@ def _integer_text(column: pa.Array, where: Where) -> pa.Array:
         text = "" if value is None else str(value).strip()
         if not text:
             raise FeedError(f"{where(index)}: missing timestamp, found an empty cell")
-        if not text.lstrip("-").isdigit():
+        if not text.lstrip("-").isdigit() or not 0 <= int(text) < 2**63:
             raise FeedError(
-                f"{where(index)}: invalid timestamp, found {shown(value)}; must be integer epoch ms"
+                f"{where(index)}: invalid timestamp, found {shown(value)}; must be integer epoch "
+                f"ms from 0 to {MAX_TIMESTAMP} (year 9999)"
             )
     raise FeedError(f"{where(0)}: invalid timestamps; must be integer epoch ms")
