@@ -1,0 +1,143 @@
+"""The dashboard's browser tests: Debian's Chromium driven by Playwright, loopback only.
+
+Never ``playwright install``: the system browser is launched by path, and its host resolver
+maps every name but loopback to "not found", so the page (and Chromium's own background
+chatter) cannot reach anything outside this machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.kit.waiting import eventually
+
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "DashboardBot", "artifacts_dir", "bot_command"]
+
+CHROMIUM = Path("/usr/lib/chromium/chromium")
+"""Debian's real binary (``/usr/bin/chromium`` is a shell wrapper adding flags)."""
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def artifacts_dir() -> Path:
+    """Where screenshots go: ``$GRIDMAKER_ARTIFACTS`` or ``artifacts/`` at the repo root."""
+    path = Path(os.environ.get("GRIDMAKER_ARTIFACTS") or ROOT / "artifacts")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+_MOUNTED = """
+import sys
+import gridmaker.ops.api as api
+from gridmaker.cli import main
+from gridmaker.ops.web import mount_dashboard
+plain = api.create_app
+def create_app(surface):
+    app = plain(surface)
+    mount_dashboard(app)
+    return app
+api.create_app = create_app
+sys.argv[0] = "gridmaker"
+main()
+"""
+"""Until ``run --api`` serves the page itself: the same CLI with the page mounted."""
+
+
+def _served_by_run() -> bool:
+    sources = [ROOT / "src/gridmaker/ops/api/app.py", ROOT / "src/gridmaker/ops/runtime.py"]
+    return any("mount_dashboard" in p.read_text() for p in sources)
+
+
+def bot_command(url: str, data_dir: Path, api: str) -> list[str]:
+    """``gridmaker run`` on the simulator at ``url`` serving its API (and page) at ``api``."""
+    launch = ["-m", "gridmaker.cli"] if _served_by_run() else ["-c", _MOUNTED]
+    return [
+        sys.executable,
+        *launch,
+        "run",
+        "--exchange",
+        "binance",
+        "--base-url",
+        url,
+        "--data-dir",
+        str(data_dir),
+        "--api",
+        api,
+    ]
+
+
+class DashboardBot:
+    """One ``gridmaker run --api`` process that a test may stop and start again on the same
+    address (the page must come back to it without a reload)."""
+
+    def __init__(self, venue_url: str, data_dir: Path, log_dir: Path, token: str) -> None:
+        self.venue_url = venue_url
+        self.data_dir = data_dir
+        self.log_dir = log_dir
+        self.token = token
+        self.api = "127.0.0.1:0"
+        self.url = ""
+        self.process: subprocess.Popen[str] | None = None
+        self.runs = 0
+
+    def start(self) -> str:
+        """Start the bot; returns its API's URL once it listens and has booted."""
+        self.runs += 1
+        log = self.log_dir / f"bot-{self.runs}.log"
+        env = {**os.environ, "GRIDMAKER_API_TOKEN": self.token}
+        command = bot_command(self.venue_url, self.data_dir, self.api)
+        with log.open("w") as err, log.with_suffix(".out").open("w") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env)
+        process = self.process
+
+        def address() -> str | None:
+            text = log.read_text()
+            assert process.poll() is None, f"the bot exited {process.returncode}: {text[-3000:]}"
+            found = re.search(r"api: (http://127\.0\.0\.1:(\d+))", text)
+            return found.group(1) if found else None
+
+        self.url = eventually(address, timeout_s=60, what="the API's address on stderr")
+        self.api = self.url.removeprefix("http://")  # a restart listens where the page looks
+
+        def booted() -> bool:
+            try:
+                answer = httpx.get(
+                    self.url + "/api/status",
+                    headers={"Authorization": f"Bearer {self.token}"},
+                    timeout=10,
+                )
+            except httpx.TransportError:
+                return False
+            return answer.status_code == 200 and bool(answer.json()["booted"])
+
+        eventually(booted, timeout_s=60, what="the bot to boot")
+        return self.url
+
+    def stop(self) -> None:
+        """SIGINT (the bot stops at a safe point) and wait for its exit."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
