@@ -124,9 +124,10 @@ class Operating:
             metrics=metrics.render,
             health=watchdog.verdict if watchdog is not None else None,
         )
-        self.api_port = await self._stack.enter_async_context(
-            serve_api(create_app(surface), api.host, api.port)
-        )
+        app = create_app(surface)
+        # Open event streams end first at a stop, so the server's shutdown does not wait them out.
+        self._stack.callback(app.state.events.close)
+        self.api_port = await self._stack.enter_async_context(serve_api(app, api.host, api.port))
 
     def _spawn(self, work: Any, name: str) -> None:
         self._tasks.append(asyncio.create_task(work, name=f"gridmaker-{name}"))

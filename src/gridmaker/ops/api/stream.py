@@ -84,18 +84,22 @@ class EventStream:
             for notice in replay:
                 yield self._frame(notice, instruments)
             while not self.closed:
-                try:
-                    await asyncio.wait_for(client.wake.wait(), self.keep_alive_s)
+                try:  # not ``wait_for``: on 3.11 it may swallow the cancel of a shutdown
+                    async with asyncio.timeout(self.keep_alive_s):
+                        await client.wake.wait()
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
                 client.wake.clear()
+                chunk = []
                 if client.dropped:
-                    yield _sse("dropped", {"type": "dropped", "dropped": client.dropped})
+                    chunk.append(_sse("dropped", {"type": "dropped", "dropped": client.dropped}))
                     client.dropped = 0
                 instruments = self._instruments()
                 while client.queue:
-                    yield self._frame(client.queue.popleft(), instruments)
+                    chunk.append(self._frame(client.queue.popleft(), instruments))
+                if chunk:  # one write per wake-up, however many notices came meanwhile
+                    yield "".join(chunk)
         finally:
             self.clients.discard(client)
 
