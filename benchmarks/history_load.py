@@ -11,8 +11,8 @@ The price is a mean-reverting walk around 50,000 USDT (σ 1 USDT a trade, statio
 
 Then ``gridmaker backtest --feed FILE --json`` runs with the default config as a user runs it,
 in a child process, and the figures are printed: wall time, its split (load, replay, the rest:
-start-up and summary) and the child's peak RSS. NautilusTrader is timed on the same file only
-when importable in this Python; otherwise one line says so. Figures only, no assertions; the
+start-up and summary), the CPU seconds it used (all threads) and its peak RSS. NautilusTrader
+is timed on the same file only when importable in this Python; otherwise one line says so. Figures only, no assertions; the
 last line is JSON.
 """
 
@@ -116,7 +116,8 @@ def ours(path: Path) -> dict[str, Any]:
     if done.returncode != 0:
         raise SystemExit(f"gridmaker backtest failed ({done.returncode}): {done.stderr[-2000:]}")
     summary = json.loads(done.stdout.strip().splitlines()[-1])
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rss = usage.ru_maxrss / 1024
     load, replay = float(summary["load_s"]), float(summary["elapsed_s"])
     return {
         "impl": "gridmaker",
@@ -125,6 +126,7 @@ def ours(path: Path) -> dict[str, Any]:
         "load_s": round(load, 2),
         "replay_s": round(replay, 2),
         "rest_s": round(wall - load - replay, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "peak_rss_mb": round(rss),
         "fills": summary["fills"],
         "decisions": summary["decisions"],
@@ -167,15 +169,21 @@ def main() -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
+    before = os.getloadavg()[0]
     row = ours(path)
+    row["load_average"] = round(max(before, os.getloadavg()[0]), 1)
     print(
         f"{'':10} {'trades':>12} {'wall s':>8} {'load s':>8} {'replay s':>9} {'rest s':>7} "
-        f"{'peak MB':>8} {'fills':>8} {'decisions':>10}"
+        f"{'CPU s':>7} {'peak MB':>8} {'fills':>8} {'decisions':>10}"
     )
     print(
         f"{'gridmaker':10} {row['trades']:>12,} {row['wall_s']:>8} {row['load_s']:>8} "
-        f"{row['replay_s']:>9} {row['rest_s']:>7} {row['peak_rss_mb']:>8,} {row['fills']:>8,} "
-        f"{row['decisions']:>10,}"
+        f"{row['replay_s']:>9} {row['rest_s']:>7} {row['cpu_s']:>7} {row['peak_rss_mb']:>8,} "
+        f"{row['fills']:>8,} {row['decisions']:>10,}"
+    )
+    print(
+        f"load average {row['load_average']} on {os.cpu_count()} CPUs: wall times stretch when "
+        "the machine is shared; CPU s (all threads of the run) does much less"
     )
     print(nautilus_note())
     print(json.dumps({"gridmaker": row, "file_mb": round(size_mb)}))
