@@ -12,8 +12,8 @@ The price is a mean-reverting walk around 50,000 USDT (σ 1 USDT a trade, statio
 Then ``gridmaker backtest --feed FILE --json`` runs with the default config as a user runs it,
 in a child process, and the figures are printed: wall time, its split (load, replay, the rest:
 start-up and summary), the CPU seconds it used (all threads) and its peak RSS. NautilusTrader
-is timed on the same file only when importable in this Python; otherwise one line says so. Figures only, no assertions; the
-last line is JSON.
+is timed on the same file only when importable in this Python; otherwise one line says so.
+Figures only, no assertions; the last line is JSON.
 """
 
 from __future__ import annotations
