@@ -15,7 +15,11 @@ grid in ``nautilus_grid.py`` under the Python named by ``NT_PYTHON``, one with
     python3 -m venv /tmp/ntenv && /tmp/ntenv/bin/pip install nautilus-trader==1.221.0 numpy
     NT_PYTHON=/tmp/ntenv/bin/python python benchmarks/backtest_vs_nautilus.py --ticks 100000
 
-Then both sides' orders and fills are printed side by side with the speed ratio. Without a
+Then both sides' orders and fills are printed side by side with the speed ratio. Our side also
+replays each feed with the config's default risk limits (fast move 5 % in 300 s, drawdown 10 %)
+on timestamps 86.4 ms apart (a million prints a day, like Binance BTCUSDT's trades), and prints
+that run's time against the same replay with the limits off: the breaker must not cost a
+decision per level change (target: at most 1.5x). Without a
 usable ``NT_PYTHON`` one line says what is missing, our figures are still printed (and on the
 full feed compared with Nautilus' counts below) and the exit code is 0. Without numpy one line
 says so and the exit code is 2: there is nothing to measure. Figures only, no assertions; the
@@ -42,6 +46,9 @@ import walk_feed
 
 ROOT = Path(__file__).resolve().parents[1]
 HARNESS = Path(__file__).resolve().with_name("nautilus_grid.py")
+START_MS = 1_700_000_000_000
+PRINT_MS = 86
+"""Timestamps of the risk runs: ~a million prints a day, as Binance prints BTCUSDT trades."""
 NAUTILUS_VERSION = "1.221.0"
 NAUTILUS = {"calm": (411, 371), "choppy": (32_141, 32_101)}
 """Orders and fills of NautilusTrader 1.221.0 (``nautilus_grid.py``) on the full 1M-quote feeds."""
@@ -95,6 +102,7 @@ def one(scenario: str, ticks: int, repeat: int) -> dict[str, Any]:
     runs = [run_backtest(setup, series, record=False) for _ in range(repeat)]
     best = runs[0]
     rates = [r.ticks_per_s for r in runs]
+    risk = _risk_pair(setup, bids, repeat)
     return {
         "impl": "gridmaker",
         "scenario": scenario,
@@ -107,6 +115,36 @@ def one(scenario: str, ticks: int, repeat: int) -> dict[str, Any]:
         "decisions": best.decisions,
         "realized_pnl": best.summary()["realized_pnl"],
         "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **risk,
+    }
+
+
+def _risk_pair(setup: Any, bids: list[int], repeat: int) -> dict[str, Any]:
+    """The same replay with timestamps, limits off and at the config's defaults (median)."""
+    from array import array
+    from dataclasses import replace
+
+    from gridmaker.backtest import TickSeries, run_backtest
+    from gridmaker.core.risk import RiskParams
+
+    stamps = array("q", range(START_MS, START_MS + len(bids) * PRINT_MS, PRINT_MS))
+    series = TickSeries(prices=bids, ts_event=stamps, spread_ticks=1)
+    limits = RiskParams(fast_move_ppm=50_000, fast_move_window_ms=300_000, drawdown_ppm=100_000)
+    times: dict[str, float] = {}
+    counts: dict[str, tuple[int, int, int]] = {}
+    for name, params in (("off", RiskParams()), ("default", limits)):
+        results = [
+            run_backtest(replace(setup, risk=params), series, record=False) for _ in range(repeat)
+        ]
+        times[name] = statistics.median(r.elapsed_s for r in results)
+        r = results[0]
+        counts[name] = (r.orders, r.state.fills, r.decisions)
+    return {
+        "risk_off_run_s": round(times["off"], 3),
+        "risk_default_run_s": round(times["default"], 3),
+        "risk_ratio": round(times["default"] / times["off"], 2),
+        "risk_default_decisions": counts["default"][2],
+        "risk_same_fills": counts["default"][:2] == counts["off"][:2],
     }
 
 
@@ -228,6 +266,13 @@ def main() -> int:
             f"orders {ours['orders']:,} fills {ours['fills']:,}  "
             f"peak RSS {ours['ru_maxrss_mb']} MB  (median of {args.repeat})"
             + _compare(ours, theirs, args.ticks),
+            flush=True,
+        )
+        print(
+            f"{scenario:7s} gridmaker with the default risk limits: {ours['risk_default_run_s']} s"
+            f" vs {ours['risk_off_run_s']} s without = {ours['risk_ratio']}x"
+            f" (target <= 1.5x); decisions {ours['risk_default_decisions']:,};"
+            f" same orders/fills: {'yes' if ours['risk_same_fills'] else 'NO'}",
             flush=True,
         )
         if theirs is not None:

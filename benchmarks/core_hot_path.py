@@ -5,8 +5,9 @@ Usage: python benchmarks/core_hot_path.py [--ticks N] [--samples K]
 1. ns per print that crosses nothing, three ways: the backtester's fast loop (one chained
    comparison), the live check ``needs_decision`` plus the best-buy/best-sell comparison, and
    ``decide`` itself on a same-band tick (what skipping it saves).
-2. ``decide`` latency (p50, p99) for a tick that changes level, and for a fill (which plans the
-   counter-order), on neutral grids of 20, 200 and 2,000 levels.
+2. ``decide`` latency (p50, p99) for a tick that changes level, for a buy fill (which plans the
+   take-profit sell) and for a sell fill (which closes the round trip and plans the buy-back:
+   the free quote is counted), on neutral grids of 20, 200 and 2,000 levels.
 
 Figures only, no assertions; the last line is JSON.
 """
@@ -25,7 +26,7 @@ from typing import Any
 
 from gridmaker.backtest import BacktestSetup, TickSeries, run_backtest
 from gridmaker.core.decide import decide, needs_decision
-from gridmaker.core.events import Fill, PriceTick, Side
+from gridmaker.core.events import Fill, OrderStatus, OrderUpdate, PlaceOrder, PriceTick, Side
 from gridmaker.core.grid import GridKind, GridSpec, GridTemplate
 from gridmaker.core.state import GridMode, GridState, StrategyParams, new_state
 from gridmaker.core.units import Atoms, Instrument, Steps, Ticks
@@ -113,7 +114,10 @@ def latency(levels: int, samples: int) -> dict[str, float]:
         t = time.perf_counter_ns()
         state = decide(state, event).state
         level_us.append((time.perf_counter_ns() - t) / 1000)
-    buy = next(s for s in state.slots.values() if s.order_side is Side.BUY)
+    # The buy nearest the price (the one a falling price fills first): its sell is placed.
+    buy = max(
+        (s for s in state.slots.values() if s.order_side is Side.BUY), key=lambda s: s.buy_ticks
+    )
     fill = Fill(
         symbol="BTC/USDT",
         trade_id="1",
@@ -127,13 +131,40 @@ def latency(levels: int, samples: int) -> dict[str, float]:
     fill_us: list[float] = []
     for _ in range(samples):
         t = time.perf_counter_ns()
-        decide(state, fill)
+        decision = decide(state, fill)
         fill_us.append((time.perf_counter_ns() - t) / 1000)
+    sell = decision.actions[0]
+    assert isinstance(sell, PlaceOrder), "a buy fill places its take-profit sell"
+    ack = OrderUpdate(
+        symbol="BTC/USDT",
+        client_order_id=sell.client_order_id,
+        status=OrderStatus.OPEN,
+        filled_steps=Steps(0),
+        ts_event=0,
+    )
+    holding = decide(decision.state, ack).state
+    sold = Fill(
+        symbol="BTC/USDT",
+        trade_id="2",
+        client_order_id=sell.client_order_id,
+        side=Side.SELL,
+        price_ticks=sell.price_ticks,
+        qty_steps=sell.qty_steps,
+        fee_atoms=Atoms(0),
+        ts_event=0,
+    )
+    sell_us: list[float] = []
+    for _ in range(samples):
+        t = time.perf_counter_ns()
+        decide(holding, sold)
+        sell_us.append((time.perf_counter_ns() - t) / 1000)
     return {
         "level_p50_us": _pct(level_us, 50),
         "level_p99_us": _pct(level_us, 99),
         "fill_p50_us": _pct(fill_us, 50),
         "fill_p99_us": _pct(fill_us, 99),
+        "sell_fill_p50_us": _pct(sell_us, 50),
+        "sell_fill_p99_us": _pct(sell_us, 99),
     }
 
 
@@ -171,7 +202,8 @@ def main() -> None:
         print(
             f"{levels:>5} levels: level-change decision p50 {figures['level_p50_us']} us "
             f"p99 {figures['level_p99_us']} us; fill decision p50 {figures['fill_p50_us']} us "
-            f"p99 {figures['fill_p99_us']} us",
+            f"p99 {figures['fill_p99_us']} us; sell fill p50 {figures['sell_fill_p50_us']} us "
+            f"p99 {figures['sell_fill_p99_us']} us",
             flush=True,
         )
     print(json.dumps(out), flush=True)

@@ -253,7 +253,7 @@ class Backtester:
         """Decide ``event`` and every answer it leads to, as the orchestrator's queue does.
 
         ``price_sample`` (ts, price) when ``event`` is a level change the breaker records."""
-        self._materialize()
+        self._materialize(with_window=price_sample is not None)
         state = self.state
         assert state is not None
         model = self.model
@@ -265,22 +265,29 @@ class Backtester:
             state = decision.state
             for action in decision.actions:
                 queue.append(model.send(action))
+        if self._watch is not None:
+            state = self._watch.decided(state, price_sample)
         self.state = state
         self.decisions += decisions
         self._is_quiet = None
-        if self._watch is not None:
-            self._watch.decided(state, price_sample)
         self._update_balances()
 
-    def _materialize(self) -> None:
-        """Apply a level change kept aside: exactly what ``decide`` would have recorded."""
-        if self._is_stale and self.state is not None:
-            state = self.state
-            risk = state.risk if self._watch is None else self._watch.catch_up(state.risk)
+    def _materialize(self, *, with_window: bool = True) -> None:
+        """Apply the level changes kept aside: exactly what ``decide`` would have recorded (the
+        breaker's window only ``with_window``: nothing but a price decision reads it)."""
+        state = self.state
+        if state is None:
+            return
+        risk = state.risk
+        if self._watch is not None:
+            risk = self._watch.catch_up(risk, with_window=with_window)
+        if self._is_stale:
             self.state = evolve(
                 state, last_price_ticks=Ticks(self._level_price), price_level=self._level, risk=risk
             )
             self._is_stale = False
+        elif risk is not state.risk:
+            self.state = evolve(state, risk=risk)
 
     def _quiet(self) -> bool:
         """True when every slot has a live order: a level change can plan nothing."""

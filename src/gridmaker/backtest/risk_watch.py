@@ -23,6 +23,7 @@ from bisect import bisect_left
 from collections import deque
 from dataclasses import replace
 
+from gridmaker.core.evolve import evolve
 from gridmaker.core.risk import BreakerState, RiskParams, RiskState, drawdown_of, move_ppm
 from gridmaker.core.state import GridState
 from gridmaker.core.units import FEE_SCALE
@@ -55,9 +56,13 @@ class RiskWatch:
         """Window samples whose price no later sample reaches: prices falling, the max first."""
         self._lows: deque[Sample] = deque()
         """Window samples whose price no later sample undercuts: prices rising, the min first."""
-        self._pending: list[Sample] = []
-        """Samples of the level changes not decided since the last decision, oldest first."""
+        self._pending: deque[Sample] = deque()
+        """Samples of skipped level changes not yet in the book's window, oldest first; only
+        those a later window can still hold (fills never read the window, so it is caught up
+        only before a price is decided, when the breaker leaves ACTIVE, and at the end)."""
         self._high_water = 0
+        self._high_water_moved = False
+        """The skipped checks raised the high-water mark: the book must hear of it."""
         self._last_ts: int | None = None
         self._stale = True
         """The sliding extremes must be rebuilt from the book's window before the next use."""
@@ -73,32 +78,49 @@ class RiskWatch:
             return False
         if self._stale:
             self._rebuild(risk)
-        params = self.params
+        if self._span and self._moves_fast(price, ts - self._span):
+            return False
+        if self.params.drawdown_ppm and self._draws_down(state, price):
+            return False
         if self._span:
-            horizon = ts - self._span
-            highs, lows = self._highs, self._lows
-            while highs and highs[0][0] < horizon:
-                highs.popleft()
-            while lows and lows[0][0] < horizon:
-                lows.popleft()
-            if highs and move_ppm(lows[0][1], highs[0][1], price) >= params.fast_move_ppm:
-                return False
-        high_water = self._high_water
-        if params.drawdown_ppm:
-            equity = state.quote_atoms + state.base_steps * price * FEE_SCALE
-            if equity > high_water:
-                high_water = equity
-            if drawdown_of(high_water, equity) >= params.drawdown_ppm:
-                return False
-        self._high_water = high_water
-        if self._span:
-            self._push(ts, price)
-        self._pending.append((ts, price))
+            self._keep(ts, price)
         return True
 
-    def decided(self, state: GridState, price_sample: Sample | None) -> None:
-        """After a decision: the book's breaker is the truth again. ``price_sample`` is the
-        decided level change's sample (the breaker added it to its window), if there was one."""
+    def _moves_fast(self, price: int, horizon: int) -> bool:
+        """The fast-move trigger at ``price`` against the window after ``horizon``."""
+        highs, lows = self._highs, self._lows
+        while highs and highs[0][0] < horizon:
+            highs.popleft()
+        while lows and lows[0][0] < horizon:
+            lows.popleft()
+        return bool(highs) and move_ppm(lows[0][1], highs[0][1], price) >= self.params.fast_move_ppm
+
+    def _draws_down(self, state: GridState, price: int) -> bool:
+        """The drawdown trigger at ``price``; when it stays calm, the mark rises as it would."""
+        equity = state.quote_atoms + state.base_steps * price * FEE_SCALE
+        high_water = max(self._high_water, equity)
+        if drawdown_of(high_water, equity) >= self.params.drawdown_ppm:
+            return True
+        if high_water != self._high_water:
+            self._high_water, self._high_water_moved = high_water, True
+        return False
+
+    def _keep(self, ts: int, price: int) -> None:
+        """A skipped level change's sample: into the sliding extremes and the pending list."""
+        self._push(ts, price)
+        pending = self._pending
+        horizon = ts - self._span
+        while pending and pending[0][0] < horizon:
+            pending.popleft()  # outside this window, so outside every later one
+        pending.append((ts, price))
+
+    def decided(self, state: GridState, price_sample: Sample | None) -> GridState:
+        """After a decision: the book's breaker is the truth again; returns the book to keep.
+
+        ``price_sample`` is the decided level change's sample (the breaker added it to its
+        window), if there was one. A decision that left the breaker tripped gets the window
+        caught up at once: what comes next (a clearance empties it) must see it whole.
+        """
         risk = state.risk
         self._high_water = risk.high_water_atoms
         sample = price_sample
@@ -106,23 +128,25 @@ class RiskWatch:
             self._push(*sample)
         if risk.breaker is not BreakerState.ACTIVE:
             self._stale = True
+            if self._pending:
+                state = evolve(state, risk=self.catch_up(risk, with_window=True))
+        return state
 
-    def catch_up(self, risk: RiskState) -> RiskState:
-        """``risk`` as the decisions skipped since the last one would have left it."""
-        pending = self._pending
-        if not pending:
-            return risk
+    def catch_up(self, risk: RiskState, *, with_window: bool) -> RiskState:
+        """``risk`` as the decisions skipped so far would have left it: the high-water mark
+        always, the window ``with_window`` (before a price is decided, and at the end)."""
         changes: dict[str, object] = {}
-        if self._span:
+        if self._high_water_moved:
+            self._high_water_moved = False
+            changes["high_water_atoms"] = self._high_water
+        pending = self._pending
+        if with_window and pending:
             # Each skipped check_price kept the samples inside its horizon and added its own;
             # with timestamps in order, the last horizon is the one that counts.
             key = (pending[-1][0] - self._span,)
             window = risk.window
-            kept = window[bisect_left(window, key) :]
-            changes["window"] = kept + tuple(pending[bisect_left(pending, key) :])
-        if self.params.drawdown_ppm:
-            changes["high_water_atoms"] = self._high_water
-        pending.clear()
+            changes["window"] = window[bisect_left(window, key) :] + tuple(pending)
+            pending.clear()
         return replace(risk, **changes) if changes else risk  # type: ignore[arg-type]
 
     def _in_order(self, ts: int) -> bool:

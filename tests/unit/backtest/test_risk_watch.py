@@ -96,7 +96,7 @@ _risks = st.builds(
     RiskParams,
     fast_move_ppm=st.sampled_from([0, 1_500, 3_000, 8_000, 50_000]),
     fast_move_window_ms=st.sampled_from([0, 50, 400, 300_000]),
-    drawdown_ppm=st.sampled_from([0, 20, 60, 400, 100_000]),
+    drawdown_ppm=st.sampled_from([0, 1, 3, 20, 60, 400, 100_000]),
     stop_loss_ticks=st.sampled_from([0, P0 - 4 * SP]),
     take_profit_ticks=st.sampled_from([0, P0 + 4 * SP]),
     on_trip=st.sampled_from(list(OnTrip)),
