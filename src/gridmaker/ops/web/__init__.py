@@ -3,10 +3,9 @@
 The page itself holds no secret, so it is served without the token; every request it makes for
 data carries the token the operator typed (``Authorization: Bearer``). The API's token gate
 guards every path but ``/health``, so the page's few files are answered by a small ASGI layer
-placed in front of the whole app: ``mount_dashboard`` must run after the gate was added (the
-last middleware added is the outermost). Only the exact paths in ``ASSETS`` are answered, each
-with a Content-Security-Policy that lets the page talk to this bot alone (``'self'``), which
-is also why it works offline.
+placed in front of the whole app, gate included. Only the exact paths in ``ASSETS`` are
+answered, each with a Content-Security-Policy that lets the page talk to this bot alone
+(``'self'``), which is also why it works offline.
 """
 
 from __future__ import annotations
@@ -78,5 +77,11 @@ class DashboardAssets:
 
 
 def mount_dashboard(app: FastAPI) -> None:
-    """Serve the dashboard at ``/`` of ``app``; call it after the API's token gate was added."""
-    app.add_middleware(DashboardAssets)
+    """Serve the dashboard at ``/`` of ``app``, in front of every middleware ``app`` has or is
+    given later (its token gate among them), whichever is added first."""
+    build = app.build_middleware_stack
+
+    def outermost() -> ASGIApp:
+        return DashboardAssets(build())
+
+    app.build_middleware_stack = outermost  # type: ignore[method-assign]

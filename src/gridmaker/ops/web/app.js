@@ -12,6 +12,7 @@
   const BAD = new Set(["halted", "breaker_changed", "dropped"]);
   const POLL_MS = 5000;
   const WINDOW_BEFORE_MS = 3600 * 1000;
+  const FILLS_PAGE = 200;
   const PRICE_EVERY_MS = 1000;
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 4000;
@@ -93,7 +94,7 @@
     const u = urlSymbol(symbol);
     const [ladder, fills] = await Promise.all([
       json(`/api/markets/${u}/ladder`),
-      json(`/api/markets/${u}/fills?limit=500`),
+      json(`/api/markets/${u}/fills?limit=${FILLS_PAGE}`),
     ]);
     S.ladders[symbol] = ladder.levels;
     /* The API's page is newest first (by the store's sequence); a fill the stream brought

@@ -77,7 +77,7 @@ const GridChart = (() => {
     g.strokeStyle = "#d8dde3";
     g.fillStyle = "#5b6470";
     g.lineWidth = 1;
-    const lt = ticks(y0, y1, 5);
+    const lt = ticks(y0, y1, 6);
     g.textAlign = "right";
     for (const v of lt.values) {
       const py = Math.round(yl(v)) + 0.5;
@@ -85,7 +85,7 @@ const GridChart = (() => {
       g.fillText(v.toFixed(lt.digits), PAD.left - 4, py + 4);
     }
     if (right.length) {
-      const rt = ticks(r0, r1, 5);
+      const rt = ticks(r0, r1, 6);
       g.textAlign = "left";
       for (const v of rt.values) g.fillText(v.toFixed(rt.digits), PAD.left + w + 4, yr(v) + 4);
     }

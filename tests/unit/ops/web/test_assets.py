@@ -14,22 +14,32 @@ from gridmaker.ops.web import ASSETS, CSP, mount_dashboard
 TOKEN = "unit-token-0123456789"
 
 
-def _app() -> FastAPI:
-    """The API's shape: routes behind the token gate, then the dashboard in front."""
+def _app(*, mount_first: bool = False) -> FastAPI:
+    """The API's shape: routes behind the token gate, and the dashboard mounted before or
+    after the gate was added (it must end up in front of it either way)."""
     app = FastAPI()
 
     @app.get("/api/status")
     async def status() -> dict[str, str]:
         return {"ok": "yes"}
 
+    if mount_first:
+        mount_dashboard(app)
     app.add_middleware(TokenGate, token=lambda: TOKEN)
-    mount_dashboard(app)
+    if not mount_first:
+        mount_dashboard(app)
     return app
 
 
-def _ask(method: str, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+def _ask(
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    *,
+    mount_first: bool = False,
+) -> httpx.Response:
     async def main() -> httpx.Response:
-        transport = httpx.ASGITransport(app=_app())
+        transport = httpx.ASGITransport(app=_app(mount_first=mount_first))
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
             return await c.request(method, path, headers=headers)
 
@@ -58,3 +68,8 @@ def test_dashboard_head_answers_headers_without_a_body() -> None:
     answer = _ask("HEAD", "/")
     assert answer.status_code == 200 and answer.content == b""
     assert int(answer.headers["content-length"]) > 0
+
+
+def test_dashboard_mounted_before_the_gate_is_still_served_in_front_of_it() -> None:
+    assert _ask("GET", "/", mount_first=True).status_code == 200
+    assert _ask("GET", "/api/status", mount_first=True).status_code == 401
