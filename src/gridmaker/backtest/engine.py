@@ -84,6 +84,7 @@ class Backtester:
         self.has_limits = setup.risk != RiskParams()
         """With limits the breaker reads the price at every level change and bound."""
         self.lazy_levels = lazy_levels and not setup.params.trailing
+        self._has_bounds = bool(setup.risk.stop_loss_ticks or setup.risk.take_profit_ticks)
         self._watch: RiskWatch | None = None
         """With limits: their triggers on integers; without one, every level change is decided."""
         if self.has_limits:
@@ -163,7 +164,7 @@ class Backtester:
                 level = (price - self._anchor) // self._spacing
             else:
                 level = self.state.grid.level_at_or_below(price)
-            if self.has_limits and self._beyond_bounds(price):
+            if self._has_bounds and self._beyond_bounds(price):
                 # As ``needs_decision``: a crossed bound is decided until the breaker halts.
                 if self.state.risk.breaker is not BreakerState.HALTED:
                     self._decide_level(level, price, ts)

@@ -78,22 +78,9 @@ class RiskWatch:
             return False
         if self._stale:
             self._rebuild(risk)
-        if self._span and self._moves_fast(price, ts - self._span):
-            return False
         if self.params.drawdown_ppm and self._draws_down(state, price):
             return False
-        if self._span:
-            self._keep(ts, price)
-        return True
-
-    def _moves_fast(self, price: int, horizon: int) -> bool:
-        """The fast-move trigger at ``price`` against the window after ``horizon``."""
-        highs, lows = self._highs, self._lows
-        while highs and highs[0][0] < horizon:
-            highs.popleft()
-        while lows and lows[0][0] < horizon:
-            lows.popleft()
-        return bool(highs) and move_ppm(lows[0][1], highs[0][1], price) >= self.params.fast_move_ppm
+        return not self._span or self._window_calm(price, ts)
 
     def _draws_down(self, state: GridState, price: int) -> bool:
         """The drawdown trigger at ``price``; when it stays calm, the mark rises as it would."""
@@ -105,14 +92,28 @@ class RiskWatch:
             self._high_water, self._high_water_moved = high_water, True
         return False
 
-    def _keep(self, ts: int, price: int) -> None:
-        """A skipped level change's sample: into the sliding extremes and the pending list."""
-        self._push(ts, price)
-        pending = self._pending
+    def _window_calm(self, price: int, ts: int) -> bool:
+        """The fast-move trigger at ``price`` against the window; when it stays calm, the sample
+        joins the sliding extremes (``_push``, written out: this runs per level change) and the
+        pending list."""
         horizon = ts - self._span
+        highs, lows, pending = self._highs, self._lows, self._pending
+        while highs and highs[0][0] < horizon:
+            highs.popleft()
+        while lows and lows[0][0] < horizon:
+            lows.popleft()
+        if highs and move_ppm(lows[0][1], highs[0][1], price) >= self.params.fast_move_ppm:
+            return False
+        while highs and highs[-1][1] <= price:
+            highs.pop()
+        highs.append((ts, price))
+        while lows and lows[-1][1] >= price:
+            lows.pop()
+        lows.append((ts, price))
         while pending and pending[0][0] < horizon:
             pending.popleft()  # outside this window, so outside every later one
         pending.append((ts, price))
+        return True
 
     def decided(self, state: GridState, price_sample: Sample | None) -> GridState:
         """After a decision: the book's breaker is the truth again; returns the book to keep.
@@ -122,7 +123,7 @@ class RiskWatch:
         caught up at once: what comes next (a clearance empties it) must see it whole.
         """
         risk = state.risk
-        self._high_water = risk.high_water_atoms
+        self._high_water, self._high_water_moved = risk.high_water_atoms, False
         sample = price_sample
         if sample is not None and self._in_order(sample[0]) and self._span and not self._stale:
             self._push(*sample)
