@@ -4,7 +4,7 @@
 "use strict";
 
 const GridChart = (() => {
-  const PAD = { left: 64, right: 64, top: 10, bottom: 24 };
+  const PAD = { left: 64, right: 64, top: 10, bottom: 24 };  /* right: room for a second axis */
 
   function extent(values, lo, hi) {
     let min = lo, max = hi;
@@ -68,7 +68,8 @@ const GridChart = (() => {
     const rv = [];
     for (const s of right) for (const p of s.points) rv.push(p[1]);
     const [r0, r1] = extent(rv);
-    const w = width - PAD.left - PAD.right;
+    const padRight = right.length ? PAD.right : 16;
+    const w = width - PAD.left - padRight;
     const h = height - PAD.top - PAD.bottom;
     const x = (t) => PAD.left + ((t - t0) / (t1 - t0)) * w;
     const yl = (v) => PAD.top + (1 - (v - y0) / (y1 - y0)) * h;
