@@ -88,8 +88,11 @@ def session(chromium: Any, bot: DashboardBot) -> Iterator[Session]:
 
 
 def expect(locator: Any) -> Any:
+    """Playwright's ``expect`` with ``WAIT_MS`` as every assertion's deadline (its own default,
+    5 s, is short for this machine); calls that pass ``timeout=`` say so again."""
     from playwright.sync_api import expect as playwright_expect
 
+    playwright_expect.set_options(timeout=WAIT_MS)
     return playwright_expect(locator)
 
 
@@ -180,6 +183,18 @@ def test_dashboard_printed_trade_fill_shows_on_chart_and_in_fills(session: Sessi
     _screenshot(page, "fill")
 
 
+def _later_price(api: httpx.Client) -> None:
+    """Wait until the bot took a price after now (the walk prints every 500 ms): the loop
+    handles one event at a time, so whatever it did on the events before is done."""
+    now_ms = int(time.time() * 1000)
+
+    def later() -> bool:
+        stamp = api.get(f"/api/markets/{URL_SYMBOL}").json()["last_price_at"]["ms"]
+        return bool(stamp) and stamp > now_ms
+
+    eventually(later, timeout_s=30, what="a price taken after the fill")
+
+
 def _command(page: Any, name: str, applied: str) -> None:
     """Ask for ``name`` with the keyboard alone: focus, Enter, Tab past Cancel and the reason
     to Send, Enter; then wait for the page to say the bot applied it."""
@@ -214,6 +229,7 @@ def test_dashboard_pause_places_nothing_and_resume_places_again(session: Session
         expect(page.locator(f'#fills tr[data-trade-id="{trade_id}"]')).to_be_visible(
             timeout=WAIT_MS
         )
+        _later_price(api)  # the loop is past the fill: a counter-order would be out by now
         assert _venue_orders(session.bot.venue_url) == placed  # paused: no counter-order
         assert api.get(f"/api/markets/{URL_SYMBOL}").json()["control"] == "paused"
 

@@ -91,7 +91,7 @@ const GridChart = (() => {
       for (const v of rt.values) g.fillText(v.toFixed(rt.digits), PAD.left + w + 4, yr(v) + 4);
     }
     g.textAlign = "center";
-    const tt = 4;
+    const tt = w < 420 ? 2 : 4;
     for (let i = 0; i <= tt; i++) {
       const t = t0 + ((t1 - t0) * i) / tt;
       g.fillText(timeText(t), Math.min(Math.max(x(t), PAD.left + 24), PAD.left + w - 24), height - 6);
