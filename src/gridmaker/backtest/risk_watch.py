@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import deque
-from dataclasses import replace
 
 from gridmaker.core.evolve import evolve
 from gridmaker.core.risk import BreakerState, RiskParams, RiskState, drawdown_of, move_ppm
@@ -148,7 +147,7 @@ class RiskWatch:
             window = risk.window
             changes["window"] = window[bisect_left(window, key) :] + tuple(pending)
             pending.clear()
-        return replace(risk, **changes) if changes else risk  # type: ignore[arg-type]
+        return evolve(risk, **changes) if changes else risk
 
     def _in_order(self, ts: int) -> bool:
         """False from the first level change whose timestamp goes back: the watch is off."""

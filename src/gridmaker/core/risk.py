@@ -25,6 +25,8 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Final
 
+from gridmaker.core.evolve import evolve
+
 __all__ = [
     "PPM",
     "BreakerState",
@@ -196,7 +198,7 @@ def check_price(risk: RiskState, params: RiskParams, price_ticks: int, ts_event:
     horizon = ts_event - params.fast_move_window_ms
     window = tuple(s for s in risk.window if s[0] >= horizon)
     move = _move_ppm(window, price_ticks)
-    risk = replace(risk, window=(*window, (ts_event, price_ticks)))
+    risk = evolve(risk, window=(*window, (ts_event, price_ticks)))  # per price: the fast copy
     if move >= params.fast_move_ppm:
         return trip(
             risk,
@@ -229,7 +231,7 @@ def check_equity(
     if params.drawdown_ppm:
         high = max(risk.high_water_atoms, equity_atoms)
         if high != risk.high_water_atoms:
-            risk = replace(risk, high_water_atoms=high)
+            risk = evolve(risk, high_water_atoms=high)  # per fill and price: the fast copy
         drawdown = drawdown_of(high, equity_atoms)
     if params.drawdown_ppm and drawdown >= params.drawdown_ppm:
         risk = trip(
