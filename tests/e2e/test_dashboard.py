@@ -41,6 +41,7 @@ class Session:
     page: Any
     bot: DashboardBot
     requested: list[str] = field(default_factory=list)
+    script_errors: list[str] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +64,9 @@ def bot(venue: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashbo
 
 @pytest.fixture
 def session(chromium: Any, bot: DashboardBot) -> Iterator[Session]:
-    """A fresh tab at 1280x800 recording every request and websocket it opens; anything not
-    aimed at loopback is also aborted, so a leak is reported instead of sent."""
+    """A fresh tab at 1280x800 recording every request and websocket it opens (anything not
+    aimed at loopback is also aborted, so a leak is reported instead of sent) and every
+    uncaught script error (none allowed)."""
     if bot.process is None:
         bot.start()
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
@@ -73,6 +75,7 @@ def session(chromium: Any, bot: DashboardBot) -> Iterator[Session]:
     watched = Session(page, bot)
     page.on("request", lambda r: watched.requested.append(r.url))
     page.on("websocket", lambda ws: watched.requested.append(ws.url))
+    page.on("pageerror", lambda error: watched.script_errors.append(str(error)))
 
     def guard(route: Any) -> None:
         if urlsplit(route.request.url).hostname in LOOPBACK:
@@ -85,6 +88,7 @@ def session(chromium: Any, bot: DashboardBot) -> Iterator[Session]:
         yield watched
     finally:
         context.close()
+    assert watched.script_errors == [], "the page's script failed"
 
 
 def expect(locator: Any) -> Any:

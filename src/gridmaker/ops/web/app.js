@@ -277,6 +277,7 @@
       prices.push([at, Number(m.last_price)]);
       if (prices.length > 5000) prices.shift();
     }
+    if (m.realized_pnl === undefined) return; /* no book yet (booting) */
     const pnl = S.pnl[symbol] || (S.pnl[symbol] = []);
     const realized = Number(m.realized_pnl);
     const equity = realized + Number(m.unrealized_pnl || 0);
@@ -310,6 +311,8 @@
       dl.append(dd);
     }
   }
+  /* A decimal string from the API with its unit, as it came: never through a float. */
+  const amount = (value, unit) => (value === undefined || value === null || value === "" ? "–" : `${value} ${unit || ""}`.trim());
   function age(ms) {
     if (!ms) return "never";
     const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
@@ -348,8 +351,8 @@
       const row = el("tr", { "data-symbol": symbol },
         el("td", {}, open),
         el("td", { text: stateText(m) }),
-        el("td", { class: "num", text: `${m.realized_pnl ?? "–"} ${m.quote ?? ""}` }),
-        el("td", { class: "num", text: `${m.unrealized_pnl ?? "–"} ${m.quote ?? ""}` }),
+        el("td", { class: "num", text: amount(m.realized_pnl, m.quote) }),
+        el("td", { class: "num", text: amount(m.unrealized_pnl, m.quote) }),
         el("td", { class: "num", text: `${m.open_orders ?? 0} (${m.open_buys ?? 0} buy / ${m.open_sells ?? 0} sell)` }),
         el("td", { class: "num", text: String(m.fills ?? 0) }),
         el("td", { class: "status-" + h.status, text: h.status }));
@@ -366,15 +369,17 @@
     $("market").hidden = !m;
     if (!m) return;
     $("market-h").textContent = symbol;
+    const inQuote = (v) => amount(v, m.quote), inBase = (v) => amount(v, m.base);
     facts($("facts"), [
       ["State", stateText(m)],
-      ["Last price", `${m.last_price} ${m.quote}`],
-      ["Realized PnL", `${m.realized_pnl} ${m.quote}`],
-      ["Unrealized PnL", `${m.unrealized_pnl} ${m.quote}`],
-      ["Fees", `${m.fees} ${m.quote}`],
-      ["Inventory", `${m.inventory} ${m.base}`],
-      ["Balances", `${m.base_balance} ${m.base}, ${m.quote_balance} ${m.quote}`],
-      ["Fills, cycles", `${m.fills} fills (${m.buy_fills} buys, ${m.sell_fills} sells), ${m.completed_cycles} cycles`],
+      ["Last price", inQuote(m.last_price)],
+      ["Realized PnL", inQuote(m.realized_pnl)],
+      ["Unrealized PnL", inQuote(m.unrealized_pnl)],
+      ["Fees", inQuote(m.fees)],
+      ["Inventory", inBase(m.inventory)],
+      ["Balances", m.base_balance === undefined ? "–" : `${inBase(m.base_balance)}, ${inQuote(m.quote_balance)}`],
+      ["Fills, cycles", m.fills === undefined ? "–"
+        : `${m.fills} fills (${m.buy_fills} buys, ${m.sell_fills} sells), ${m.completed_cycles} cycles`],
       ["Price source", m.price_source],
     ]);
     renderConsistency(m);
