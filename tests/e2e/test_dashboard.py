@@ -34,6 +34,17 @@ URL_SYMBOL = "BTC-USDT"
 WAIT_MS = 30_000
 """``expect`` deadline: a slow, shared 2-core machine."""
 LOOPBACK = {"127.0.0.1"}
+OTHER = "ETH/USDT"
+TWO_MARKETS = """
+sim:
+  balances: {BTC: "1", ETH: "1", USDT: "200000"}
+  instruments: {BTC/USDT: {}, ETH/USDT: {}}
+markets:
+  - symbol: BTC/USDT
+  - symbol: ETH/USDT
+"""
+"""Two markets on one simulated account (ETH trades on BTC's rules and price walk: all the
+page needs is a second market)."""
 
 
 @dataclass
@@ -45,16 +56,25 @@ class Session:
 
 
 @pytest.fixture(scope="module")
-def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def two_markets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("config") / "gridmaker.yaml"
+    path.write_text(TWO_MARKETS)
+    return path
+
+
+@pytest.fixture(scope="module")
+def venue(tmp_path_factory: pytest.TempPathFactory, two_markets: Path) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("venue")
-    with sim_exchange(tmp, "--walk-ms", "500") as url:
+    with sim_exchange(tmp, "--walk-ms", "500", "--config", str(two_markets)) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def bot(venue: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardBot]:
+def bot(
+    venue: str, two_markets: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DashboardBot]:
     tmp = tmp_path_factory.mktemp("bot")
-    running = DashboardBot(venue, tmp / "data", tmp, TOKEN)
+    running = DashboardBot(venue, tmp / "data", tmp, TOKEN, two_markets)
     running.start()
     try:
         yield running
@@ -120,7 +140,8 @@ def _api(bot: DashboardBot) -> httpx.Client:
 
 
 def _venue_orders(url: str) -> int:
-    return len(control(url, "/__sim/dump")["orders"])
+    """Orders ever placed at the venue for ``SYMBOL`` (the other market trades meanwhile)."""
+    return sum(1 for o in control(url, "/__sim/dump")["orders"] if o["symbol"] == SYMBOL)
 
 
 def _print_fill(bot: DashboardBot) -> str:
@@ -132,7 +153,7 @@ def _print_fill(bot: DashboardBot) -> str:
     trade = {"symbol": SYMBOL, "price": str(best_buy - 1), "amount": "1", "ts_event": stamp}
     assert control(bot.venue_url, "/__sim/trade", trade)["fills"] >= 1
     fills = control(bot.venue_url, "/__sim/dump")["fills"]
-    ours = [f["trade_id"] for f in fills if f["ts_event"] == stamp]
+    ours = [f["trade_id"] for f in fills if f["ts_event"] == stamp and f["symbol"] == SYMBOL]
     assert len(ours) == 1, ours
     return str(ours[0])
 
@@ -149,9 +170,17 @@ def _hosts(urls: list[str]) -> set[str | None]:
 
 def test_dashboard_page_lists_the_markets_and_asks_only_the_bot(session: Session) -> None:
     page = _connected(session)
-    row = page.locator(f'#markets tr[data-symbol="{SYMBOL}"]')
-    expect(row).to_contain_text("trading", timeout=WAIT_MS)
+    for symbol in (SYMBOL, OTHER):
+        row = page.locator(f'#markets tr[data-symbol="{symbol}"]')
+        expect(row).to_contain_text("trading", timeout=WAIT_MS)
+        orders = re.compile(r"[1-9]\d* \(\d+ buy / \d+ sell\)")  # its open orders
+        expect(row.locator("td").nth(4)).to_have_text(orders, timeout=WAIT_MS)
     expect(page.locator("#market-h")).to_have_text(SYMBOL)
+    page.get_by_role("button", name=f"show {OTHER}").click()  # the overview leads in
+    expect(page.locator("#market-h")).to_have_text(OTHER, timeout=WAIT_MS)
+    expect(page.locator("#ladder")).to_contain_text("gmethusdt", timeout=WAIT_MS)
+    page.get_by_role("button", name=f"show {SYMBOL}").click()
+    expect(page.locator("#market-h")).to_have_text(SYMBOL, timeout=WAIT_MS)
     expect(page.locator("#ladder tbody tr").first).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("#consistency")).to_contain_text("Orders the book expects")
     expect(page.locator("#watchdog")).to_contain_text("Verdict")

@@ -65,7 +65,7 @@ def _served_by_run() -> bool:
     return any("mount_dashboard" in p.read_text() for p in sources)
 
 
-def bot_command(url: str, data_dir: Path, api: str) -> list[str]:
+def bot_command(url: str, data_dir: Path, api: str, config: Path | None = None) -> list[str]:
     """``gridmaker run`` on the simulator at ``url`` serving its API (and page) at ``api``."""
     launch = ["-m", "gridmaker.cli"] if _served_by_run() else ["-c", _MOUNTED]
     return [
@@ -80,6 +80,7 @@ def bot_command(url: str, data_dir: Path, api: str) -> list[str]:
         str(data_dir),
         "--api",
         api,
+        *(["--config", str(config)] if config else []),
     ]
 
 
@@ -87,8 +88,16 @@ class DashboardBot:
     """One ``gridmaker run --api`` process that a test may stop and start again on the same
     address (the page must come back to it without a reload)."""
 
-    def __init__(self, venue_url: str, data_dir: Path, log_dir: Path, token: str) -> None:
+    def __init__(
+        self,
+        venue_url: str,
+        data_dir: Path,
+        log_dir: Path,
+        token: str,
+        config: Path | None = None,
+    ) -> None:
         self.venue_url = venue_url
+        self.config = config
         self.data_dir = data_dir
         self.log_dir = log_dir
         self.token = token
@@ -102,7 +111,7 @@ class DashboardBot:
         self.runs += 1
         log = self.log_dir / f"bot-{self.runs}.log"
         env = {**os.environ, "GRIDMAKER_API_TOKEN": self.token}
-        command = bot_command(self.venue_url, self.data_dir, self.api)
+        command = bot_command(self.venue_url, self.data_dir, self.api, self.config)
         with log.open("w") as err, log.with_suffix(".out").open("w") as out:
             self.process = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env)
         process = self.process

@@ -528,7 +528,9 @@
   function renderEvents() {
     const list = $("events");
     list.replaceChildren();
-    for (const n of S.events.slice(-100).reverse()) {
+    const mine = (n) => !n.symbol || n.symbol === "*" || n.symbol === S.selected;
+    $("events-h").textContent = S.selected ? `Recent alerts and events: ${S.selected} and the bot` : "Recent alerts and events";
+    for (const n of S.events.filter(mine).slice(-100).reverse()) {
       const at = n.at_ms ? clock(n.at_ms) : "";
       const item = el("li", {}, el("time", { text: at }), describe(n));
       if (BAD.has(n.type) || (n.type === "order_answered" && ["rejected", "unknown"].includes(n.outcome))) item.className = "bad";
