@@ -275,6 +275,25 @@ def test_dashboard_pause_places_nothing_and_resume_places_again(session: Session
         )
 
 
+def test_dashboard_stop_leaving_orders_stops_the_bot_and_says_down(session: Session) -> None:
+    page = _connected(session)
+    process = session.bot.process
+    assert process is not None
+    open_before = _at_venue(session.bot.venue_url, "open")
+    _command(page, "Stop, leave orders", "stop leave (every market)")
+    assert process.wait(timeout=60) == 0
+    expect(page.locator("#down")).to_be_visible(timeout=WAIT_MS)
+    # Left working: none of them canceled (the walk may still fill one meanwhile).
+    assert _at_venue(session.bot.venue_url, "canceled") & open_before == set()
+    assert _at_venue(session.bot.venue_url, "open")
+    session.bot.process = None  # the next test's session starts it again
+
+
+def _at_venue(url: str, status: str) -> set[str]:
+    orders = control(url, "/__sim/dump")["orders"]
+    return {o["client_order_id"] for o in orders if o["status"] == status}
+
+
 def test_dashboard_bot_down_then_back_without_a_reload(session: Session) -> None:
     page = _connected(session)
     page.evaluate("window.sameDocument = 42")

@@ -618,7 +618,9 @@
       if (pending.delete(body.id)) outcome.textContent = `${label}: not applied yet (command #${body.id} is still pending).`;
     } catch (e) {
       if (e instanceof Refused) { refused(); return; }
-      outcome.textContent = e instanceof Down ? `${label}: the bot is unreachable; not sent.` : `${label}: refused: ${e.message}`;
+      outcome.textContent = e instanceof Down
+        ? `${label}: no answer from the bot (it is down or went away); the events say whether it was applied.`
+        : `${label}: refused: ${e.message}`;
     }
   }
 
