@@ -27,7 +27,7 @@ from __future__ import annotations
 import operator
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from gridmaker.backtest.fill_model import FillModel
@@ -128,7 +128,7 @@ class Backtester:
     def run(self, series: TickSeries) -> BacktestResult:
         """Replay every print of ``series``; raises ``InvalidGrid`` if no grid fits the price."""
         started = time.perf_counter()
-        prices = series.prices if isinstance(series.prices, list) else list(series.prices)
+        prices = series.prices
         self._amounts, self._stamps = series.amounts, series.ts_event
         self._spread = series.spread_ticks
         if self.setup.start_price_ticks is not None:
@@ -136,14 +136,19 @@ class Backtester:
         lo, hi = self._thresholds() if self.state is not None else (1, 0)
         on_print = self._on_print
         n = len(prices)
-        it = iter(prices)
-        for price in it:
-            if lo <= price < hi:
-                continue
-            lo, hi = on_print(n - operator.length_hint(it) - 1, price)
+        for start, chunk in _chunks(prices):
+            # A list of Python ints replays fastest; a compact array (a loaded history file)
+            # becomes one a chunk at a time, so 50M trades never exist as Python ints at once.
+            end = start + len(chunk)
+            it = iter(chunk)
+            for price in it:
+                if lo <= price < hi:
+                    continue
+                lo, hi = on_print(end - operator.length_hint(it) - 1, price)
+        last = int(prices[-1])
         self._materialize()
-        self._sample(n - 1, prices[-1])
-        return self._finish(n, prices[-1], time.perf_counter() - started)
+        self._sample(n - 1, last)
+        return self._finish(n, last, time.perf_counter() - started)
 
     def _on_print(self, index: int, price: int) -> tuple[int, int]:
         """A print that changes level or crosses an order: the live path, step by step."""
@@ -389,3 +394,18 @@ def fills_of(result: BacktestResult) -> Sequence[tuple[Side, int, int]]:
         (Side.BUY if side > 0 else Side.SELL, price, qty)
         for side, price, qty in zip(c.fill_side, c.fill_price, c.fill_qty, strict=True)
     ]
+
+
+CHUNK = 1 << 20
+"""Prints turned into Python ints at a time when the series is a compact array."""
+
+
+def _chunks(prices: Sequence[int]) -> Iterator[tuple[int, list[int]]]:
+    """``(start, prints)``: a list whole, anything else (numpy, ``array``) a chunk at a time."""
+    if isinstance(prices, list):
+        yield 0, prices
+        return
+    for start in range(0, len(prices), CHUNK):
+        part = prices[start : start + CHUNK]
+        to_list = getattr(part, "tolist", None)
+        yield start, to_list() if to_list is not None else list(part)
