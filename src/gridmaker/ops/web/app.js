@@ -448,7 +448,23 @@
         el("td", { class: "num", text: String(r.cycle) }),
         el("td", { text: r.client_order_id || "" })));
     }
+    centreLadder(symbol);
   }
+
+  function centreLadder(symbol) {
+    /* Once per market shown: scroll the ladder (highest price first) to the last price. */
+    const box = $("ladder").parentElement;
+    const m = S.status.markets[symbol];
+    if (box.dataset.centred === symbol || !m || !m.last_price || !ladderRows()) return;
+    const price = Number(m.last_price);
+    const rows = [...$("ladder").tBodies[0].rows];
+    const levels = S.ladders[symbol];
+    const near = levels.findIndex((r) => Number(r.price) <= price);
+    const row = rows[Math.max(0, near)];
+    box.scrollTop = Math.max(0, row.offsetTop - box.clientHeight / 2);
+    box.dataset.centred = symbol;
+  }
+  const ladderRows = () => $("ladder").tBodies[0].rows.length;
 
   function renderFills() {
     const body = $("fills").tBodies[0];
