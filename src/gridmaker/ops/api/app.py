@@ -19,6 +19,7 @@ from gridmaker.ops.api.auth import TokenGate
 from gridmaker.ops.api.commands import CommandWaiters
 from gridmaker.ops.api.stream import EventStream
 from gridmaker.ops.surface import Surface
+from gridmaker.ops.web import mount_dashboard
 
 __all__ = ["create_app"]
 
@@ -42,6 +43,7 @@ def create_app(surface: Surface) -> FastAPI:
     app.include_router(commands.router)
     app.include_router(stream.router)
     app.add_middleware(TokenGate, token=lambda: surface.token)
+    mount_dashboard(app)  # the page itself holds no secret: served in front of the gate
     app.openapi = lambda: _schema(app)  # type: ignore[method-assign]
     return app
 
