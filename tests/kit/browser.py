@@ -43,34 +43,12 @@ def artifacts_dir() -> Path:
     return path
 
 
-_MOUNTED = """
-import sys
-import gridmaker.ops.api as api
-from gridmaker.cli import main
-from gridmaker.ops.web import mount_dashboard
-plain = api.create_app
-def create_app(surface):
-    app = plain(surface)
-    mount_dashboard(app)
-    return app
-api.create_app = create_app
-sys.argv[0] = "gridmaker"
-main()
-"""
-"""Until ``run --api`` serves the page itself: the same CLI with the page mounted."""
-
-
-def _served_by_run() -> bool:
-    sources = [ROOT / "src/gridmaker/ops/api/app.py", ROOT / "src/gridmaker/ops/runtime.py"]
-    return any("mount_dashboard" in p.read_text() for p in sources)
-
-
 def bot_command(url: str, data_dir: Path, api: str, config: Path | None = None) -> list[str]:
     """``gridmaker run`` on the simulator at ``url`` serving its API (and page) at ``api``."""
-    launch = ["-m", "gridmaker.cli"] if _served_by_run() else ["-c", _MOUNTED]
     return [
         sys.executable,
-        *launch,
+        "-m",
+        "gridmaker.cli",
         "run",
         "--exchange",
         "binance",
