@@ -104,7 +104,10 @@ def keep_made_token(settings: ApiSettings) -> ApiSettings:
         return settings
     path = Path(settings.token_source)
     made = secrets.token_urlsafe(32)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # made since the settings were read: use that one
+        return replace(settings, token=_read_secret(path, "the API token file"))
     with os.fdopen(descriptor, "w", encoding="utf-8") as out:
         out.write(made + "\n")
     return replace(settings, token=made)
@@ -116,16 +119,17 @@ def ops_settings(
     """Everything operating needs, checked now: a problem is exit 2 and names its source."""
     from gridmaker.ops.alert_urls import AlertConfigError, load_alert_urls
     from gridmaker.ops.runtime import OpsSettings
-    from gridmaker.ops.watchdog import WatchdogSettings
+    from gridmaker.ops.watchdog import WatchdogSettings, load_deadman_url
 
     try:
         urls = load_alert_urls(os.environ.get("GRIDMAKER_ALERT_URLS"), config.alerts.urls_file)
     except AlertConfigError as e:
         raise fail(EXIT_CONFIG, str(e)) from None
     dog = config.watchdog
-    deadman = os.environ.get(ENV_DEADMAN_URL, "").strip()
-    if not deadman and dog.deadman_url_file is not None:
-        deadman = _read_secret(dog.deadman_url_file, "watchdog.deadman_url_file")
+    try:
+        deadman = load_deadman_url(os.environ.get(ENV_DEADMAN_URL), dog.deadman_url_file)
+    except ValueError as e:
+        raise fail(EXIT_CONFIG, str(e)) from None
     if deadman and not re.match(r"^https?://\S+$", deadman):
         raise fail(EXIT_CONFIG, "the dead-man URL must be an http(s) URL (its text not shown)")
     return OpsSettings(

@@ -292,6 +292,7 @@ async def _trade(
     orchestrator = session.orchestrator
     if ops.settings.api is not None:
         ops.settings = replace(ops.settings, api=keep_made_token(ops.settings.api))
+    orchestrator.take_commands_at_rest()  # before the API can queue any
     await ops.start(orchestrator, opened.store, session.retrier, session.exchange)
     if ops.settings.api is not None:
         host = ops.settings.api.host

@@ -8,6 +8,7 @@ where it belongs instead.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,15 @@ from gridmaker.config.sections import StrictModel
 
 __all__ = ["AlertsConfig", "ApiConfig", "WatchdogConfig", "is_loopback"]
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
 
 def is_loopback(host: str) -> bool:
-    return host in _LOOPBACK or host.startswith("127.")
+    """``localhost`` or a loopback IP address (never a name that merely starts with 127.)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _refuse_secret(raw: Any, key: str, where: str) -> None:

@@ -188,6 +188,7 @@ class Plan:
         params = st.risk_params
         if (
             st.risk.trigger != Trigger.STOP_LOSS
+            or st.control is Control.STOPPED  # a pause or take-profit only does not hold it
             or not params.stop_loss_sell_ppm
             or st.liquidation_cid
             or any(s.has_live_order for s in self.slots.values())

@@ -33,7 +33,7 @@ from gridmaker.core.ids import decode_cid
 from gridmaker.core.reconcile import Snapshot, VenueOrder, reconcile
 from gridmaker.core.setup import BookSetup
 from gridmaker.core.slots import OrderState
-from gridmaker.core.state import Decision, GridState
+from gridmaker.core.state import Control, Decision, GridState
 from gridmaker.core.units import Instrument
 from gridmaker.engine.book import Book
 from gridmaker.engine.commands import STOPS, apply_at_rest, command_event
@@ -222,19 +222,44 @@ class BootSync:
         book.quote_atoms = _budget(balances, inst.quote, setup.budget_quote, inst.to_atoms)
 
 
+def as_started(state: GridState, setup: BookSetup) -> GridState:
+    """A stored book as this start takes it: limits come from the config, the breaker's own
+    state from the book; a stop that cancelled ended that run only, so this one trades."""
+    control = state.control
+    return replace(
+        state,
+        risk_params=setup.risk,
+        control=Control.TRADING if control is Control.STOPPED else control,
+    )
+
+
 def apply_pending_to_stored(
-    executor: GridExecutor, symbols: Sequence[str], stored: dict[str, GridState]
-) -> tuple[dict[str, GridState], dict[str, list[BreakerOrder | OperatorOrder]], list[int]]:
+    executor: GridExecutor,
+    symbols: Sequence[str],
+    stored: dict[str, GridState],
+    upto: int | None = None,
+) -> tuple[
+    dict[str, GridState], dict[str, list[BreakerOrder | OperatorOrder]], list[int], list[int]
+]:
     """Commands queued while stopped act on the books before the sync can send anything.
 
-    Nothing is marked applied here: a one-symbol command rides as a cause of its book's
-    first save (``commands``), and one for every symbol is marked once all are saved
-    (``everywhere``). A failed or interrupted boot leaves them queued, never lost.
+    Only commands up to id ``upto`` were queued while stopped (``None``: every pending one);
+    later ones came through this run's API and are the running loop's. Nothing is marked
+    applied here: a one-symbol command rides as a cause of its book's first save
+    (``commands``), and one for every symbol is marked once all are saved (``everywhere``). A
+    failed or interrupted boot leaves them queued, never lost. A stop asked of a bot that was
+    not running changes nothing and is spent (``spent``), whatever the boot finds.
     """
     now_ms = int(time.time() * 1000)
     commands: dict[str, list[BreakerOrder | OperatorOrder]] = {}
     everywhere: list[int] = []
+    spent: list[int] = []
     for command_id, target, command, reason in executor.pending_commands():
+        if upto is not None and command_id > upto:
+            continue
+        if command in STOPS:
+            spent.append(command_id)
+            continue
         targets = symbols if target == "*" else (target,)
         if any(s in symbols and s not in stored for s in targets):
             continue  # a book not created yet: the running bot applies it once it exists
@@ -244,11 +269,11 @@ def apply_pending_to_stored(
                 order = command_event(
                     symbol, command, reason, now_ms, command_id if target != "*" else 0
                 )
-                if order is not None and command not in STOPS:
+                if order is not None:
                     commands.setdefault(symbol, []).append(order)
         if target == "*":
             everywhere.append(command_id)
-    return stored, commands, everywhere
+    return stored, commands, everywhere, spent
 
 
 def _live_cids(state: GridState) -> list[str]:

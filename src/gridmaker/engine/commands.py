@@ -9,6 +9,7 @@ the stored books before the sync sends anything (``apply_at_rest``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from gridmaker.core.decide import apply_breaker_command, apply_operator_command
@@ -21,6 +22,7 @@ __all__ = [
     "OPERATOR_COMMANDS",
     "STOPS",
     "apply_at_rest",
+    "carried_commands",
     "command_event",
 ]
 
@@ -70,3 +72,18 @@ def apply_at_rest(state: GridState, command: str, reason: str, ts_event: int) ->
     if command in STOPS:
         return state
     raise ValueError(f"unknown operator command {command!r}; known: {', '.join(COMMANDS)}")
+
+
+def carried_commands(
+    commands: Mapping[str, Sequence[BreakerOrder | OperatorOrder]],
+    everywhere: Sequence[int],
+    spent: Sequence[int],
+) -> list[tuple[int, str, str]]:
+    """(id, target, command) of every command the boot applied or spent, for observers."""
+    done = [
+        (o.command_id, o.symbol, o.command.value)
+        for orders in commands.values()
+        for o in orders
+        if o.command_id
+    ]
+    return done + [(c, "*", "at boot") for c in (*everywhere, *spent)]

@@ -11,15 +11,17 @@ from gridmaker.core.state import Decision, GridState
 from gridmaker.engine.book import Book
 from gridmaker.engine.notices import (
     Audited,
+    BootSynced,
     BreakerChanged,
     ControlChanged,
     Decided,
     FillApplied,
+    Halted,
     NoticeSink,
     now_ms,
 )
 
-__all__ = ["observe_decision", "publish_audit"]
+__all__ = ["observe_decision", "publish_audit", "publish_sync"]
 
 
 def observe_decision(
@@ -100,3 +102,13 @@ def publish_audit(notices: NoticeSink, book: Book, counts: OrderCounts) -> None:
         at_ms=now,
     )
     notices.publish(book.audit)
+
+
+def publish_sync(notices: NoticeSink, book: Book) -> None:
+    """A symbol's boot sync: what it found while the bot was away, and a halt if any."""
+    symbol = book.setup.symbol
+    if not book.halted:
+        book.synced_ms = now_ms()
+    notices.publish(BootSynced(symbol=symbol, counts=book.report.counts(), halted=book.halted))
+    if book.halted:
+        notices.publish(Halted(symbol=symbol, reason=book.halted))

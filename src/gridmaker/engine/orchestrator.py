@@ -35,12 +35,17 @@ from gridmaker.core.slots import OrderState
 from gridmaker.core.state import Decision, GridState, new_state
 from gridmaker.core.units import Steps, Ticks
 from gridmaker.engine.book import Book, BookView, best_prices
-from gridmaker.engine.boot import BootRefused, BootSync, PreflightRefused, apply_pending_to_stored
-from gridmaker.engine.commands import STOPS, command_event
+from gridmaker.engine.boot import (
+    BootRefused,
+    BootSync,
+    PreflightRefused,
+    apply_pending_to_stored,
+    as_started,
+)
+from gridmaker.engine.commands import STOPS, carried_commands, command_event
 from gridmaker.engine.executor import GridExecutor
 from gridmaker.engine.fill_reader import FillReader
 from gridmaker.engine.notices import (
-    BootSynced,
     CommandApplied,
     Halted,
     Lifecycle,
@@ -50,7 +55,7 @@ from gridmaker.engine.notices import (
     SourceChanged,
     now_ms,
 )
-from gridmaker.engine.observing import observe_decision, publish_audit
+from gridmaker.engine.observing import observe_decision, publish_audit, publish_sync
 from gridmaker.engine.retry import Retrier
 from gridmaker.engine.sending import NOT_VISIBLE_YET
 from gridmaker.exchange.api import Exchange, RateLimited, Unavailable, UnknownOutcome
@@ -87,10 +92,9 @@ class GridOrchestrator:
         self.notices: NoticeSink = notices or NoNotices()
         self.stop = stop or asyncio.Event()
         """Set by an operator's stop once applied: the session ends at its next safe point."""
-        self.commands_waiting = False
-        """An operator queued a command just now: the session applies it at its next turn."""
-        self.commands_queued = asyncio.Event()
-        """Set with ``commands_waiting``: wakes a session waiting on a quiet market."""
+        self.commands_waiting = False  # a command was just queued: apply it at the next turn
+        self.commands_queued = asyncio.Event()  # set with it: wakes a session on a quiet market
+        self._at_rest_upto: int | None = None  # the last command queued while no bot ran
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -113,7 +117,7 @@ class GridOrchestrator:
         return self._books[symbol].view()
 
     def wake_commands(self) -> None:
-        """An operator command was just queued: apply it at the session's next turn."""
+        """An operator command was just queued: the session applies it at its next turn."""
         self.commands_waiting = True
         self.commands_queued.set()
 
@@ -126,14 +130,23 @@ class GridOrchestrator:
 
     # --- boot --------------------------------------------------------------------------------
 
+    def take_commands_at_rest(self) -> None:
+        """Commands queued so far, before the API could queue any, are the boot's to apply."""
+        self._at_rest_upto = max((c[0] for c in self.executor.pending_commands()), default=0)
+
     async def boot(self) -> None:
         """Load, verify, sync every symbol concurrently, reconcile; nothing trades before."""
+        if self._at_rest_upto is None:
+            self.take_commands_at_rest()
         stored = dict(await self.executor.load_books(self.symbols))
         for setup in self.setups:
             if (book_state := stored.get(setup.symbol)) is not None:
-                # Limits come from the config; the breaker's own state from the book.
-                stored[setup.symbol] = replace(book_state, risk_params=setup.risk)
-        stored, commands, everywhere = apply_pending_to_stored(self.executor, self.symbols, stored)
+                stored[setup.symbol] = as_started(book_state, setup)
+        stored, commands, everywhere, spent = apply_pending_to_stored(
+            self.executor, self.symbols, stored, self._at_rest_upto
+        )
+        for command_id in spent:  # a stop asked of a bot that was not running
+            self.executor.mark_command_applied(command_id)
         balances = await self.retrier.read("balances", self.exchange.fetch_balances)
         sync = BootSync(self.exchange, self.executor, self.retrier, self._fill_reader())
         synced = await sync.sync_all(self.setups, stored, balances, commands)
@@ -143,24 +156,18 @@ class GridOrchestrator:
             book = item.book
             symbol = book.setup.symbol
             self.executor.record_boot(symbol, book.report.counts(), book.halted)
-            self._published_sync(book)
+            publish_sync(self.notices, book)
             if item.decision is not None:
                 for answer in await self._execute(symbol, item.decision, item.causes):
                     await self.on_event(answer)
         if not any(item.book.halted for item in synced):
             for command_id in everywhere:  # every book carrying it is saved by now
                 self.executor.mark_command_applied(command_id)
+        for command_id, target, command in carried_commands(commands, everywhere, spent):
+            self.notices.publish(
+                CommandApplied(command_id=command_id, symbol=target, command=command)
+            )
         self.is_booted = True
-
-    def _published_sync(self, book: Book) -> None:
-        symbol = book.setup.symbol
-        if not book.halted:
-            book.synced_ms = now_ms()
-        self.notices.publish(
-            BootSynced(symbol=symbol, counts=book.report.counts(), halted=book.halted)
-        )
-        if book.halted:
-            self.notices.publish(Halted(symbol=symbol, reason=book.halted))
 
     def _fill_reader(self) -> FillReader:
         """Read at each use: tests and sessions may swap the executor, retrier or page size."""
@@ -331,9 +338,7 @@ class GridOrchestrator:
         applied = 0
         for command_id, target, command, reason in self.executor.pending_commands():
             targets = self.symbols if target == "*" else (target,)
-            if command not in STOPS and any(
-                s in self._books and self._books[s].state is None for s in targets
-            ):
+            if command not in STOPS and any(self._awaits_book(s) for s in targets):
                 continue  # a book not created yet: keep the command for when it exists
             carried = False
             for symbol in targets:
@@ -364,6 +369,11 @@ class GridOrchestrator:
                 self.notices.publish(Lifecycle(stage="stopping", detail=f"{command} {reason}"))
                 self.stop.set()
         return applied
+
+    def _awaits_book(self, symbol: str) -> bool:
+        """A trading symbol whose first price has not made its book yet (a halted one won't)."""
+        book = self._books.get(symbol)
+        return book is not None and book.state is None and not book.halted
 
     async def resolve_unknown(self, symbol: str) -> int:
         """Look up every order in UNKNOWN state by client id; returns how many were asked."""

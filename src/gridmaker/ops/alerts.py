@@ -244,7 +244,8 @@ class Alerter:
         if not self.urls:
             return
         try:
-            ok = await asyncio.wait_for(self._deliver(alert), timeout=timeout_s)
+            async with asyncio.timeout(timeout_s):  # not wait_for: it may swallow a cancel
+                ok = await self._deliver(alert)
         except TimeoutError:
             ok = False
             log.warning("alert %s not sent: no answer within %.1f s", alert.key, timeout_s)

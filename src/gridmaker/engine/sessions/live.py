@@ -156,6 +156,7 @@ async def run_live_session(
             (steps is None or min(loop.seen.values()) < steps)
             and (deadline is None or time.monotonic() < deadline)
             and not stopping.done()
+            and not orchestrator.stop.is_set()  # applied just now, before the task saw it
         ):
             try:
                 await loop.step(stopping, deadline)

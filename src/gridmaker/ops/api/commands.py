@@ -69,7 +69,8 @@ class CommandWaiters:
         future = asyncio.get_running_loop().create_future()
         self._waiting[command_id].append(future)
         try:
-            await asyncio.wait_for(future, timeout_s)
+            async with asyncio.timeout(timeout_s):  # not wait_for: it may swallow a cancel
+                await future
         except TimeoutError:
             pass
         finally:

@@ -107,7 +107,9 @@ async def ladder(request: Request, symbol: str) -> JSONResponse:
 async def fills(
     request: Request,
     symbol: str,
-    before: Annotated[int | None, Query(ge=1, description="a page's `next` cursor")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="a page's `next` cursor")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JSONResponse:
     """A page of applied fills; pass ``next`` back as ``before`` for the older ones (``next``
