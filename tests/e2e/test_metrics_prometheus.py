@@ -16,14 +16,11 @@ import hmac
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +29,7 @@ import pytest
 from gridmaker.cli.venue import SIM_API_KEY, SIM_API_SECRET
 from gridmaker.core.ids import decode_cid
 from tests.kit.http_venue import control
+from tests.kit.processes import background
 from tests.kit.prometheus import NO_PROMETHEUS, PROMETHEUS, PrometheusServer
 from tests.kit.waiting import eventually
 from tests.kit.webhook import webhook_receiver
@@ -44,25 +42,6 @@ AUDIT_INTERVAL_S = 3.0
 """Long enough for a 1 s scrape to see one audit's finding before the next audit."""
 API_LINE = re.compile(r"api: http://127\.0\.0\.1:(\d+) ")
 """What ``run --api 127.0.0.1:0`` prints once it listens (port 0: any free port)."""
-
-
-@contextmanager
-def _process(command: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[Path]:
-    """A subprocess writing to ``log``; SIGTERM (then SIGKILL) on exit."""
-    with log.open("w") as sink:
-        proc = subprocess.Popen(
-            command, stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=log.parent
-        )
-    try:
-        yield log
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
 
 
 def _cancel_by_hand(url: str, client_order_id: str) -> dict[str, Any]:
@@ -98,7 +77,7 @@ def test_order_cancelled_by_hand_shows_in_prometheus_alerts_and_is_repaired(
     sim_log = sim_dir / "sim.out"
     with (
         webhook_receiver() as hook,
-        _process(
+        background(
             [
                 sys.executable,
                 "-m",
@@ -151,7 +130,7 @@ def test_order_cancelled_by_hand_shows_in_prometheus_alerts_and_is_repaired(
             "600",
         ]
         bot_log = bot_dir / "bot.out"
-        with _process(bot, bot_log, env):
+        with background(bot, bot_log, env):
             found = eventually(
                 lambda: API_LINE.search(bot_log.read_text()), what="the bot's API to listen"
             )

@@ -25,12 +25,10 @@ from rich.table import Table
 from rich.text import Text
 
 from gridmaker.core.display import money_text, plain
-from gridmaker.core.state import GridState
-from gridmaker.core.units import notional_atoms
 from gridmaker.engine.book import BookView
 from gridmaker.engine.notices import now_ms
 from gridmaker.engine.orchestrator import GridOrchestrator
-from gridmaker.engine.summary import summarize
+from gridmaker.engine.summary import summarize, unrealized_pnl_atoms
 
 __all__ = ["COLUMNS", "HealthSource", "LiveView", "unrealized_pnl_atoms"]
 
@@ -70,21 +68,6 @@ class HealthSource(Protocol):
     """The watchdog as the view reads it: ``status`` and per-market ``status``/``reasons``."""
 
     def verdict(self) -> Mapping[str, Any]: ...
-
-
-def unrealized_pnl_atoms(state: GridState) -> int:
-    """The grid's held levels (and dust) marked at its last price, less what they cost.
-
-    The backtester marks the same way (``BacktestResult.unrealized_pnl_atoms``): a slot's
-    position at the price, plus what its partial sells brought, minus its cost.
-    """
-    price = state.last_price_ticks
-    total: int = notional_atoms(price, state.dust_steps)
-    for slot in state.slots.values():
-        if slot.position_steps or slot.cost_atoms or slot.proceeds_atoms:
-            total += notional_atoms(price, slot.position_steps)
-            total += slot.proceeds_atoms - slot.cost_atoms
-    return total
 
 
 def age_text(now: int, then_ms: int) -> str:

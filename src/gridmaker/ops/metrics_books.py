@@ -22,8 +22,8 @@ from prometheus_client.registry import Collector
 from gridmaker.core.events import Side
 from gridmaker.core.risk import BreakerState
 from gridmaker.core.state import Control, GridState
-from gridmaker.core.units import notional_atoms
 from gridmaker.engine.book import BookView
+from gridmaker.engine.summary import unrealized_pnl_atoms
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -31,18 +31,6 @@ if TYPE_CHECKING:
     from gridmaker.engine.orchestrator import GridOrchestrator
 
 __all__ = ["BookCollector", "unrealized_pnl_atoms"]
-
-
-def unrealized_pnl_atoms(state: GridState) -> int:
-    """Held positions marked at the book's last price, less what they cost, plus partial
-    proceeds (the backtest's definition, so a live run and its backtest read alike)."""
-    price = state.last_price_ticks
-    total: int = notional_atoms(price, state.dust_steps)
-    for slot in state.slots.values():
-        if slot.position_steps or slot.cost_atoms or slot.proceeds_atoms:
-            total += notional_atoms(price, slot.position_steps) + slot.proceeds_atoms
-            total -= slot.cost_atoms
-    return total
 
 
 def _gauge(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
