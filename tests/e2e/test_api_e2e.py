@@ -11,7 +11,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ import pytest
 from tests.e2e.test_http_venue import sim_exchange
 from tests.kit.cli import gridmaker, last_json
 from tests.kit.http_venue import control
+from tests.kit.processes import sim_bot_command
 from tests.kit.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -39,21 +39,7 @@ WALK_TRADES = "1500"
 @contextmanager
 def bot(data_dir: Path, url: str, log: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``gridmaker run --api 127.0.0.1:0`` on the simulator; yields it and its API's URL."""
-    command = [
-        sys.executable,
-        "-m",
-        "gridmaker.cli",
-        "run",
-        "--exchange",
-        "binance",
-        "--base-url",
-        url,
-        "--data-dir",
-        str(data_dir),
-        "--api",
-        "127.0.0.1:0",
-        "--json",
-    ]
+    command = sim_bot_command(url, data_dir, "--api", "127.0.0.1:0", "--json")
     env = {**os.environ, "GRIDMAKER_API_TOKEN": TOKEN}
     with log.open("w") as sink, log.with_suffix(".out").open("w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=sink, text=True, env=env)

@@ -21,6 +21,7 @@ import pytest
 from gridmaker.core.ids import decode_cid
 from gridmaker.store import Store
 from tests.kit.http_venue import control
+from tests.kit.processes import sim_bot_command
 from tests.kit.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -67,19 +68,7 @@ def sim_exchange(tmp: Path, *args: str) -> Iterator[str]:
 
 
 def _bot(data_dir: Path, url: str, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "gridmaker.cli",
-        "run",
-        "--exchange",
-        "binance",
-        "--base-url",
-        url,
-        "--data-dir",
-        str(data_dir),
-        *args,
-    ]
+    return sim_bot_command(url, data_dir, *args)
 
 
 def _run(command: list[str]) -> dict[str, Any]:

@@ -11,11 +11,11 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
+from tests.kit.processes import sim_bot_command
 from tests.kit.waiting import eventually
 
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "DashboardBot", "artifacts_dir", "bot_command"]
@@ -45,21 +45,9 @@ def artifacts_dir() -> Path:
 
 def bot_command(url: str, data_dir: Path, api: str, config: Path | None = None) -> list[str]:
     """``gridmaker run`` on the simulator at ``url`` serving its API (and page) at ``api``."""
-    return [
-        sys.executable,
-        "-m",
-        "gridmaker.cli",
-        "run",
-        "--exchange",
-        "binance",
-        "--base-url",
-        url,
-        "--data-dir",
-        str(data_dir),
-        "--api",
-        api,
-        *(["--config", str(config)] if config else []),
-    ]
+    return sim_bot_command(
+        url, data_dir, "--api", api, *(["--config", str(config)] if config else [])
+    )
 
 
 class DashboardBot:

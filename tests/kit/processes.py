@@ -17,7 +17,14 @@ from pathlib import Path
 
 from tests.kit.waiting import eventually
 
-__all__ = ["API_LINE", "background", "bot_api_port", "gridmaker_command", "sim_exchange"]
+__all__ = [
+    "API_LINE",
+    "background",
+    "bot_api_port",
+    "gridmaker_command",
+    "sim_bot_command",
+    "sim_exchange",
+]
 
 API_LINE = re.compile(r"api: http://127\.0\.0\.1:(\d+) ")
 """What ``run --api 127.0.0.1:0`` prints once it listens."""
@@ -25,6 +32,13 @@ API_LINE = re.compile(r"api: http://127\.0\.0\.1:(\d+) ")
 
 def gridmaker_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "gridmaker.cli", *args]
+
+
+def sim_bot_command(url: str, data_dir: Path, *args: str) -> list[str]:
+    """``gridmaker run`` on the simulator at ``url`` (Binance-shaped), then ``args``."""
+    return gridmaker_command(
+        "run", "--exchange", "binance", "--base-url", url, "--data-dir", str(data_dir), *args
+    )
 
 
 @contextmanager
