@@ -165,8 +165,8 @@ class SourceChanged:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Quiet:
-    """Nothing happened for a while (sessions publish it on their timer): lets observers
-    re-check ages (the watchdog) without a clock of their own in the loop."""
+    """Nothing happened for a while. The loop does not publish it today (the watchdog runs
+    its own timer); an observer stream carries it like any notice."""
 
     at_ms: int = field(default_factory=now_ms)
 

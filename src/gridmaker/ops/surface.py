@@ -8,7 +8,7 @@ operator request into the store's command journal (then it wakes the loop, which
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,4 +35,3 @@ class Surface:
     health: Callable[[], dict[str, Any]] | None = None
     """The watchdog's verdict as JSON (``status``: ok, degraded or failing; per-market
     reasons); ``None`` before the watchdog runs."""
-    extra: dict[str, Any] = field(default_factory=dict)

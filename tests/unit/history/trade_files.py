@@ -18,22 +18,13 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.feather as feather  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-from gridmaker.core.units import Instrument
+from tests import kit
 
 Row = tuple[int, str, str]
 """Epoch ms, price text, amount text."""
 
-INSTRUMENT = Instrument(
-    symbol="BTC/USDT",
-    base="BTC",
-    quote="USDT",
-    tick_size=Decimal("0.01"),
-    step_size=Decimal("0.00001"),
-    min_qty=Decimal("0.00001"),
-    min_notional=Decimal("5"),
-    maker_fee=Decimal("0.001"),
-    taker_fee=Decimal("0.001"),
-)
+INSTRUMENT = kit.instrument()
+"""BTC/USDT as Binance lists it (the kit's instrument)."""
 
 
 def rows(n: int = 1500, seed: int = 17) -> list[Row]:
