@@ -195,9 +195,11 @@ def run_sweep(
         ) as pool:
             futures = [pool.submit(_one, setup_of, settings) for settings in combos]
             for future in as_completed(futures):
-                rows.append(future.result())
                 if on_done is not None:
-                    on_done(rows[-1])
+                    on_done(future.result())
+            # In the combinations' order, as one worker makes them: ties in the ranking (the
+            # refused combinations, equal PnL) then come out the same whatever finished first.
+            rows.extend(future.result() for future in futures)
     finally:
         shared.remove()
     return rank(rows)
