@@ -26,6 +26,7 @@ from gridmaker.core.events import (
     BreakerCommand,
     BreakerOrder,
     CandleClosed,
+    CapitalChange,
     Event,
     Fill,
     OperatorCommand,
@@ -33,11 +34,13 @@ from gridmaker.core.events import (
     OrderStatus,
     OrderUpdate,
     PriceTick,
+    Reconfigure,
     Side,
 )
 from gridmaker.core.evolve import evolve
 from gridmaker.core.ids import decode_cid
-from gridmaker.core.planning import Plan, settles_quietly
+from gridmaker.core.planning import Plan, engaged_window, settles_quietly
+from gridmaker.core.reshape import on_capital_change, on_reconfigure
 from gridmaker.core.risk import BreakerState, RiskParams, RiskState, Trigger
 from gridmaker.core.slots import (
     OrderEvent,
@@ -49,7 +52,7 @@ from gridmaker.core.slots import (
     spend_id,
     transition,
 )
-from gridmaker.core.state import Control, Decision, GridMode, GridState, make_slot
+from gridmaker.core.state import Control, Decision, GridMode, GridState, make_slot, order_qty
 from gridmaker.core.units import FEE_SCALE, Atoms, Steps, notional_atoms
 
 __all__ = [
@@ -73,6 +76,10 @@ def decide(state: GridState, event: Event) -> Decision:
         planned = _on_breaker_order(state, event)
     elif isinstance(event, OperatorOrder):
         planned = _on_operator_order(state, event)
+    elif isinstance(event, Reconfigure):
+        planned = on_reconfigure(state, event)
+    elif isinstance(event, CapitalChange):
+        planned = on_capital_change(state, event)
     elif isinstance(event, CandleClosed):
         candle = breaker.Candle(event.close_ticks, event.volume_steps, event.ts_event)
         planned = _guarded(state, breaker.check_candle(state.risk, state.risk_params, candle))
@@ -102,20 +109,9 @@ def replan(state: GridState) -> Decision:
 # --- prices ---------------------------------------------------------------------------------
 
 
-def _window(state: GridState, level: int) -> tuple[int, int]:
-    """The slot levels engaged at price level ``level`` (inclusive)."""
-    grid, params = state.grid, state.params
-    if params.trailing:
-        low, high = level - params.buy_levels + 1, level + params.sell_levels
-        if grid.is_bounded:
-            assert grid.min_level is not None and grid.max_level is not None
-            low, high = max(low, grid.min_level), min(high, grid.max_level - 1)
-        return low, high
-    assert grid.min_level is not None and grid.max_level is not None
-    return grid.min_level, grid.max_level - 1
-
-
 def _on_price(state: GridState, tick: PriceTick) -> Plan | Decision:
+    if state.trigger_ticks and not state.is_started and not _crosses_trigger(state, tick):
+        return Decision(evolve(state, last_price_ticks=tick.price_ticks))
     level = state.grid.level_at_or_below(tick.price_ticks)
     if state.is_started and level == state.price_level and not _beyond_bounds(state, tick):
         # Inside the same level band nothing becomes placeable or leaves the window.
@@ -135,13 +131,22 @@ def _on_price(state: GridState, tick: PriceTick) -> Plan | Decision:
     return plan
 
 
+def _crosses_trigger(state: GridState, tick: PriceTick) -> bool:
+    """The price reached the trigger, or moved across it since the last price seen."""
+    trigger, price, last = state.trigger_ticks, tick.price_ticks, state.last_price_ticks
+    return price == trigger or (last > 0 and (last < trigger) != (price < trigger))
+
+
 def _start(plan: Plan, level: int) -> None:
     """First price: create the slots; in neutral mode hand inventory to the slots above."""
-    state = plan.state
-    low, high = _window(state, level)
-    slots = [s for lv in range(low, high + 1) if (s := make_slot(state.grid, lv)) is not None]
+    state = plan.state = evolve(plan.state, start_price_ticks=plan.state.last_price_ticks)
+    low, high = engaged_window(state, level)
+    floor = state.cycle_floor
+    slots = [
+        s for lv in range(low, high + 1) if (s := make_slot(state.grid, lv, floor)) is not None
+    ]
     if state.params.mode is GridMode.NEUTRAL:
-        qty = state.params.order_qty_steps
+        qty = Steps(order_qty(state))
         funds = plan.funds()
         for slot in slots:  # ascending: inventory goes to the levels nearest the price first
             if slot.buy_ticks < state.last_price_ticks or funds.base < qty:
@@ -156,7 +161,7 @@ def _start(plan: Plan, level: int) -> None:
 
 
 def _move_window(plan: Plan, level: int) -> None:
-    low, high = _window(plan.state, level)
+    low, high = engaged_window(plan.state, level)
     for tick in list(plan.slots):
         slot = plan.slots[tick]
         inside = low <= slot.level <= high
@@ -166,9 +171,10 @@ def _move_window(plan: Plan, level: int) -> None:
         if not inside and slot.phase is Phase.BUY and slot.order is OrderState.OPEN:
             slot = plan.cancel(slot)
         plan.put(slot)
-    known = {s.level for s in plan.slots.values()}
+    known = {s.level for s in plan.slots.values() if not s.retiring}
+    floor = plan.state.cycle_floor
     for lv in range(low, high + 1):
-        new_slot = None if lv in known else make_slot(plan.state.grid, lv)
+        new_slot = None if lv in known else make_slot(plan.state.grid, lv, floor)
         if new_slot is not None:
             plan.put(new_slot)
 
@@ -181,8 +187,13 @@ def _slot_of(state: GridState, cid: str) -> Slot | None:
     if decoded is None or decoded.strategy != state.params.strategy_id:
         return None
     slot = state.slot_for_level(decoded.level)
+    if state.reshapes and (slot is None or slot.order_cid != cid):
+        # After a reconfiguration an order kept (or being retired) may carry its old level.
+        for other in state.slots.values():
+            if other.order_cid == cid:
+                return other
     if slot is None:
-        slot = make_slot(state.grid, decoded.level)
+        slot = make_slot(state.grid, decoded.level, state.cycle_floor)
     return slot
 
 
@@ -284,7 +295,7 @@ def _on_update(state: GridState, update: OrderUpdate) -> Plan | Decision:
         return Decision(state)  # stale: about an order this slot no longer works
     if update.status is OrderStatus.OPEN:
         slot = transition(slot, OrderEvent.ACKED)
-        if settles_quietly(state):
+        if settles_quietly(state) and not slot.retiring:
             # The common answer: only the slot changes, and a slot with a live order plans
             # nothing; the breaker and the sale have nothing to do (``_settle``).
             return Decision(evolve(state, slots={**state.slots, slot.buy_ticks: slot}))
@@ -300,11 +311,16 @@ def _on_update(state: GridState, update: OrderUpdate) -> Plan | Decision:
     elif update.status in _ENDED_WITHOUT_FILL:
         # The id is spent at the venue; the slot's next order needs a fresh one. It is planned
         # on the next price level or fill, not now: re-sending at once into the same market
-        # would be refused again (post-only crossing, funds) and loop.
+        # would be refused again (post-only crossing, funds) and loop. One we cancelled
+        # ourselves (a repriced or retired level) is planned at once.
+        ours = slot.order is OrderState.CANCELLING or slot.retiring
         slot = spend_id(slot, _ENDED_WITHOUT_FILL[update.status])
         plan = Plan(state)
-        plan.put(slot)
-        return plan  # no planning; a breaker may still have something to do
+        if ours:
+            plan.plan(slot)
+        else:
+            plan.put(slot)
+        return plan  # a breaker may still have something to do
     else:
         return Decision(state)  # FILLED: the fills themselves move the slot
     plan = Plan(state)
@@ -379,13 +395,15 @@ _CONTROL_OF: dict[OperatorCommand, Control] = {
     OperatorCommand.RESUME: Control.TRADING,
     OperatorCommand.TAKE_PROFIT_ONLY: Control.TAKE_PROFIT_ONLY,
     OperatorCommand.STOP: Control.STOPPED,
+    OperatorCommand.CLOSE: Control.CLOSING,
 }
 
 
 def _on_operator_order(state: GridState, order: OperatorOrder) -> Plan:
     """The operator's control: what it forbids is cancelled when settled, what it allows
     again is planned at once (every idle slot against the last price)."""
-    plan = Plan(evolve(state, control=_CONTROL_OF[order.command]))
+    control = _CONTROL_OF[order.command]
+    plan = Plan(evolve(state, control=control, close_ppm=order.limit_ppm))
     if state.is_started:
         plan.plan_all_idle()
     return plan

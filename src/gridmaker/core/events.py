@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gridmaker.core.grid import GridSpec
+from gridmaker.core.params import StrategyParams
+from gridmaker.core.risk import RiskParams
 from gridmaker.core.units import Atoms, Steps, Ticks
 
 __all__ = [
@@ -17,12 +20,14 @@ __all__ = [
     "BreakerOrder",
     "CancelOrder",
     "CandleClosed",
+    "CapitalChange",
     "Event",
     "Fill",
     "OrderStatus",
     "OrderUpdate",
     "PlaceOrder",
     "PriceTick",
+    "Reconfigure",
     "Side",
     "Timer",
 ]
@@ -122,6 +127,8 @@ class OperatorCommand(StrEnum):
     """Open buys cancelled, no new buys; sells of what is held keep working."""
     STOP = "stop"
     """Every order of ours cancelled, nothing placed (a stop that cancels)."""
+    CLOSE = "close"
+    """As a stop, then the inventory sold in one order within ``limit_ppm`` of the price."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +141,38 @@ class OperatorOrder:
     ts_event: int
     command_id: int = 0
     """The operator's queued command this carries (0: none); marked applied with the book."""
+    limit_ppm: int = 0
+    """``CLOSE``: how far below the last price the inventory's sale may go."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reconfigure:
+    """New grid parameters for a running book, applied as one step (``core.reshape``).
+
+    ``grid`` is the new template built at the book's own anchor, so every level whose price is
+    unchanged keeps its slot, its order and that order's client id.
+    """
+
+    symbol: str
+    grid: GridSpec
+    params: StrategyParams
+    risk_params: RiskParams
+    allow_loss: bool
+    """Allow inventory to be offered below what it cost (refused otherwise)."""
+    ts_event: int
+    command_id: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CapitalChange:
+    """Quote capital added to (> 0) or withdrawn from (< 0) a running book: the balance it may
+    use changes now, and order sizes follow at each level's next cycle; nothing is cancelled."""
+
+    symbol: str
+    delta_atoms: int
+    reason: str
+    ts_event: int
+    command_id: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,7 +185,17 @@ class CandleClosed:
     ts_event: int
 
 
-Event = PriceTick | OrderUpdate | Fill | Timer | BreakerOrder | OperatorOrder | CandleClosed
+Event = (
+    PriceTick
+    | OrderUpdate
+    | Fill
+    | Timer
+    | BreakerOrder
+    | OperatorOrder
+    | Reconfigure
+    | CapitalChange
+    | CandleClosed
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,13 +28,14 @@ from gridmaker.core.slots import (
     Phase,
     Slot,
     complete_cycle,
+    take_lot,
     to_sell_phase,
     transition,
 )
-from gridmaker.core.state import Control, Decision, GridState
+from gridmaker.core.state import Control, Decision, GridState, order_qty
 from gridmaker.core.units import FEE_SCALE, Atoms, Instrument, Steps, Ticks, notional_atoms
 
-__all__ = ["LIQUIDATION_LEVEL", "Funds", "Plan", "settles_quietly"]
+__all__ = ["LIQUIDATION_LEVEL", "Funds", "Plan", "engaged_window", "free_funds", "settles_quietly"]
 
 LIQUIDATION_LEVEL = -(36**8 - 1)
 """The level in a stop-loss sale's client id: below every grid, so it is never a slot's."""
@@ -61,7 +62,7 @@ class Plan:
         """The free funds, counted the first time this decision asks (a pass over every slot,
         which most decisions never need), then kept current by whoever spends them."""
         if self._funds is None:
-            self._funds = _free_funds(self.state, self.slots)
+            self._funds = free_funds(self.state, self.slots)
         return self._funds
 
     def book(self) -> GridState:
@@ -108,6 +109,8 @@ class Plan:
 
     def plan(self, slot: Slot) -> Slot:
         """Give a slot without a live order the order its phase calls for, if any; store it."""
+        if slot.retiring:
+            return self.retire(slot)
         if slot.order is OrderState.NONE:
             slot = self._plan_buy(slot) if slot.phase is Phase.BUY else self._plan_sell(slot)
         self.put(slot)
@@ -124,9 +127,53 @@ class Plan:
         for tick in sorted(idle, reverse=True):
             self.plan(self.slots[tick])
 
+    def retire(self, slot: Slot) -> Slot:
+        """A level a reconfiguration removed: its open order is cancelled; once it has none,
+        what it holds goes to a level of the new grid (``rehome``) and the slot is forgotten."""
+        if slot.order is OrderState.OPEN:
+            slot = self.cancel(slot)
+        elif slot.order is OrderState.NONE:
+            if slot.position_steps <= 0:
+                self.slots.pop(slot.buy_ticks, None)
+                return slot
+            home = self.rehome(slot)
+            if home is not None:
+                return home
+        self.put(slot)
+        return slot
+
+    def rehome(self, lot: Slot) -> Slot | None:
+        """Hand what ``lot`` holds, at its cost, to the free level whose sell recovers that
+        cost at the lowest price (any free level, nearest first, when losses are allowed);
+        ``None`` when there is none: the lot stays where it is, placing nothing."""
+        st = self.state
+        qty, owed = lot.position_steps, lot.cost_atoms - lot.proceeds_atoms
+        best: Slot | None = None
+        for tick in sorted(self.slots):
+            slot = self.slots[tick]
+            if (
+                slot.retiring
+                or not slot.is_engaged
+                or slot.order is not OrderState.NONE
+                or slot.position_steps
+                or slot.phase is not Phase.BUY
+            ):
+                continue
+            price = slot.sell_ticks
+            if notional_atoms(price, qty) - st.instrument.fee(price, qty) >= owed:
+                best = slot
+                break
+            if st.loss_allowed:
+                best = slot  # the highest free level: the nearest to its cost
+        if best is None:
+            return None
+        self.slots.pop(lot.buy_ticks, None)
+        return self.plan(take_lot(best, lot))
+
     def _plan_buy(self, slot: Slot) -> Slot:
         st = self.state
-        remaining = st.params.order_qty_steps - slot.position_steps
+        size = st.params.order_qty_steps if not st.sizing_atoms else order_qty(st)
+        remaining = size - slot.position_steps
         price = slot.buy_ticks
         if remaining <= 0 or not st.instrument.is_tradeable(price, remaining):
             if slot.position_steps > 0:
@@ -174,7 +221,7 @@ class Plan:
         control = st.control
         if st.risk.is_active and control not in _CANCELS:
             return
-        sells_too = st.risk.breaker is BreakerState.HALTED or control is Control.STOPPED
+        sells_too = st.risk.breaker is BreakerState.HALTED or control in _STOPS
         for tick in sorted(self.slots):
             slot = self.slots[tick]
             if slot.order is not OrderState.OPEN:
@@ -186,16 +233,19 @@ class Plan:
         """Stop-loss with a sale configured: once no order works, sell the whole inventory."""
         st = self.state
         params = st.risk_params
+        closing = st.control is Control.CLOSING
         if (
-            st.risk.trigger != Trigger.STOP_LOSS
-            or st.control is Control.STOPPED  # a pause or take-profit only does not hold it
-            or not params.stop_loss_sell_ppm
-            or st.liquidation_cid
-            or any(s.has_live_order for s in self.slots.values())
-        ):
+            not closing
+            and (
+                st.risk.trigger != Trigger.STOP_LOSS
+                or st.control is Control.STOPPED  # a pause or take-profit only does not hold it
+                or not params.stop_loss_sell_ppm
+            )
+        ) or (st.liquidation_cid or any(s.has_live_order for s in self.slots.values())):
             return
         qty = sum(s.position_steps for s in self.slots.values()) + st.dust_steps
-        price = st.last_price_ticks * (PPM - params.stop_loss_sell_ppm) // PPM
+        ppm = st.close_ppm if closing else params.stop_loss_sell_ppm
+        price = st.last_price_ticks * (PPM - ppm) // PPM
         if qty <= 0 or not st.instrument.is_tradeable(price, qty):
             return
         cid = encode_cid(st.params.strategy_id, LIQUIDATION_LEVEL, Side.SELL, st.liquidations)
@@ -228,17 +278,31 @@ def settles_quietly(state: GridState) -> bool:
 
 
 _TRADING = Control.TRADING
-_NO_SELLS = frozenset({Control.PAUSED, Control.STOPPED})
-_CANCELS = frozenset({Control.TAKE_PROFIT_ONLY, Control.STOPPED})
+_STOPS = frozenset({Control.STOPPED, Control.CLOSING})
+_NO_SELLS = frozenset({Control.PAUSED, *_STOPS})
+_CANCELS = frozenset({Control.TAKE_PROFIT_ONLY, *_STOPS})
 """Controls under which no sell is placed (take-profit only still sells what is held), and
 those whose working orders are cancelled (buys; sells too when stopped)."""
+
+
+def engaged_window(state: GridState, level: int) -> tuple[int, int]:
+    """The slot levels engaged at price level ``level`` (inclusive)."""
+    grid, params = state.grid, state.params
+    if params.trailing:
+        low, high = level - params.buy_levels + 1, level + params.sell_levels
+        if grid.is_bounded:
+            assert grid.min_level is not None and grid.max_level is not None
+            low, high = max(low, grid.min_level), min(high, grid.max_level - 1)
+        return low, high
+    assert grid.min_level is not None and grid.max_level is not None
+    return grid.min_level, grid.max_level - 1
 
 
 def _buy_reserve(instrument: Instrument, price_ticks: int, qty_steps: int) -> int:
     return notional_atoms(price_ticks, qty_steps) + instrument.fee(price_ticks, qty_steps)
 
 
-def _free_funds(state: GridState, slots: Mapping[int, Slot]) -> Funds:
+def free_funds(state: GridState, slots: Mapping[int, Slot]) -> Funds:
     """Quote not reserved by live buys; base that no slot holds (a slot sells only its own).
 
     One pass, integer products only: this runs on every decision that plans a buy.

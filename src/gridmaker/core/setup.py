@@ -27,3 +27,5 @@ class BookSetup:
     budget_quote: Decimal | None = None
     risk: RiskParams = RiskParams()
     crash_candle_ms: int = 60_000
+    trigger_ticks: int = 0
+    """Nothing is placed until the price crosses this (0: trade from the first price)."""

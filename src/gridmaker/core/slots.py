@@ -39,7 +39,9 @@ __all__ = [
     "complete_cycle",
     "complete_order",
     "hand_inventory",
+    "move_level",
     "spend_id",
+    "take_lot",
     "to_sell_phase",
     "transition",
 ]
@@ -127,6 +129,9 @@ class Slot:
     order_filled_steps: Steps = Steps(0)
     is_engaged: bool = True
     """False once a trailing window left this level: no new orders, existing ones wind down."""
+    retiring: bool = False
+    """A reconfiguration removed this level: its order is cancelled, and once it has none what
+    it holds is handed to a level of the new grid (``reshape``); it never places."""
 
     @property
     def has_live_order(self) -> bool:
@@ -214,3 +219,23 @@ def spend_id(slot: Slot, event: OrderEvent) -> Slot:
     """Apply ``event`` to an order that reached the venue and ended without a fill: its client
     id is spent there, so the slot's next order takes the next cycle's."""
     return _apply(slot, event, {"cycle": slot.cycle + 1})
+
+
+def take_lot(slot: Slot, lot: Slot) -> Slot:
+    """A reconfiguration hands a removed level's holdings, at their cost, to this free level,
+    which sells them at its own sell price."""
+    return evolve(
+        slot,
+        phase=Phase.SELL,
+        position_steps=lot.position_steps,
+        cost_atoms=lot.cost_atoms,
+        proceeds_atoms=lot.proceeds_atoms,
+    )
+
+
+def move_level(slot: Slot, *, level: int, sell_ticks: Ticks, cycle: int) -> Slot:
+    """A reconfiguration puts this slot on the new grid's level at its buy price. A slot whose
+    level index changes takes the book's floor cycle: its old index's ids may be another's."""
+    return evolve(
+        slot, level=level, sell_ticks=sell_ticks, cycle=cycle, is_engaged=True, retiring=False
+    )

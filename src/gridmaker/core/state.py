@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from gridmaker.core.events import Action
 from gridmaker.core.grid import GridSpec
+from gridmaker.core.params import GridMode, StrategyParams
 from gridmaker.core.risk import RiskParams, RiskState
 from gridmaker.core.slots import Slot
 from gridmaker.core.units import Atoms, Instrument, Steps, Ticks
@@ -24,12 +25,8 @@ __all__ = [
     "StrategyParams",
     "make_slot",
     "new_state",
+    "order_qty",
 ]
-
-
-class GridMode(StrEnum):
-    LONG = "long"
-    NEUTRAL = "neutral"
 
 
 class Control(StrEnum):
@@ -42,17 +39,8 @@ class Control(StrEnum):
     """Open buys are cancelled and none placed; sells of held inventory are placed and work."""
     STOPPED = "stopped"
     """Every order is cancelled and nothing placed; the next start trades again."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StrategyParams:
-    strategy_id: str
-    mode: GridMode
-    order_qty_steps: Steps
-    trailing: bool = False
-    buy_levels: int = 0
-    sell_levels: int = 0
-    """With ``trailing``: how many levels below / above the price stay engaged."""
+    CLOSING = "closing"
+    """As stopped, then the inventory is sold in one order within ``close_ppm`` of the price."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +79,24 @@ class GridState:
     """Sales sent so far: the cycle of the next one's client id."""
     control: Control = Control.TRADING
     """The operator's pause, take-profit only or stop; saved with the book."""
+    close_ppm: int = 0
+    """Under ``CLOSING``: how far below the last price the inventory's sale may go."""
+    trigger_ticks: int = 0
+    """Before the start: nothing is placed until the price crosses this (0: start at once)."""
+    start_price_ticks: int = 0
+    """The price the grid started at (the cost of a neutral grid's opening inventory)."""
+    capital_atoms: int = 0
+    """The quote capital the order sizes follow: equity when first needed, then what the
+    operator adds or withdraws (0: never needed; sizes are the configured ones)."""
+    sizing_atoms: int = 0
+    """The capital at which orders have the configured size (0: ``capital_atoms`` unset)."""
+    cycle_floor: int = 0
+    """The cycle a new or re-indexed slot starts at: above every cycle any id used before the
+    last reconfiguration, so a client id is never reused across grids (``reshape``)."""
+    reshapes: int = 0
+    """Reconfigurations applied: after one, a live order's id may name another level."""
+    loss_allowed: bool = False
+    """The last reconfiguration allowed inventory to be offered below its cost."""
 
     @property
     def fills(self) -> int:
@@ -116,9 +122,11 @@ def new_state(
     params: StrategyParams,
     base_steps: int,
     quote_atoms: int,
+    trigger_ticks: int = 0,
 ) -> GridState:
     """A book before its first price: no slots yet, balances as the venue reported them."""
     return GridState(
+        trigger_ticks=trigger_ticks,
         symbol=symbol,
         instrument=instrument,
         grid=grid,
@@ -129,10 +137,26 @@ def new_state(
     )
 
 
-def make_slot(grid: GridSpec, level: int) -> Slot | None:
-    """A fresh slot for ``level``, or None when the grid has no sell price above it."""
+def make_slot(grid: GridSpec, level: int, cycle: int = 0) -> Slot | None:
+    """A fresh slot for ``level`` starting at ``cycle`` (the book's ``cycle_floor``), or None
+    when the grid has no sell price above it."""
     if not (grid.has_level(level) and grid.has_level(level + 1)):
         return None
     return Slot(
-        level=level, buy_ticks=grid.price_ticks(level), sell_ticks=grid.price_ticks(level + 1)
+        level=level,
+        buy_ticks=grid.price_ticks(level),
+        sell_ticks=grid.price_ticks(level + 1),
+        cycle=cycle,
     )
+
+
+def order_qty(state: GridState) -> int:
+    """The size a level's next buy cycle aims for: the configured one, scaled by the capital
+    the operator added or withdrew and, when compounding, by the realized profit."""
+    base = state.params.order_qty_steps
+    if not state.sizing_atoms:
+        return base
+    capital = state.capital_atoms
+    if state.params.compound and state.realized_pnl_atoms > 0:
+        capital += state.realized_pnl_atoms
+    return max(0, base * capital // state.sizing_atoms)

@@ -15,7 +15,7 @@ from gridmaker.store.files import open_checked, recovery_hint, refusal
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "verify_store"]
 
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6
 
 MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     1: (
@@ -88,6 +88,12 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         # one command (the control API's retries).
         "ALTER TABLE commands ADD COLUMN request_id TEXT",
         "CREATE UNIQUE INDEX commands_request_id ON commands (request_id)",
+    ),
+    6: (
+        # A command's arguments (a reconfiguration's new grid, an amount of capital) as JSON,
+        # and why the loop refused it ("" or NULL: applied).
+        "ALTER TABLE commands ADD COLUMN payload TEXT",
+        "ALTER TABLE commands ADD COLUMN outcome TEXT",
     ),
 }
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,17 +17,27 @@ from gridmaker import failpoints
 from gridmaker.core.events import (
     Action,
     BreakerOrder,
+    CapitalChange,
     Event,
     Fill,
     OperatorOrder,
     OrderUpdate,
     PlaceOrder,
+    Reconfigure,
 )
 from gridmaker.core.state import GridState
 from gridmaker.db import connect, open_read_only, transaction, tune
 from gridmaker.store.codec import canonical_json, checksum, decode_state, encode_state
 from gridmaker.store.errors import DataDirUnusable, StateCorrupt, StoreError
 from gridmaker.store.files import recovery_hint, refusal
+from gridmaker.store.rows import (
+    BootRow,
+    CommandRecord,
+    CommandRow,
+    FillRow,
+    IntentRow,
+    RequestConflict,
+)
 from gridmaker.store.schema import SCHEMA_VERSION, migrate, verify_store
 
 __all__ = [
@@ -42,63 +51,11 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class BootRow:
-    revision: int
-    """Commits made before this boot's sync; everything sent after it has a higher revision."""
-    report: dict[str, int]
-    halted: str
-    at: str
+_COMMAND_EVENTS = (BreakerOrder, OperatorOrder, Reconfigure, CapitalChange)
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True, slots=True)
-class CommandRow:
-    id: int
-    symbol: str
-    command: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CommandRecord:
-    """A queued command as an operator asks after it: applied once ``applied_at`` is set."""
-
-    id: int
-    symbol: str
-    command: str
-    reason: str
-    request_id: str
-    created_at: str
-    applied_at: str | None
-
-
-class RequestConflict(ValueError):
-    """A request id already names another command: a retry must repeat its request."""
-
-
-@dataclass(frozen=True, slots=True)
-class FillRow:
-    seq: int
-    trade_id: str
-    client_order_id: str
-    side: str
-    price_ticks: int
-    qty_steps: int
-    fee_atoms: int
-    ts_event: int
-
-
-@dataclass(frozen=True, slots=True)
-class IntentRow:
-    symbol: str
-    client_order_id: str
-    kind: str
-    status: str
-    reason: str
 
 
 class Store:
@@ -264,35 +221,40 @@ class Store:
                 (symbol, self._revision, json.dumps(dict(report), sort_keys=True), halted, _now()),
             )
 
-    def add_command(self, symbol: str, command: str, reason: str) -> int:
-        """Queue an operator's breaker command for the running bot (``symbol`` "*" = all)."""
+    def add_command(self, symbol: str, command: str, reason: str, payload: str = "") -> int:
+        """Queue an operator's command for the running bot (``symbol`` "*" = all)."""
         with transaction(self._db) as db:
             cursor = db.execute(
-                "INSERT INTO commands (symbol, command, reason, created_at) VALUES (?, ?, ?, ?)",
-                (symbol, command, reason, _now()),
+                "INSERT INTO commands (symbol, command, reason, created_at, payload) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (symbol, command, reason, _now(), payload or None),
             )
         return int(cursor.lastrowid or 0)
 
-    def add_request(self, symbol: str, command: str, reason: str, request_id: str) -> int:
+    def add_request(
+        self, symbol: str, command: str, reason: str, request_id: str, payload: str = ""
+    ) -> int:
         """Queue a command once per ``request_id``: a repeat returns the first one's id.
 
         Raises ``RequestConflict`` when the id already names a different command.
         """
         with transaction(self._db) as db:
             row = db.execute(
-                "SELECT id, symbol, command FROM commands WHERE request_id = ?", (request_id,)
+                "SELECT id, symbol, command, coalesce(payload, '') FROM commands "
+                "WHERE request_id = ?",
+                (request_id,),
             ).fetchone()
             if row is not None:
-                if (row[1], row[2]) != (symbol, command):
+                if (row[1], row[2], row[3]) != (symbol, command, payload):
                     raise RequestConflict(
                         f"request id {request_id!r} is command {row[0]} ({row[2]} {row[1]}); "
                         "a new request needs a new id"
                     )
                 return int(row[0])
             cursor = db.execute(
-                "INSERT INTO commands (symbol, command, reason, created_at, request_id) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (symbol, command, reason, _now(), request_id),
+                "INSERT INTO commands (symbol, command, reason, created_at, request_id, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (symbol, command, reason, _now(), request_id, payload or None),
             )
         return int(cursor.lastrowid or 0)
 
@@ -307,7 +269,7 @@ class Store:
     def _command_records(self, where: str, args: tuple[object, ...]) -> list[CommandRecord]:
         rows = self._db.execute(
             "SELECT id, symbol, command, reason, coalesce(request_id, ''), created_at, "
-            f"applied_at FROM commands {where}",
+            f"applied_at, coalesce(payload, ''), coalesce(outcome, '') FROM commands {where}",
             args,
         )
         return [
@@ -319,13 +281,16 @@ class Store:
                 request_id=r[4],
                 created_at=r[5],
                 applied_at=r[6],
+                payload=r[7],
+                outcome=r[8],
             )
             for r in rows
         ]
 
     def pending_commands(self) -> list[CommandRow]:
         rows = self._db.execute(
-            "SELECT id, symbol, command, reason FROM commands WHERE applied_at IS NULL ORDER BY id"
+            "SELECT id, symbol, command, reason, coalesce(payload, '') FROM commands "
+            "WHERE applied_at IS NULL ORDER BY id"
         )
         return [CommandRow(*r) for r in rows]
 
@@ -335,9 +300,13 @@ class Store:
         ).fetchone()
         return row is not None and row[0] is not None
 
-    def mark_command_applied(self, command_id: int) -> None:
+    def mark_command_applied(self, command_id: int, outcome: str = "") -> None:
+        """Spend a command; ``outcome`` says why it was refused (kept for the operator)."""
         with transaction(self._db) as db:
-            db.execute("UPDATE commands SET applied_at = ? WHERE id = ?", (_now(), command_id))
+            db.execute(
+                "UPDATE commands SET applied_at = ?, outcome = ? WHERE id = ?",
+                (_now(), outcome or None, command_id),
+            )
 
     def record_halt(self, reason: str) -> None:
         with transaction(self._db) as db:
@@ -364,7 +333,7 @@ class Store:
                         failpoints.hit("fill:in-transaction")
                     elif isinstance(cause, OrderUpdate):
                         self._record_update(db, cause, revision)
-                    elif isinstance(cause, BreakerOrder | OperatorOrder) and cause.command_id:
+                    elif isinstance(cause, _COMMAND_EVENTS) and cause.command_id:
                         # The command is spent exactly when the book carrying it is saved.
                         db.execute(
                             "UPDATE commands SET applied_at = ? WHERE id = ?",
