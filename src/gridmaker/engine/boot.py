@@ -36,6 +36,7 @@ from gridmaker.core.slots import OrderState
 from gridmaker.core.state import Control, Decision, GridState
 from gridmaker.core.units import Instrument
 from gridmaker.engine.book import Book
+from gridmaker.engine.changes import CHANGES
 from gridmaker.engine.commands import STOPS, apply_at_rest, command_event
 from gridmaker.engine.executor import GridExecutor
 from gridmaker.engine.fill_reader import FillReader
@@ -73,6 +74,9 @@ class BootSync:
     executor: GridExecutor
     retrier: Retrier
     fills: FillReader
+    reshaping: frozenset[str] = frozenset()
+    """Symbols whose config is the target of a queued reconfiguration: their stored grid may
+    still be the old one (the loop reshapes it once booted)."""
 
     async def sync_all(
         self,
@@ -138,7 +142,7 @@ class BootSync:
         if state is None:
             await self._sync_fresh(book, open_orders, balances)
             return Synced(book)
-        _check_unchanged(setup, instrument, state)
+        _check_unchanged(setup, instrument, state, reshaping=symbol in self.reshaping)
         # Absent from the open orders proves nothing: ask for each one by client id, before the
         # fills, so that any fill a lookup reports is already in the history read next.
         listed = {o.client_order_id for o in open_orders}
@@ -224,12 +228,12 @@ class BootSync:
 
 def as_started(state: GridState, setup: BookSetup) -> GridState:
     """A stored book as this start takes it: limits come from the config, the breaker's own
-    state from the book; a stop that cancelled ended that run only, so this one trades."""
+    state from the book; a stop that cancelled (or sold) ended that run only: this one trades."""
     control = state.control
     return replace(
         state,
         risk_params=setup.risk,
-        control=Control.TRADING if control is Control.STOPPED else control,
+        control=Control.TRADING if control in (Control.STOPPED, Control.CLOSING) else control,
     )
 
 
@@ -254,9 +258,11 @@ def apply_pending_to_stored(
     commands: dict[str, list[BreakerOrder | OperatorOrder]] = {}
     everywhere: list[int] = []
     spent: list[int] = []
-    for command_id, target, command, reason in executor.pending_commands():
+    for command_id, target, command, reason, _ in executor.pending_commands():
         if upto is not None and command_id > upto:
             continue
+        if command in CHANGES:
+            continue  # a change needs the venue's answers: the running loop applies it
         if command in STOPS:
             spent.append(command_id)
             continue
@@ -326,17 +332,21 @@ def _budget(
     return convert(amount)
 
 
-def _check_unchanged(setup: BookSetup, instrument: Instrument, state: GridState) -> None:
-    """A stored book is only continued with the grid, strategy and instrument it was made with."""
+def _check_unchanged(
+    setup: BookSetup, instrument: Instrument, state: GridState, *, reshaping: bool = False
+) -> None:
+    """A stored book is only continued with the grid, strategy and instrument it was made with
+    (or, ``reshaping``, with the grid a queued reconfiguration moves it to)."""
     problems = []
-    if state.params != setup.params:
+    if not reshaping and state.params != setup.params:
         problems.append(f"strategy settings were {state.params}, config now asks {setup.params}")
-    if setup.template.build(state.grid.anchor_ticks) != state.grid:
+    if not reshaping and setup.template.build(state.grid.anchor_ticks) != state.grid:
         problems.append("grid settings differ from the stored grid")
     if state.instrument != instrument:
         problems.append(f"the venue's instrument changed: was {state.instrument}, is {instrument}")
     if problems:
         raise BootRefused(
             f"{setup.symbol}: the stored book does not match: {'; '.join(problems)}. Use the "
-            "original config, or a new --data-dir for a new grid"
+            "config the grid runs with, change it with 'gridmaker reconfigure --config NEW', or "
+            "use a new --data-dir for a new grid"
         )

@@ -15,6 +15,7 @@ from typing import Final
 from gridmaker.core.decide import apply_breaker_command, apply_operator_command
 from gridmaker.core.events import BreakerCommand, BreakerOrder, OperatorCommand, OperatorOrder
 from gridmaker.core.state import GridState
+from gridmaker.engine.changes import CHANGES, stop_sell_ppm
 
 __all__ = [
     "BREAKER_COMMANDS",
@@ -32,17 +33,23 @@ OPERATOR_COMMANDS: Final = {
     "resume": OperatorCommand.RESUME,
     "take_profit_only": OperatorCommand.TAKE_PROFIT_ONLY,
 }
-STOPS: Final = {"stop_cancel": OperatorCommand.STOP, "stop_leave": None}
-"""Stops act on every book at once and end the run; ``stop_cancel`` cancels our orders."""
-COMMANDS: Final = (*BREAKER_COMMANDS, *OPERATOR_COMMANDS, *STOPS)
+STOPS: Final = {
+    "stop_cancel": OperatorCommand.STOP,
+    "stop_leave": None,
+    "stop_sell": OperatorCommand.CLOSE,
+}
+"""Stops act on every book at once and end the run; ``stop_cancel`` cancels our orders,
+``stop_sell`` cancels them and sells the inventory within a limit (its payload)."""
+COMMANDS: Final = (*BREAKER_COMMANDS, *OPERATOR_COMMANDS, *STOPS, *CHANGES)
 
 
 def command_event(
-    symbol: str, command: str, reason: str, ts_event: int, command_id: int
+    symbol: str, command: str, reason: str, ts_event: int, command_id: int, payload: str = ""
 ) -> BreakerOrder | OperatorOrder | None:
     """The event ``command`` becomes for ``symbol``'s book (``None``: it changes no book).
 
-    Raises ``ValueError`` for a command this version does not know.
+    Raises ``ValueError`` for a command this version does not know (``CommandRefused`` for a
+    ``stop_sell`` whose limit is unreadable). Changes (``CHANGES``) are ``change_event``'s.
     """
     if command in BREAKER_COMMANDS:
         return BreakerOrder(
@@ -58,7 +65,12 @@ def command_event(
             return None
         raise ValueError(f"unknown operator command {command!r}; known: {', '.join(COMMANDS)}")
     return OperatorOrder(
-        symbol=symbol, command=operator, reason=reason, ts_event=ts_event, command_id=command_id
+        symbol=symbol,
+        command=operator,
+        reason=reason,
+        ts_event=ts_event,
+        command_id=command_id,
+        limit_ppm=stop_sell_ppm(payload) if command == "stop_sell" else 0,
     )
 
 
@@ -69,8 +81,8 @@ def apply_at_rest(state: GridState, command: str, reason: str, ts_event: int) ->
         return apply_breaker_command(state, BREAKER_COMMANDS[command], reason, ts_event)
     if command in OPERATOR_COMMANDS:
         return apply_operator_command(state, OPERATOR_COMMANDS[command])
-    if command in STOPS:
-        return state
+    if command in STOPS or command in CHANGES:
+        return state  # changes wait for the running loop (``apply_pending_to_stored``)
     raise ValueError(f"unknown operator command {command!r}; known: {', '.join(COMMANDS)}")
 
 

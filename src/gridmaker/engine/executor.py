@@ -45,11 +45,13 @@ class GridExecutor(Protocol):
         """
         ...
 
-    def pending_commands(self) -> Sequence[tuple[int, str, str, str]]:
-        """Operator commands not applied yet: (id, symbol or "*", command, reason)."""
+    def pending_commands(self) -> Sequence[tuple[int, str, str, str, str]]:
+        """Operator commands not applied yet: (id, symbol or "*", command, reason, payload)."""
         ...
 
-    def mark_command_applied(self, command_id: int) -> None: ...
+    def mark_command_applied(self, command_id: int, outcome: str = "") -> None:
+        """Spend a command; ``outcome`` says why it was refused ("" when applied)."""
+        ...
 
     def note_maybe_sent(self, client_order_ids: Iterable[str]) -> None:
         """These orders may have reached the venue moments ago (a dead process's last sends):

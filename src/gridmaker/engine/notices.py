@@ -141,6 +141,8 @@ class CommandApplied:
     command_id: int
     symbol: str
     command: str
+    outcome: str = ""
+    """Why it was refused ("" when applied)."""
     at_ms: int = field(default_factory=now_ms)
 
 

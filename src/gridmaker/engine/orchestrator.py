@@ -42,13 +42,14 @@ from gridmaker.engine.boot import (
     apply_pending_to_stored,
     as_started,
 )
-from gridmaker.engine.commands import STOPS, carried_commands, command_event
+from gridmaker.engine.changes import CHANGES, CommandRefused, target_setup
+from gridmaker.engine.command_loop import all_closed, apply_commands
+from gridmaker.engine.commands import carried_commands
 from gridmaker.engine.executor import GridExecutor
 from gridmaker.engine.fill_reader import FillReader
 from gridmaker.engine.notices import (
     CommandApplied,
     Halted,
-    Lifecycle,
     NoNotices,
     NoticeSink,
     OrderAnswered,
@@ -95,6 +96,7 @@ class GridOrchestrator:
         self.commands_waiting = False  # a command was just queued: apply it at the next turn
         self.commands_queued = asyncio.Event()  # set with it: wakes a session on a quiet market
         self._at_rest_upto: int | None = None  # the last command queued while no bot ran
+        self.closing = False  # a stop that sells: the session ends once every book closed
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -148,7 +150,9 @@ class GridOrchestrator:
         for command_id in spent:  # a stop asked of a bot that was not running
             self.executor.mark_command_applied(command_id)
         balances = await self.retrier.read("balances", self.exchange.fetch_balances)
-        sync = BootSync(self.exchange, self.executor, self.retrier, self._fill_reader())
+        sync = BootSync(
+            self.exchange, self.executor, self.retrier, self._fill_reader(), self._reshaping()
+        )
         synced = await sync.sync_all(self.setups, stored, balances, commands)
         for item in synced:
             self._books[item.book.setup.symbol] = item.book
@@ -163,11 +167,29 @@ class GridOrchestrator:
         if not any(item.book.halted for item in synced):
             for command_id in everywhere:  # every book carrying it is saved by now
                 self.executor.mark_command_applied(command_id)
-        for command_id, target, command in carried_commands(commands, everywhere, spent):
+        self._booted(carried_commands(commands, everywhere, spent))
+
+    def _booted(self, carried: list[tuple[int, str, str]]) -> None:
+        for command_id, target, command in carried:
             self.notices.publish(
                 CommandApplied(command_id=command_id, symbol=target, command=command)
             )
         self.is_booted = True
+        if any(c[2] in CHANGES for c in self.executor.pending_commands()):
+            self.wake_commands()  # changes queued while stopped are the loop's to apply
+
+    def _reshaping(self) -> frozenset[str]:
+        """Symbols whose config is what a queued reconfiguration asks for."""
+        setups = {s.symbol: s for s in self.setups}
+        wanted = set()
+        for _, target, command, _, payload in self.executor.pending_commands():
+            if command == "reconfigure" and target in setups:
+                try:
+                    if target_setup(payload) == setups[target]:
+                        wanted.add(target)
+                except CommandRefused:
+                    continue
+        return frozenset(wanted)
 
     def _fill_reader(self) -> FillReader:
         """Read at each use: tests and sessions may swap the executor, retrier or page size."""
@@ -218,17 +240,19 @@ class GridOrchestrator:
         """The book of a symbol's first price, after the pre-flight checks passed."""
         setup = book.setup
         assert book.instrument is not None
-        if reason := grid_refusal(setup.template, book.instrument, price_ticks):
+        anchor = setup.trigger_ticks or price_ticks  # a triggered grid centres on its trigger
+        if reason := grid_refusal(setup.template, book.instrument, anchor):
             raise PreflightRefused(f"{setup.symbol}: refusing to start: {reason}")
         state = new_state(
             symbol=setup.symbol,
             instrument=book.instrument,
-            grid=setup.template.build(price_ticks),
+            grid=setup.template.build(anchor),
             params=setup.params,
             base_steps=book.base_steps,
             quote_atoms=book.quote_atoms,
+            trigger_ticks=setup.trigger_ticks,
         )
-        problems = preflight(state, price_ticks)
+        problems = preflight(state, anchor)
         if problems:
             raise PreflightRefused(f"{setup.symbol}: refusing to start: " + "; ".join(problems))
         return replace(state, fill_cursor=book.fresh_cursor, risk_params=setup.risk)
@@ -240,6 +264,8 @@ class GridOrchestrator:
         book.state = decision.state
         book.best_buy, book.best_sell = best_prices(decision.state)
         answers = await self.executor.execute(decision, causes)
+        if self.closing:
+            self.check_closed()
         for answer in answers:
             if isinstance(answer, OrderUpdate):
                 self.notices.publish(
@@ -326,54 +352,21 @@ class GridOrchestrator:
         self.executor.record_halt(reason)
 
     async def apply_commands(self, ts_event: int) -> int:
-        """Apply the operator's queued commands; returns how many were applied.
+        """Apply the operator's queued commands; returns how many (``command_loop``)."""
+        return await apply_commands(self, ts_event)
 
-        Breaker trips and resets, pauses, take-profit only and resumes are decided like any
-        event. A command for one symbol is marked applied in the transaction that saves its
-        book; one for every symbol once each book has carried it. A stop (every book at once)
-        cancels our orders first when it says so, then sets ``stop``.
-        """
-        self.commands_waiting = False
-        self.commands_queued.clear()
-        applied = 0
-        for command_id, target, command, reason in self.executor.pending_commands():
-            targets = self.symbols if target == "*" else (target,)
-            if command not in STOPS and any(self._awaits_book(s) for s in targets):
-                continue  # a book not created yet: keep the command for when it exists
-            carried = False
-            for symbol in targets:
-                book = self._books.get(symbol)
-                if book is None or book.state is None:
-                    continue
-                order = command_event(
-                    symbol, command, reason, ts_event, command_id if target != "*" else 0
-                )
-                if order is None:
-                    continue
-                if book.halted:
-                    # Not trading, but the command still belongs to the book: saved with it,
-                    # its cancels recorded and left for the next boot (as a ban's are).
-                    decision = decide(book.state, order)
-                    book.state = decision.state
-                    await self.executor.execute(decision, (order,), send=False)
-                else:
-                    await self.on_event(order)
-                carried = target != "*"
-            if not carried:
-                self.executor.mark_command_applied(command_id)
-            applied += 1
-            self.notices.publish(
-                CommandApplied(command_id=command_id, symbol=target, command=command)
-            )
-            if command in STOPS:
-                self.notices.publish(Lifecycle(stage="stopping", detail=f"{command} {reason}"))
-                self.stop.set()
-        return applied
+    def book(self, symbol: str) -> Book | None:
+        return self._books.get(symbol)
 
-    def _awaits_book(self, symbol: str) -> bool:
+    def awaits_book(self, symbol: str) -> bool:
         """A trading symbol whose first price has not made its book yet (a halted one won't)."""
         book = self._books.get(symbol)
         return book is not None and book.state is None and not book.halted
+
+    def check_closed(self) -> None:
+        """After a ``stop_sell``: end the session once every book has closed."""
+        if self.closing and all_closed(b.state for b in self._books.values() if not b.halted):
+            self.stop.set()
 
     async def resolve_unknown(self, symbol: str) -> int:
         """Look up every order in UNKNOWN state by client id; returns how many were asked."""

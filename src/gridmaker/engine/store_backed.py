@@ -46,11 +46,13 @@ class StoreBackedExecutor:
     def record_halt(self, reason: str) -> None:
         self.store.record_halt(reason)
 
-    def pending_commands(self) -> Sequence[tuple[int, str, str, str]]:
-        return [(c.id, c.symbol, c.command, c.reason) for c in self.store.pending_commands()]
+    def pending_commands(self) -> Sequence[tuple[int, str, str, str, str]]:
+        return [
+            (c.id, c.symbol, c.command, c.reason, c.payload) for c in self.store.pending_commands()
+        ]
 
-    def mark_command_applied(self, command_id: int) -> None:
-        self.store.mark_command_applied(command_id)
+    def mark_command_applied(self, command_id: int, outcome: str = "") -> None:
+        self.store.mark_command_applied(command_id, outcome)
 
     def note_maybe_sent(self, client_order_ids: Iterable[str]) -> None:
         for cid in client_order_ids:

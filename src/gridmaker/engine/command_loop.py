@@ -1,0 +1,98 @@
+"""How the one loop applies the operator's queued commands (``GridOrchestrator.apply_commands``).
+
+Breaker trips and resets, pauses, take-profit only, resumes, reconfigurations and capital
+changes are decided like any event, in the order they were queued. A command for one symbol is
+marked applied in the transaction that saves its book; one for every symbol once each book has
+carried it; a refused one at once, with why (its ``outcome``). A stop (every book at once)
+cancels our orders first when it says so, then ends the session; a stop that sells ends it
+once every book has closed (``all_closed``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from gridmaker.core.decide import decide
+from gridmaker.core.events import (
+    BreakerOrder,
+    CapitalChange,
+    OperatorOrder,
+    Reconfigure,
+)
+from gridmaker.core.state import Control, GridState
+from gridmaker.engine.changes import CHANGES, CommandRefused, change_event, target_setup
+from gridmaker.engine.commands import STOPS, command_event
+from gridmaker.engine.notices import CommandApplied, Lifecycle
+
+if TYPE_CHECKING:
+    from gridmaker.engine.orchestrator import GridOrchestrator
+
+__all__ = ["all_closed", "apply_commands"]
+
+
+async def apply_commands(orch: GridOrchestrator, ts_event: int) -> int:
+    """Apply every queued command; returns how many were applied (refused ones included)."""
+    orch.commands_waiting = False
+    orch.commands_queued.clear()
+    applied = 0
+    for command_id, target, command, reason, payload in orch.executor.pending_commands():
+        targets = orch.symbols if target == "*" else (target,)
+        if command not in STOPS and any(orch.awaits_book(s) for s in targets):
+            continue  # a book not created yet: keep the command for when it exists
+        carried, outcome = False, ""
+        for symbol in targets:
+            book = orch.book(symbol)
+            if book is None or book.state is None:
+                continue
+            carried_id = command_id if target != "*" else 0
+            try:
+                order = _event(book.state, command, reason, payload, ts_event, carried_id)
+            except CommandRefused as e:
+                outcome = str(e)
+                continue
+            if order is None:
+                continue
+            if book.halted:
+                # Not trading, but the command still belongs to the book: saved with it,
+                # its cancels recorded and left for the next boot (as a ban's are).
+                decision = decide(book.state, order)
+                book.state = decision.state
+                await orch.executor.execute(decision, (order,), send=False)
+            else:
+                await orch.on_event(order)
+            if isinstance(order, Reconfigure):
+                book.setup = target_setup(payload)
+            carried = target != "*"
+        if not carried:
+            orch.executor.mark_command_applied(command_id, outcome)
+        applied += 1
+        orch.notices.publish(
+            CommandApplied(command_id=command_id, symbol=target, command=command, outcome=outcome)
+        )
+        if command in STOPS:
+            orch.notices.publish(Lifecycle(stage="stopping", detail=f"{command} {reason}"))
+            if command == "stop_sell":
+                orch.closing = True
+                orch.check_closed()
+            else:
+                orch.stop.set()
+    return applied
+
+
+def _event(
+    state: GridState, command: str, reason: str, payload: str, ts_event: int, command_id: int
+) -> BreakerOrder | OperatorOrder | Reconfigure | CapitalChange | None:
+    if command in CHANGES:
+        return change_event(state, command, reason, payload, ts_event, command_id)
+    return command_event(state.symbol, command, reason, ts_event, command_id, payload)
+
+
+def all_closed(states: Iterable[GridState | None]) -> bool:
+    """Every book a ``stop_sell`` closes has no order working and no sale outstanding."""
+    for state in states:
+        if state is None or state.control is not Control.CLOSING:
+            continue
+        if state.liquidation_cid or any(s.has_live_order for s in state.slots.values()):
+            return False
+    return True
