@@ -22,14 +22,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gridmaker.core import risk as breaker
+from gridmaker.core.commanded import (
+    apply_breaker_command,
+    apply_operator_command,
+    guarded,
+    on_breaker_order,
+    on_operator_order,
+)
 from gridmaker.core.events import (
-    BreakerCommand,
     BreakerOrder,
     CandleClosed,
     CapitalChange,
     Event,
     Fill,
-    OperatorCommand,
     OperatorOrder,
     OrderStatus,
     OrderUpdate,
@@ -41,7 +46,7 @@ from gridmaker.core.evolve import evolve
 from gridmaker.core.ids import decode_cid
 from gridmaker.core.planning import Plan, engaged_window, settles_quietly
 from gridmaker.core.reshape import on_capital_change, on_reconfigure
-from gridmaker.core.risk import BreakerState, RiskParams, RiskState, Trigger
+from gridmaker.core.risk import BreakerState, RiskParams, RiskState
 from gridmaker.core.slots import (
     OrderEvent,
     OrderState,
@@ -52,7 +57,7 @@ from gridmaker.core.slots import (
     spend_id,
     transition,
 )
-from gridmaker.core.state import Control, Decision, GridMode, GridState, make_slot, order_qty
+from gridmaker.core.state import Decision, GridMode, GridState, make_slot, order_qty
 from gridmaker.core.units import FEE_SCALE, Atoms, Steps, notional_atoms
 
 __all__ = [
@@ -73,16 +78,16 @@ def decide(state: GridState, event: Event) -> Decision:
     elif isinstance(event, OrderUpdate):
         planned = _on_update(state, event)
     elif isinstance(event, BreakerOrder):
-        planned = _on_breaker_order(state, event)
+        planned = on_breaker_order(state, event)
     elif isinstance(event, OperatorOrder):
-        planned = _on_operator_order(state, event)
+        planned = on_operator_order(state, event)
     elif isinstance(event, Reconfigure):
         planned = on_reconfigure(state, event)
     elif isinstance(event, CapitalChange):
         planned = on_capital_change(state, event)
     elif isinstance(event, CandleClosed):
         candle = breaker.Candle(event.close_ticks, event.volume_steps, event.ts_event)
-        planned = _guarded(state, breaker.check_candle(state.risk, state.risk_params, candle))
+        planned = guarded(state, breaker.check_candle(state.risk, state.risk_params, candle))
     else:
         return Decision(state)
     return planned if isinstance(planned, Decision) else _settle(planned)
@@ -295,6 +300,15 @@ def _on_update(state: GridState, update: OrderUpdate) -> Plan | Decision:
         return Decision(state)  # stale: about an order this slot no longer works
     if update.status is OrderStatus.OPEN:
         slot = transition(slot, OrderEvent.ACKED)
+        if (
+            slot.order_side is Side.SELL
+            and slot.order_price_ticks != slot.sell_ticks
+            and slot.order is OrderState.OPEN
+        ):
+            # Sent before a reconfiguration moved this level's sell price: re-price it.
+            plan = Plan(state)
+            plan.put(plan.cancel(slot))
+            return plan
         if settles_quietly(state) and not slot.retiring:
             # The common answer: only the slot changes, and a slot with a live order plans
             # nothing; the breaker and the sale have nothing to do (``_settle``).
@@ -370,76 +384,20 @@ def _beyond_bounds(state: GridState, tick: PriceTick) -> bool:
     )
 
 
-def _guarded(state: GridState, risk: RiskState) -> Plan:
-    """The book with a new breaker state: cancels what a trip forbids, replans on a clear."""
-    was_active = state.risk.is_active
-    plan = Plan(evolve(state, risk=risk))
-    if risk.is_active and not was_active:
-        plan.plan_all_idle()
-    return plan
-
-
-def _on_breaker_order(state: GridState, order: BreakerOrder) -> Plan:
-    risk, params = state.risk, state.risk_params
-    if order.command is BreakerCommand.RESET:
-        risk = breaker.clear(risk, f"manual reset: {order.reason}", order.ts_event)
-    elif order.command is BreakerCommand.BAN:
-        risk = breaker.trip(risk, params, Trigger.BAN, order.reason, order.ts_event)
-    else:
-        risk = breaker.trip(risk, params, Trigger.MANUAL, order.reason, order.ts_event)
-    return _guarded(state, risk)
-
-
-_CONTROL_OF: dict[OperatorCommand, Control] = {
-    OperatorCommand.PAUSE: Control.PAUSED,
-    OperatorCommand.RESUME: Control.TRADING,
-    OperatorCommand.TAKE_PROFIT_ONLY: Control.TAKE_PROFIT_ONLY,
-    OperatorCommand.STOP: Control.STOPPED,
-    OperatorCommand.CLOSE: Control.CLOSING,
-}
-
-
-def _on_operator_order(state: GridState, order: OperatorOrder) -> Plan:
-    """The operator's control: what it forbids is cancelled when settled, what it allows
-    again is planned at once (every idle slot against the last price)."""
-    control = _CONTROL_OF[order.command]
-    plan = Plan(evolve(state, control=control, close_ppm=order.limit_ppm))
-    if state.is_started:
-        plan.plan_all_idle()
-    return plan
-
-
-def apply_operator_command(state: GridState, command: OperatorCommand) -> GridState:
-    """An operator command applied to a stored book at rest: only the control changes; the
-    next boot's reconciliation cancels what it forbids before anything new is sent."""
-    return evolve(state, control=_CONTROL_OF[command])
-
-
-def apply_breaker_command(
-    state: GridState, command: BreakerCommand, reason: str, ts_event: int
-) -> GridState:
-    """An operator command applied to a stored book at rest: only the breaker changes.
-
-    Its orders are dealt with by the next boot's reconciliation, which cancels what a trip
-    forbids before anything new is sent.
-    """
-    risk = state.risk
-    if command is BreakerCommand.RESET:
-        risk = breaker.clear(risk, f"manual reset: {reason}", ts_event)
-    else:
-        trigger = Trigger.BAN if command is BreakerCommand.BAN else Trigger.MANUAL
-        risk = breaker.trip(risk, state.risk_params, trigger, reason, ts_event)
-    return evolve(state, risk=risk)
-
-
 def needs_decision(state: GridState | None, price_ticks: int) -> bool:
     """False for a price that changes nothing: same level band as the last decision.
 
     The live engines and the backtester both call ``decide`` for a price only when this says so,
     which keeps the two identical and the common tick at one division and one comparison.
     """
-    if state is None or not state.is_started:
+    if state is None:
         return True
+    if not state.is_started:
+        # A triggered grid waits: only its first price and a crossing are worth a decision.
+        trigger, last = state.trigger_ticks, state.last_price_ticks
+        if not (trigger and last) or price_ticks == trigger:
+            return True
+        return (price_ticks < trigger) != (last < trigger)
     params = state.risk_params
     if (params.stop_loss_ticks and price_ticks <= params.stop_loss_ticks) or (
         params.take_profit_ticks and price_ticks >= params.take_profit_ticks
