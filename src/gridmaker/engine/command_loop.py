@@ -10,28 +10,51 @@ once every book has closed (``all_closed``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from gridmaker.core.decide import decide
 from gridmaker.core.events import (
     BreakerOrder,
     CapitalChange,
+    Event,
     OperatorOrder,
     Reconfigure,
 )
 from gridmaker.core.state import Control, GridState
+from gridmaker.engine.book import Book
 from gridmaker.engine.changes import CHANGES, CommandRefused, change_event, target_setup
 from gridmaker.engine.commands import STOPS, command_event
-from gridmaker.engine.notices import CommandApplied, Lifecycle
+from gridmaker.engine.executor import GridExecutor
+from gridmaker.engine.notices import CommandApplied, Lifecycle, NoticeSink
 
-if TYPE_CHECKING:
-    from gridmaker.engine.orchestrator import GridOrchestrator
-
-__all__ = ["all_closed", "apply_commands"]
+__all__ = ["CommandLoop", "all_closed", "apply_commands"]
 
 
-async def apply_commands(orch: GridOrchestrator, ts_event: int) -> int:
+class CommandLoop(Protocol):
+    """What of the orchestrator applying commands needs (it is the one implementation)."""
+
+    executor: GridExecutor
+    notices: NoticeSink
+    stop: asyncio.Event
+    commands_waiting: bool
+    commands_queued: asyncio.Event
+    closing: bool
+
+    @property
+    def symbols(self) -> tuple[str, ...]: ...
+
+    def book(self, symbol: str) -> Book | None: ...
+
+    def awaits_book(self, symbol: str) -> bool: ...
+
+    def check_closed(self) -> None: ...
+
+    async def on_event(self, event: Event) -> None: ...
+
+
+async def apply_commands(orch: CommandLoop, ts_event: int) -> int:
     """Apply every queued command; returns how many were applied (refused ones included)."""
     orch.commands_waiting = False
     orch.commands_queued.clear()
