@@ -1,6 +1,6 @@
 """End-to-end ``gridmaker backtest`` on 10,000,000 trades in Binance's public CSV layout.
 
-Usage: python benchmarks/history_load.py [--trades N] [--rebuild]
+Usage: python benchmarks/history_load.py [--trades N] [--rebuild] [--nautilus-trades N]
 
 The file is built once from a seeded walk and cached in the system temp dir
 (``gridmaker-bench/BTCUSDT-trades-<N>.csv``, about 0.8 GB at 10M trades): headerless
@@ -11,9 +11,18 @@ The price is a mean-reverting walk around 50,000 USDT (σ 1 USDT a trade, statio
 
 Then ``gridmaker backtest --feed FILE --json`` runs with the default config as a user runs it,
 in a child process, and the figures are printed: wall time, its split (load, replay, the rest:
-start-up and summary), the CPU seconds it used (all threads) and its peak RSS. NautilusTrader
-is timed on the same file only when importable in this Python; otherwise one line says so.
-Figures only, no assertions; the last line is JSON.
+start-up and summary), the CPU seconds it used (all threads) and its peak RSS.
+
+Then the same file goes through NautilusTrader 1.221.0's own loader and engine in a child under
+the Python named by ``NT_PYTHON`` (or this one, if it has ``nautilus_trader``):
+``nautilus_trades.py`` reads it with ``CSVTickDataLoader`` and ``TradeTickDataWrangler`` and runs
+the grid of ``nautilus_grid.py`` with our default config's levels, spacing and order size. Its
+wall time is split the same way (load: read, wrangle, hand to the engine; replay: the engine's
+run; the rest: start-up, imports, disposal) and the two rows are printed side by side with
+whether their orders and fills are equal. ``--nautilus-trades N`` runs Nautilus on the first N
+trades only (it holds every trade as an object: about 300 MB a million) and adds a row
+extrapolated from N, labelled so (load and replay scaled linearly, start-up kept). Without
+Nautilus one line says what is missing. Figures only, no assertions; the last line is JSON.
 """
 
 from __future__ import annotations
@@ -135,22 +144,117 @@ def ours(path: Path) -> dict[str, Any]:
     }
 
 
-def nautilus_note() -> str:
-    if importlib.util.find_spec("nautilus_trader") is None:
-        return (
-            "nautilus: skipped — nautilus_trader is not installed in this Python, so the same "
-            "file was not timed through Nautilus' loader and engine"
+def nautilus_python() -> tuple[str | None, str]:
+    """The Python to run Nautilus with (``NT_PYTHON``, else this one if it has Nautilus), or
+    None; and a line to print (why it is skipped, or another version than 1.221.0)."""
+    import backtest_vs_nautilus as versus
+
+    if not os.environ.get("NT_PYTHON", "").strip():
+        if importlib.util.find_spec("nautilus_trader") is not None:
+            return sys.executable, ""
+        return None, (
+            "nautilus: skipped — NT_PYTHON is not set and nautilus_trader is not installed in "
+            f"this Python, so the same file was not timed through Nautilus; {versus.INSTALL}"
         )
-    return (
-        "nautilus: installed, but this benchmark has no Nautilus side for the CSV yet "
-        "(backtest_vs_nautilus.py compares the replay on the shared walk)"
+    return versus.nautilus_python()
+
+
+def default_grid() -> list[str]:
+    """Our default config's grid as ``nautilus_trades.py`` arguments; it runs the classic
+    grid only (neutral, arithmetic, unbounded, fixed), so anything else is refused."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from gridmaker.config import Config
+    from gridmaker.core.grid import GridKind
+    from gridmaker.core.state import GridMode
+
+    market = Config().markets[0]
+    grid = market.grid
+    absolute, ppm = grid.spacing_value()
+    classic = (
+        market.mode is GridMode.NEUTRAL
+        and grid.kind is GridKind.ARITHMETIC
+        and absolute is None
+        and grid.buy_levels == grid.sell_levels
+        and grid.lower is None
+        and not grid.trailing
     )
+    if not classic:
+        raise SystemExit(f"the default grid is not the classic grid nautilus_grid runs: {grid}")
+    qty = f"{market.order_size:f}"
+    return ["--spacing-ppm", str(ppm), "--levels", str(grid.buy_levels), "--qty", qty]
+
+
+def theirs(python: str, path: Path, trades: int | None) -> dict[str, Any] | None:
+    """``nautilus_trades.py`` on the file (its first ``trades`` rows) in a child; None (and a
+    line saying why) if it fails."""
+    args = [python, str(Path(__file__).with_name("nautilus_trades.py")), str(path)]
+    args += default_grid() + ([] if trades is None else ["--trades", str(trades)])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        print(f"nautilus: failed ({done.returncode}): {done.stderr.strip()[-1000:]}")
+        return None
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    load, replay = float(figures["load_s"]), float(figures["run_s"])
+    return {
+        **figures,
+        "wall_s": round(wall, 2),
+        "replay_s": round(replay, 2),
+        "rest_s": round(wall - load - replay, 2),
+        "cpu_s": round(cpu, 2),
+        "peak_rss_mb": round(figures["ru_maxrss_mb"]),
+    }
+
+
+def extrapolated(row: dict[str, Any], trades: int) -> dict[str, Any]:
+    """``row`` at ``trades``: load and replay scaled linearly from its trades, the rest
+    (start-up, imports) kept; CPU and peak RSS are not guessed."""
+    scale = trades / row["trades"]
+    load, replay = row["load_s"] * scale, row["replay_s"] * scale
+    return {
+        "trades": trades,
+        "wall_s": round(load + replay + row["rest_s"], 1),
+        "load_s": round(load, 1),
+        "replay_s": round(replay, 1),
+        "rest_s": row["rest_s"],
+        "cpu_s": "—",
+        "extrapolated_from": row["trades"],
+    }
+
+
+def _line(name: str, row: dict[str, Any]) -> str:
+    def number(key: str) -> str:
+        value = row.get(key)
+        return "—" if value is None else f"{value:,}"
+
+    return (
+        f"{name:30} {row['trades']:>12,} {row['wall_s']:>8} {row['load_s']:>8} "
+        f"{row['replay_s']:>9} {row['rest_s']:>7} {row['cpu_s']:>7} {number('peak_rss_mb'):>8} "
+        f"{number('fills'):>8} {number('decisions'):>10}"
+    )
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number of trades; was {text}")
+    return value
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trades", type=int, default=N_TRADES)
     parser.add_argument("--rebuild", action="store_true", help="write the file again")
+    parser.add_argument(
+        "--nautilus-trades",
+        type=_positive,
+        default=None,
+        help="run Nautilus on the first N trades only and extrapolate (default: all)",
+    )
     args = parser.parse_args()
     try:
         import numpy  # noqa: F401
@@ -171,22 +275,44 @@ def main() -> None:
     )
     before = os.getloadavg()[0]
     row = ours(path)
+    python, note = nautilus_python()
+    nautilus = None
+    if python is not None:
+        nautilus = theirs(python, path, args.nautilus_trades)
     row["load_average"] = round(max(before, os.getloadavg()[0]), 1)
     print(
-        f"{'':10} {'trades':>12} {'wall s':>8} {'load s':>8} {'replay s':>9} {'rest s':>7} "
+        f"{'':30} {'trades':>12} {'wall s':>8} {'load s':>8} {'replay s':>9} {'rest s':>7} "
         f"{'CPU s':>7} {'peak MB':>8} {'fills':>8} {'decisions':>10}"
     )
-    print(
-        f"{'gridmaker':10} {row['trades']:>12,} {row['wall_s']:>8} {row['load_s']:>8} "
-        f"{row['replay_s']:>9} {row['rest_s']:>7} {row['cpu_s']:>7} {row['peak_rss_mb']:>8,} "
-        f"{row['fills']:>8,} {row['decisions']:>10,}"
-    )
+    print(_line("gridmaker", row))
+    result: dict[str, Any] = {"gridmaker": row, "file_mb": round(size_mb)}
+    if nautilus is not None:
+        print(_line(f"nautilus {nautilus['version']}", nautilus))
+        result["nautilus"] = nautilus
+        if nautilus["trades"] < row["trades"]:
+            guess = extrapolated(nautilus, row["trades"])
+            print(_line(f"  extrapolated from {nautilus['trades']:,}", guess))
+            result["nautilus_extrapolated"] = guess
+        else:
+            same = (nautilus["orders"], nautilus["fills"]) == (row["orders"], row["fills"])
+            print(
+                f"same orders/fills: {'yes' if same else 'NO'} ({row['orders']:,}/{row['fills']:,}"
+                f" ours, {nautilus['orders']:,}/{nautilus['fills']:,} Nautilus); Nautilus"
+                f" wall/ours {nautilus['wall_s'] / row['wall_s']:.1f}x, peak RSS/ours"
+                f" {nautilus['peak_rss_mb'] / row['peak_rss_mb']:.1f}x"
+            )
+        print(
+            f"nautilus load split: read {nautilus['read_s']} s (CSVTickDataLoader), wrangle"
+            f" {nautilus['wrangle_s']} s (TradeTickDataWrangler),"
+            f" add_data {nautilus['add_data_s']} s"
+        )
     print(
         f"load average {row['load_average']} on {os.cpu_count()} CPUs: wall times stretch when "
         "the machine is shared; CPU s (all threads of the run) does much less"
     )
-    print(nautilus_note())
-    print(json.dumps({"gridmaker": row, "file_mb": round(size_mb)}))
+    if note:
+        print(note)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

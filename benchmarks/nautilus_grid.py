@@ -55,38 +55,44 @@ def probe() -> int:
     return 0
 
 
-def run(scenario: str, n: int) -> dict[str, Any]:
-    """Replay ``n`` quotes of ``scenario`` through the grid; figures of the run as a dict."""
-    import nautilus_trader
-    import numpy as np
-    from nautilus_trader.backtest.config import BacktestEngineConfig
-    from nautilus_trader.backtest.engine import BacktestEngine
-    from nautilus_trader.config import LoggingConfig, StrategyConfig
-    from nautilus_trader.model.currencies import BTC, USDT
-    from nautilus_trader.model.data import QuoteTick
-    from nautilus_trader.model.enums import AccountType, OmsType, OrderSide
-    from nautilus_trader.model.identifiers import TraderId, Venue
-    from nautilus_trader.model.objects import Money, Price, Quantity
-    from nautilus_trader.test_kit.providers import TestInstrumentProvider
+def grid_strategy(
+    instrument_id: Any,
+    *,
+    start_ticks: int = walk_feed.START_TICKS,
+    gap_ticks: int = walk_feed.SPACING_TICKS,
+    levels: int = walk_feed.LEVELS,
+    qty: str = QTY,
+    on_trades: bool = False,
+) -> Any:
+    """The classic grid as a Nautilus ``Strategy``, around ``start_ticks`` (0.01 ticks).
+
+    ``qty`` is the order size as text at the instrument's size precision; ``on_trades``
+    subscribes to trade ticks instead of quotes (the data the run replays).
+    """
+    from nautilus_trader.config import StrategyConfig
+    from nautilus_trader.model.enums import OrderSide
+    from nautilus_trader.model.objects import Price, Quantity
     from nautilus_trader.trading.strategy import Strategy
 
     class Grid(Strategy):  # type: ignore[misc]
-        """Rest the 40 orders at start; answer every complete fill one level further on."""
+        """Rest the 2 × levels orders at start; answer every complete fill one level further."""
 
-        def __init__(self, instrument_id: Any) -> None:
+        def __init__(self) -> None:
             super().__init__(StrategyConfig())
             self.instrument_id = instrument_id
-            self.quantity = Quantity.from_str(QTY)
+            self.quantity = Quantity.from_str(qty)
             self.fills = 0
             self.off_limit = 0
             self.limit_of: dict[Any, int] = {}  # ClientOrderId -> limit price in ticks
 
         def on_start(self) -> None:
-            self.subscribe_quote_ticks(self.instrument_id)
-            start, gap = walk_feed.START_TICKS, walk_feed.SPACING_TICKS
-            for level in range(1, walk_feed.LEVELS + 1):
-                self.place(OrderSide.BUY, start - level * gap)
-                self.place(OrderSide.SELL, start + level * gap)
+            if on_trades:
+                self.subscribe_trade_ticks(self.instrument_id)
+            else:
+                self.subscribe_quote_ticks(self.instrument_id)
+            for level in range(1, levels + 1):
+                self.place(OrderSide.BUY, start_ticks - level * gap_ticks)
+                self.place(OrderSide.SELL, start_ticks + level * gap_ticks)
 
         def place(self, side: Any, ticks: int) -> None:
             order = self.order_factory.limit(
@@ -105,11 +111,69 @@ def run(scenario: str, n: int) -> dict[str, Any]:
             self.fills += 1
             if str(event.last_px) != _price_text(ticks):
                 self.off_limit += 1
-            gap = walk_feed.SPACING_TICKS
             if event.order_side == OrderSide.BUY:
-                self.place(OrderSide.SELL, ticks + gap)
+                self.place(OrderSide.SELL, ticks + gap_ticks)
             else:
-                self.place(OrderSide.BUY, ticks - gap)
+                self.place(OrderSide.BUY, ticks - gap_ticks)
+
+    return Grid()
+
+
+def engine_with(instrument: Any, data: list[Any], strategy: Any, *, trades: bool = False) -> Any:
+    """A ``BacktestEngine`` (logging bypassed) with a BINANCE spot cash venue of 1,000,000 USDT
+    and 10 BTC, the instrument, the data and the strategy; ``trades``: trade ticks move the
+    market (``trade_execution``), as quotes do."""
+    from nautilus_trader.backtest.config import BacktestEngineConfig
+    from nautilus_trader.backtest.engine import BacktestEngine
+    from nautilus_trader.config import LoggingConfig
+    from nautilus_trader.model.currencies import BTC, USDT
+    from nautilus_trader.model.enums import AccountType, OmsType
+    from nautilus_trader.model.identifiers import TraderId, Venue
+    from nautilus_trader.model.objects import Money
+
+    engine = BacktestEngine(
+        config=BacktestEngineConfig(
+            trader_id=TraderId("BENCH-001"),
+            logging=LoggingConfig(bypass_logging=True),
+            run_analysis=False,
+        )
+    )
+    engine.add_venue(
+        venue=Venue("BINANCE"),
+        oms_type=OmsType.NETTING,
+        account_type=AccountType.CASH,
+        base_currency=None,
+        starting_balances=[Money(1_000_000, USDT), Money(10, BTC)],
+        trade_execution=trades,
+    )
+    engine.add_instrument(instrument)
+    engine.add_data(data)
+    engine.add_strategy(strategy)
+    return engine
+
+
+def outcome(engine: Any, strategy: Any) -> dict[str, Any]:
+    """Orders, complete fills, fills off their limit, balances and peak RSS after a run."""
+    from nautilus_trader.model.currencies import BTC, USDT
+    from nautilus_trader.model.identifiers import Venue
+
+    account = engine.portfolio.account(Venue("BINANCE"))
+    return {
+        "orders": len(engine.cache.orders()),
+        "fills": strategy.fills,
+        "fills_off_limit": strategy.off_limit,
+        "balance_usdt": str(account.balance_total(USDT)),
+        "balance_btc": str(account.balance_total(BTC)),
+        "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def run(scenario: str, n: int) -> dict[str, Any]:
+    """Replay ``n`` quotes of ``scenario`` through the grid; figures of the run as a dict."""
+    import nautilus_trader
+    import numpy as np
+    from nautilus_trader.model.data import QuoteTick
+    from nautilus_trader.test_kit.providers import TestInstrumentProvider
 
     started = time.perf_counter()
     bids = np.array(walk_feed.make_walk(scenario, n), dtype=np.int64)
@@ -127,33 +191,15 @@ def run(scenario: str, n: int) -> dict[str, Any]:
         stamps,
         stamps,
     )
-    engine = BacktestEngine(
-        config=BacktestEngineConfig(
-            trader_id=TraderId("BENCH-001"),
-            logging=LoggingConfig(bypass_logging=True),
-            run_analysis=False,
-        )
-    )
-    venue = Venue("BINANCE")
-    engine.add_venue(
-        venue=venue,
-        oms_type=OmsType.NETTING,
-        account_type=AccountType.CASH,
-        base_currency=None,
-        starting_balances=[Money(1_000_000, USDT), Money(10, BTC)],
-    )
-    engine.add_instrument(instrument)
-    engine.add_data(quotes)
+    strategy = grid_strategy(instrument.id)
+    engine = engine_with(instrument, quotes, strategy)
     del quotes
-    strategy = Grid(instrument.id)
-    engine.add_strategy(strategy)
     load_s = time.perf_counter() - started
 
     started = time.perf_counter()
     engine.run()
     run_s = time.perf_counter() - started
 
-    account = engine.portfolio.account(venue)
     figures = {
         "impl": "nautilus",
         "version": str(nautilus_trader.__version__),
@@ -162,12 +208,7 @@ def run(scenario: str, n: int) -> dict[str, Any]:
         "load_s": round(load_s, 3),
         "run_s": round(run_s, 3),
         "ticks_per_s": round(n / run_s),
-        "orders": len(engine.cache.orders()),
-        "fills": strategy.fills,
-        "fills_off_limit": strategy.off_limit,
-        "balance_usdt": str(account.balance_total(USDT)),
-        "balance_btc": str(account.balance_total(BTC)),
-        "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **outcome(engine, strategy),
     }
     engine.dispose()
     return figures
