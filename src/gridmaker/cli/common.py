@@ -13,6 +13,7 @@ Exit codes:
 5     exchange error that stops trading (ban, malformed data at boot, ...); system database
       (``GRIDMAKER_SYSTEM_DB_URL``) unreachable
 6     ``shadow``: the simple and the durable engine diverged
+      ``ledger --rebuild``: the venue's fills differ from the journal's
 130   ``run``: a second SIGINT/SIGTERM quit at once, without the summary
 ====  ==========================================================================
 """
