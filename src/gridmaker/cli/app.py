@@ -11,6 +11,7 @@ import typer
 from gridmaker.cli.backtest import backtest
 from gridmaker.cli.breaker import breaker
 from gridmaker.cli.download import download
+from gridmaker.cli.ledger import ledger
 from gridmaker.cli.reconfigure import reconfigure
 from gridmaker.cli.run import run
 from gridmaker.cli.shadow import shadow
@@ -33,6 +34,7 @@ app.command("sim-exchange")(sim_exchange)
 app.command()(breaker)
 app.command()(shadow)
 app.command()(download)
+app.command()(ledger)
 app.command()(reconfigure)
 
 
