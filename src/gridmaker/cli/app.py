@@ -12,6 +12,7 @@ from gridmaker.cli.backtest import backtest
 from gridmaker.cli.breaker import breaker
 from gridmaker.cli.download import download
 from gridmaker.cli.ledger import ledger
+from gridmaker.cli.plan import plan
 from gridmaker.cli.reconfigure import reconfigure
 from gridmaker.cli.run import run
 from gridmaker.cli.shadow import shadow
@@ -35,6 +36,7 @@ app.command()(breaker)
 app.command()(shadow)
 app.command()(download)
 app.command()(ledger)
+app.command()(plan)
 app.command()(reconfigure)
 
 
