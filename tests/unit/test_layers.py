@@ -69,17 +69,6 @@ LAYERS: dict[str, frozenset[str]] = {
             "gridmaker.failpoints",
         }
     ),
-    # operating a running bot: its API, metrics, alerts, watchdog and live view; observers of
-    # the engine's notices and readers of its books, never a second writer
-    "gridmaker.ops": frozenset(
-        {
-            "gridmaker.core",
-            "gridmaker.exchange.api",
-            "gridmaker.store",
-            "gridmaker.engine",
-            "gridmaker.db",
-        }
-    ),
     # the backtester: the core over a fill model, fed typed setups
     "gridmaker.backtest": frozenset(
         {"gridmaker.core", "gridmaker.feeds", "gridmaker.history", "gridmaker.engine"}
@@ -92,6 +81,18 @@ LAYERS: dict[str, frozenset[str]] = {
             "gridmaker.exchange.api",
             "gridmaker.feeds",
             "gridmaker.backtest",
+        }
+    ),
+    # operating a running bot: its API, metrics, alerts, watchdog and live view; observers of
+    # the engine's notices and readers of its books, never a second writer
+    "gridmaker.ops": frozenset(
+        {
+            "gridmaker.core",
+            "gridmaker.exchange.api",
+            "gridmaker.store",
+            "gridmaker.engine",
+            "gridmaker.db",
+            "gridmaker.config",  # the API checks a market's section with the config's models
         }
     ),
     # commands: the only place concrete classes are wired together

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gridmaker.engine.commands import COMMANDS, STOPS
 from gridmaker.engine.notices import CommandApplied, Notice
+from gridmaker.ops.api.changes import ARGUMENTS, command_payload
 from gridmaker.ops.api.reads import resolve_symbol, surface_of
 from gridmaker.ops.api.views import command_json
 from gridmaker.store.sqlite_store import RequestConflict
@@ -40,6 +41,18 @@ class CommandBody(BaseModel):
     reason: str = Field(default="", max_length=500)
     request_id: str = Field(
         min_length=1, max_length=64, description="a retry with the same id is the same command"
+    )
+    config: dict[str, Any] | None = Field(
+        None, description="reconfigure: the market's section as in the YAML config"
+    )
+    allow_loss: bool | None = Field(
+        None, description="reconfigure: allow sell prices that do not recover a lot's cost"
+    )
+    amount: str | None = Field(
+        None, description="capital: quote to add (e.g. '100') or withdraw ('-100')"
+    )
+    limit: str | None = Field(
+        None, description="stop_sell: how far under the last price the sale may go ('1%')"
     )
 
     @field_validator("command")
@@ -93,7 +106,9 @@ async def post_command(
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_S, description="seconds to wait")] = 0,
 ) -> JSONResponse:
     """202 pending once journaled; 200 with its status for a request id seen before (or once
-    applied within ``wait``); 409 when the request id names another command."""
+    applied within ``wait``: ``refused`` and ``outcome`` say whether the loop refused it);
+    422 for a malformed argument, 409 when the request id names another command or the book
+    refuses the change (nothing journaled)."""
     surface = surface_of(request)
     symbol = body.symbol if body.symbol == "*" else resolve_symbol(surface, body.symbol)
     if body.command in STOPS and symbol != "*":
@@ -102,10 +117,17 @@ async def post_command(
             detail=f'{body.command} stops every market at once: symbol must be "*"; '
             f"was {body.symbol!r}",
         )
+    given = {
+        name: getattr(body, name)
+        for names in ARGUMENTS.values()
+        for name in names
+        if getattr(body, name) is not None
+    }
+    payload = command_payload(surface, body.command, symbol, given)
     store = surface.store
     newest = store.recent_commands(1)
     try:
-        command_id = store.add_request(symbol, body.command, body.reason, body.request_id)
+        command_id = store.add_request(symbol, body.command, body.reason, body.request_id, payload)
     except RequestConflict as e:
         raise HTTPException(status_code=409, detail=str(e)) from None
     repeated = bool(newest) and command_id <= newest[0].id

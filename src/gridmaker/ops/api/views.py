@@ -7,6 +7,7 @@ person and a program each read the one they need.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -140,6 +141,8 @@ def fill_json(row: FillRow, inst: Instrument) -> dict[str, Any]:
 
 
 def command_json(record: CommandRecord) -> dict[str, Any]:
+    """A command and its fate: ``refused`` (with why, ``outcome``) once the loop refused it;
+    ``payload`` is its arguments as parsed JSON (``None`` for a command without any)."""
     return {
         "id": record.id,
         "command": record.command,
@@ -147,9 +150,21 @@ def command_json(record: CommandRecord) -> dict[str, Any]:
         "reason": record.reason,
         "request_id": record.request_id,
         "status": "applied" if record.applied_at else "pending",
+        "refused": bool(record.applied_at and record.outcome),
+        "outcome": record.outcome,
+        "payload": _payload(record.payload),
         "created_at": stamp_text(record.created_at),
         "applied_at": stamp_text(record.applied_at),
     }
+
+
+def _payload(text: str) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:  # written by this program: unreadable means damaged, shown as it is
+        return text
 
 
 def event_json(notice: Notice, instruments: dict[str, Instrument]) -> dict[str, Any]:
