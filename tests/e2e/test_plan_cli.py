@@ -81,6 +81,7 @@ def test_plan_json_predicts_exactly_what_reconfigure_then_sends(work: Path) -> N
 
     # Act: queue the change, then start the bot with the new config; it applies it at boot.
     queued = gridmaker("reconfigure", "--config", "narrower.yaml", "--yes", cwd=work)
+    again = gridmaker("plan", "--config", "narrower.yaml", cwd=work)
     ran = gridmaker("run", "--config", "narrower.yaml", "--steps", "1", "--seed", SEED, cwd=work)
 
     # Assert
@@ -94,6 +95,7 @@ def test_plan_json_predicts_exactly_what_reconfigure_then_sends(work: Path) -> N
     assert cancelled == set(orders["cancel"]) and cancelled
     assert all(after[c] == "open" for c in orders["keep"]) and orders["keep"]
     assert isinstance(market["capital"]["needed"], str)
+    assert "is queued and not applied yet" in again.stderr
     assert planned["allowed"] is True
 
 

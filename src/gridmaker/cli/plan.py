@@ -132,9 +132,18 @@ def _stored_books(data_dir: Path) -> dict[str, GridState]:
                 f"it to {SCHEMA_VERSION} (`gridmaker run` or `status` does)",
             )
         with closing(Store(path, read_only=True, verify=False)) as store:
-            return {s: b for s in store.symbols() if (b := store.load_book(s)) is not None}
+            books = {s: b for s in store.symbols() if (b := store.load_book(s)) is not None}
+            queued = [c for c in store.pending_commands() if c.command == "reconfigure"]
     except (StateCorrupt, DataDirUnusable) as e:
         raise fail(EXIT_STATE, str(e)) from None
+    for command in queued:
+        err.print(
+            f"note: a reconfigure of {command.symbol} (command {command.id}) is queued and not "
+            "applied yet; this plan starts from the book as stored",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return books
 
 
 def _change(market: MarketConfig, state: GridState, allow_loss: bool, now_ms: int) -> MarketPlan:

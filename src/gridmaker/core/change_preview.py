@@ -174,7 +174,10 @@ def preview_change(state: GridState, change: Reconfigure) -> ChangePreview:
     kept = tuple(
         s.order_cid
         for s in _by_price(state)
-        if s.has_live_order and s.order_cid in live_after and s.order_cid not in cancels
+        if s.has_live_order
+        and s.order is not OrderState.CANCELLING  # already on its way out: not kept
+        and s.order_cid in live_after
+        and s.order_cid not in cancels
     )
     common = sorted(before.keys() & after.keys())
     return ChangePreview(

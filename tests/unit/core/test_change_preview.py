@@ -20,6 +20,7 @@ from gridmaker.core.events import (
 from gridmaker.core.grid import GridKind, GridSpec, GridTemplate
 from gridmaker.core.risk import RiskParams
 from gridmaker.core.setup import BookSetup
+from gridmaker.core.slots import OrderEvent, transition
 from gridmaker.core.state import GridMode, GridState
 from gridmaker.core.units import Atoms, Steps, Ticks
 from tests import kit
@@ -99,6 +100,21 @@ def test_preview_change_wider_range_keeps_every_old_order() -> None:
     assert placed == {(Side.BUY, P0 + n * WIDE) for n in (-8, -7, -6)} | {
         (Side.SELL, P0 + n * WIDE) for n in (6, 7, 8)
     }
+
+
+def test_preview_change_order_being_cancelled_is_not_kept() -> None:
+    # Arrange: the venue has not yet confirmed the cancel of the buy at 49,850.
+    state = _running()
+    slot = state.slots[P0 - WIDE]
+    going = transition(slot, OrderEvent.CANCEL_SENT)
+    state = replace(state, slots={**state.slots, slot.buy_ticks: going})
+
+    # Act
+    preview = preview_change(state, _change(state, spacing_ticks=WIDE, min_level=-8, max_level=8))
+
+    # Assert
+    assert slot.order_cid not in preview.kept
+    assert len(preview.kept) == 9
 
 
 def test_preview_change_half_spacing_keeps_orders_on_common_prices() -> None:
