@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from gridmaker.core.events import Fill, Side
 from gridmaker.core.ids import encode_cid
 from gridmaker.core.ledger import Ledger, build_ledger
 from gridmaker.core.planning import LIQUIDATION_LEVEL
-from gridmaker.core.units import Atoms, Instrument, Steps, Ticks, notional_atoms
+from gridmaker.core.units import Instrument, Steps, Ticks, notional_atoms
 
 INST = Instrument(
     symbol="BTC/USDT",
@@ -136,3 +139,42 @@ def test_ledger_takes_venue_order_whatever_order_the_fills_come_in() -> None:
     assert ledger([handed, sell, buy, sell]) == forward  # a repeated trade id counts once
     assert forward.trade_ids == ("9", "10", "11")
     assert forward.opening_sold_steps == 10  # the (1, 0) lot was its own sell's, not handed's
+
+
+_trades = st.lists(
+    st.tuples(
+        st.booleans(),  # a buy?
+        st.integers(-3, 3),  # level
+        st.integers(0, 2),  # cycle
+        st.integers(9_000, 11_000),  # price in ticks
+        st.integers(1, 7),  # size in steps
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_trades, st.integers(9_000, 11_000))
+def test_ledger_any_fills_lose_no_atom(
+    trades: list[tuple[bool, int, int, int, int]], last: int
+) -> None:
+    fills = [
+        fill(Side.BUY if is_buy else Side.SELL, level, cycle, price, qty)
+        for is_buy, level, cycle, price, qty in trades
+    ]
+    got = ledger(fills, last=last)
+    buys = [f for f in fills if f.side is Side.BUY]
+    sells = [f for f in fills if f.side is Side.SELL]
+    bought = sum(cost(f.price_ticks, f.qty_steps) for f in buys)
+    sold = sum(proceeds(f.price_ticks, f.qty_steps) for f in sells)
+    opening = notional_atoms(START, got.opening_sold_steps)
+    # every atom paid is either matched by a sale or still held
+    assert sold - got.grid_profit_atoms == bought - got.open_cost_atoms + opening
+    assert got.open_steps == sum(f.qty_steps for f in buys) + got.opening_sold_steps - sum(
+        f.qty_steps for f in sells
+    )
+    assert (
+        got.fees_atoms == sum(f.fee_atoms for f in fills) == sum(x.fees_atoms for x in got.levels)
+    )
+    assert got.grid_profit_atoms == sum(x.profit_atoms for x in got.levels)
+    assert got.unrealized_atoms == notional_atoms(last, got.open_steps) - got.open_cost_atoms
