@@ -8,14 +8,17 @@ history (the rebuild), so the two are equal exactly when both hold the same fill
 1. Fills are taken in venue order: by time, then by trade id. A trade id seen twice counts
    once. Only fills whose client id decodes to the grid's ``strategy_id`` count; every other
    one is listed as foreign and ignored.
-2. A sell's round trip is the buys of the same (level, cycle) client id: the buy a level made
-   and the take-profit sell it answered it with.
+2. A sell's round trip is the buys of its own level: first those of its own client id's
+   (level, cycle), the buy the level made and the take-profit sell it answered it with; then
+   the level's other lots, oldest first (a sell cancelled or refused at the venue spends its
+   id, and the level sells the same lot again under the next cycle's).
 3. What a sell cannot match that way (a neutral grid's opening inventory, inventory a
    reconfiguration handed to another level, the stop-loss or close sale) is matched first in,
-   first out against bought lots that no sell of their own id will claim, and beyond those
-   against the opening inventory, valued at the grid's start price. A lot whose own sell is
-   still to come (its (level, cycle) sells later in the fills) is never taken by another sell:
-   handed and liquidated inventory comes from lots whose own sells never happened.
+   first out against the bought lots no later sell of their own level will take, and beyond
+   those against the opening inventory, valued at the grid's start price. Which part of a lot
+   its own level will take is read backwards from the fills: a lot still waiting for its own
+   sell is never handed to another; a lot whose level never sells it again (retired, stopped)
+   is.
 4. Profit is after fees: a bought lot costs its notional plus its buy fee, a sale brings its
    notional minus its sell fee. Grid profit (= realized) is the sum over every sale of what it
    brought minus the cost of what it matched; a part of a lot costs its share of the lot's cost,
@@ -151,21 +154,16 @@ def build_ledger(
             foreign.append(fill.trade_id)
         else:
             ours.append((fill, (decoded.level, decoded.cycle)))
-    claims: dict[tuple[int, int], int] = {}
-    for fill, key in ours:
-        if fill.side is Side.SELL:
-            claims[key] = claims.get(key, 0) + fill.qty_steps
+    reserved = _reservations(ours)
     lots: list[_Lot] = []
     levels: dict[int, _Level] = {}
     opening_sold = 0
-    for fill, key in ours:
+    for (fill, key), claimed in zip(ours, reserved, strict=True):
         line = levels.setdefault(key[0], _Level())
         notional = notional_atoms(fill.price_ticks, fill.qty_steps)
         line.fees += fill.fee_atoms
         if fill.side is Side.BUY:
-            reserved = min(fill.qty_steps, claims.get(key, 0))
-            claims[key] = claims.get(key, 0) - reserved
-            lots.append(_Lot(key, fill.qty_steps, notional + fill.fee_atoms, reserved))
+            lots.append(_Lot(key, fill.qty_steps, notional + fill.fee_atoms, claimed))
             line.buy_ticks, line.buys = fill.price_ticks, line.buys + 1
             line.bought += fill.qty_steps
             continue
@@ -201,16 +199,37 @@ def build_ledger(
     )
 
 
+def _reservations(ours: list[tuple[Fill, tuple[int, int]]]) -> list[int]:
+    """Of each buy, the steps a later sell of its own level will take (0 for a sell).
+
+    Read backwards: each sell adds to its level's demand, which the buys before it meet,
+    latest first. Only what is left of a lot may go to another level's sale.
+    """
+    demand: dict[int, int] = {}
+    reserved = [0] * len(ours)
+    for i in range(len(ours) - 1, -1, -1):
+        fill, (level, _) = ours[i]
+        wanted = demand.get(level, 0)
+        if fill.side is Side.SELL:
+            demand[level] = wanted + fill.qty_steps
+        elif wanted:
+            reserved[i] = min(fill.qty_steps, wanted)
+            demand[level] = wanted - reserved[i]
+    return reserved
+
+
 def _match(lots: list[_Lot], key: tuple[int, int], qty: int) -> tuple[int, int]:
-    """Take ``qty`` steps from ``key``'s own lots, then FIFO from the unclaimed rest of the
-    others; the cost taken and the steps left for the opening inventory."""
+    """Take ``qty`` steps from the lots of ``key`` itself, then of its level, then first in,
+    first out from what no sell of their own level claims; the cost taken and the steps left
+    for the opening inventory."""
     cost = 0
-    for lot in lots:
-        if qty == 0:
-            break
-        if lot.key == key and lot.qty:
-            take = min(qty, lot.qty)
-            cost, qty = cost + lot.take(take, own=True), qty - take
+    for same_id in (True, False):
+        for lot in lots:
+            if qty == 0:
+                break
+            if lot.qty and (lot.key == key if same_id else lot.key[0] == key[0]):
+                take = min(qty, lot.qty)
+                cost, qty = cost + lot.take(take, own=True), qty - take
     for lot in lots:
         if qty == 0:
             break

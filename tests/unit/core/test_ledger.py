@@ -113,6 +113,29 @@ def test_ledger_handed_lot_is_matched_fifo_never_from_a_lot_awaiting_its_own_sel
     assert (got.open_steps, got.opening_sold_steps) == (0, 0)
 
 
+def test_ledger_sell_replaced_under_the_next_cycle_still_sells_its_levels_buy() -> None:
+    # A cancelled or refused sell spends its id: the level sells again as cycle 1.
+    buy = fill(Side.BUY, 1, 0, 9_900, 10)
+    handed = fill(Side.SELL, 5, 3, 10_100, 10)  # meanwhile: no lot of its own anywhere
+    resold = fill(Side.SELL, 1, 1, 10_000, 10)
+    got = ledger([buy, handed, resold])
+    by_level = {line.level: line for line in got.levels}
+    assert by_level[1].profit_atoms == proceeds(10_000, 10) - cost(9_900, 10)
+    assert by_level[5].profit_atoms == proceeds(10_100, 10) - notional_atoms(START, 10)
+    assert got.opening_sold_steps == 10
+
+
+def test_ledger_level_that_sold_opening_inventory_leaves_its_later_lot_to_the_close_sale() -> None:
+    opening = fill(Side.SELL, 2, 0, 10_200, 10)  # neutral: sold before the level ever bought
+    bought = fill(Side.BUY, 2, 1, 10_100, 10)  # its buy-back, whose sell never comes
+    sale = fill(Side.SELL, LIQUIDATION_LEVEL, 0, 9_900, 10)
+    got = ledger([opening, bought, sale])
+    assert got.opening_sold_steps == 10
+    assert got.open_steps == 0
+    by_level = {line.level: line for line in got.levels}
+    assert by_level[LIQUIDATION_LEVEL].profit_atoms == proceeds(9_900, 10) - cost(10_100, 10)
+
+
 def test_ledger_close_sale_takes_the_oldest_lots_then_the_opening_inventory() -> None:
     first = fill(Side.BUY, 1, 0, 9_900, 4)
     second = fill(Side.BUY, 0, 0, 9_800, 4)
