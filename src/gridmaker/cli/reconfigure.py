@@ -109,6 +109,7 @@ def _prepare(new: Config, path: Path, allow_loss: bool) -> tuple[list[MarketChan
     queue: Queued = []
     problems: list[str] = []
     with closing(Store(path, read_only=True)) as store:
+        pending = [c for c in store.pending_commands() if c.command == "reconfigure"]
         for market in new.markets:
             state = store.load_book(market.symbol)
             if state is None:
@@ -132,6 +133,7 @@ def _prepare(new: Config, path: Path, allow_loss: bool) -> tuple[list[MarketChan
                 status="change",
                 instrument=state.instrument,
                 preview=preview_change(state, event),
+                earlier=tuple(c.id for c in pending if c.symbol == market.symbol),
             )
             changes.append(change)
             queue.append((change, setup))

@@ -31,6 +31,8 @@ class MarketChange:
     """``applied``, ``refused`` or ``queued`` once queued (``--wait`` tells the first two)."""
     outcome: str = ""
     """Why the running bot refused it."""
+    earlier: tuple[int, ...] = ()
+    """Reconfigurations of this market queued before and not applied yet (this one follows)."""
 
 
 def change_json(change: MarketChange) -> dict[str, Any]:
@@ -64,6 +66,8 @@ def change_json(change: MarketChange) -> dict[str, Any]:
     if change.command_id:
         out |= {"command_id": change.command_id, "result": change.result}
         out["outcome"] = change.outcome
+    if change.earlier:
+        out["queued_before"] = list(change.earlier)
     return out
 
 
@@ -93,6 +97,11 @@ def print_change(change: MarketChange) -> None:
         typer.echo(
             f"  place  {place.side.value:<4} {size_text(inst, place.qty_steps)} at "
             f"{price_text(inst, place.price_ticks)} ({place.cid})"
+        )
+    if change.earlier:
+        ids = ", ".join(str(i) for i in change.earlier)
+        typer.echo(
+            f"  note: reconfiguration(s) {ids} queued earlier are not applied yet; this follows"
         )
     for move in preview.moves:
         to = price_text(inst, move.to_ticks) if move.to_ticks is not None else move.note

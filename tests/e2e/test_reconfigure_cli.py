@@ -1,0 +1,91 @@
+"""``gridmaker reconfigure`` with no bot running, on the built-in simulator's data dir.
+
+The change is checked and queued; the next ``run`` with the new config boots on the old book
+(the queued change says where it goes) and the loop applies it right after the boot.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.kit.cli import gridmaker, last_json
+
+pytestmark = pytest.mark.e2e
+
+NEW = 'markets:\n  - grid:\n      spacing: "0.5%"\n      buy_levels: 10\n      sell_levels: 10\n'
+TWO = (
+    "sim:\n  instruments:\n    BTC/USDT: {}\n    ETH/USDT: {}\n"
+    "markets:\n  - symbol: BTC/USDT\n  - symbol: ETH/USDT\n"
+)
+"""The template's market as it runs, and a market the data dir has no book of."""
+
+
+def _commands(data_dir: Path) -> list[tuple[int, str | None, str | None]]:
+    """(id, applied_at, outcome) of every journaled command."""
+    db = sqlite3.connect(f"file:{data_dir / 'gridmaker.sqlite'}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT id, applied_at, outcome FROM commands ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+def _reconfigure(config: Path, data_dir: Path, *extra: str) -> dict[str, Any]:
+    return last_json(
+        gridmaker(
+            "reconfigure", "--config", str(config), "--data-dir", str(data_dir), "--json", *extra
+        )
+    )
+
+
+def test_reconfigure_stopped_bot_is_queued_then_applied_after_the_next_boot(
+    tmp_path: Path,
+) -> None:
+    # Arrange
+    data_dir = tmp_path / "data"
+    made = gridmaker("run", "--steps", "300", "--seed", "7", "--data-dir", str(data_dir))
+    assert made.returncode == 0, made.stderr
+    new = tmp_path / "new.yaml"
+    new.write_text(NEW)
+
+    # Act
+    first = _reconfigure(new, data_dir, "--yes")
+    second = _reconfigure(new, data_dir, "--yes")
+    again = gridmaker(
+        "run", "--config", str(new), "--seed", "7", "--steps", "10", "--data-dir", str(data_dir)
+    )
+    after = _reconfigure(new, data_dir)
+
+    # Assert
+    market = first["markets"][0]
+    assert market["status"] == "change" and market["result"] == "queued"
+    assert market["kept"] and market["cancels"]
+    assert "no bot runs" in first["note"]
+    assert second["markets"][0]["queued_before"] == [market["command_id"]]
+    assert again.returncode == 0, again.stderr
+    assert [c[1] is not None and not c[2] for c in _commands(data_dir)] == [True, True]
+    assert after["markets"][0]["status"] == "unchanged"
+    assert after["note"] == "nothing to queue"
+    assert len(_commands(data_dir)) == 2
+
+
+def test_reconfigure_market_without_a_book_starts_new_and_queues_nothing(tmp_path: Path) -> None:
+    # Arrange
+    data_dir = tmp_path / "data"
+    made = gridmaker("run", "--steps", "300", "--seed", "7", "--data-dir", str(data_dir))
+    assert made.returncode == 0, made.stderr
+    config = tmp_path / "two.yaml"
+    config.write_text(TWO)
+
+    # Act
+    shown = gridmaker("reconfigure", "--config", str(config), "--data-dir", str(data_dir))
+
+    # Assert
+    assert shown.returncode == 0, shown.stderr
+    assert "BTC/USDT: the book already runs these settings" in shown.stdout
+    assert "ETH/USDT: no book in this data dir yet" in shown.stdout
+    assert "nothing to queue" in shown.stdout
+    assert _commands(data_dir) == []
