@@ -7,12 +7,15 @@ The change is checked and queued; the next ``run`` with the new config boots on 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gridmaker.store import DataDirLock, Store
 from tests.kit.cli import gridmaker, last_json
+from tests.kit.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -89,3 +92,45 @@ def test_reconfigure_market_without_a_book_starts_new_and_queues_nothing(tmp_pat
     assert "ETH/USDT: no book in this data dir yet" in shown.stdout
     assert "nothing to queue" in shown.stdout
     assert _commands(data_dir) == []
+
+
+def test_reconfigure_refused_by_the_running_loop_exits_2_with_why(tmp_path: Path) -> None:
+    # Arrange: the data dir held as a running bot holds it; its "loop" refuses what it finds
+    data_dir = tmp_path / "data"
+    made = gridmaker("run", "--steps", "300", "--seed", "7", "--data-dir", str(data_dir))
+    assert made.returncode == 0, made.stderr
+    new = tmp_path / "new.yaml"
+    new.write_text(NEW)
+    lock = DataDirLock(data_dir)
+    lock.acquire()
+
+    def loop_refuses() -> None:
+        store = Store(data_dir / "gridmaker.sqlite")
+        try:
+            pending = eventually(store.pending_commands, timeout_s=60, what="a queued change")
+            store.mark_command_applied(pending[0].id, "BTC/USDT: the book moved on")
+        finally:
+            store.close()
+
+    loop = threading.Thread(target=loop_refuses)
+    loop.start()
+    try:
+        # Act
+        answer = gridmaker(
+            "reconfigure",
+            "--config",
+            str(new),
+            "--data-dir",
+            str(data_dir),
+            "--yes",
+            "--wait",
+            "30",
+        )
+    finally:
+        loop.join(timeout=60)
+        lock.release()
+
+    # Assert
+    assert answer.returncode == 2, answer.stdout + answer.stderr
+    assert "refused BTC/USDT's change: BTC/USDT: the book moved on" in answer.stderr
+    assert "Traceback" not in answer.stderr
