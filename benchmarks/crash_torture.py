@@ -2,7 +2,7 @@
 
 Usage:
     python benchmarks/crash_torture.py --engine simple|durable --crashes N --seed S
-        [--faults P] [--market paused|live] [--trades T] [--venue sim|http]
+        [--faults P] [--market paused|live] [--trades T] [--venue sim|http] [--reconfigs R]
 
 Each life of the bot is a real subprocess on one data dir. It dies either at a named failpoint
 (between recording an intent and sending it, after a send before its answer is recorded, inside
@@ -16,7 +16,17 @@ At the end the exchange's own records are the judge:
 - double_applied_fills: fills the bot counted more often than the exchange executed them
 - balance_mismatches: assets whose bot-side balance differs from the exchange's total
 - pnl_matches_crash_free: realized PnL (and fills) equal to one uninterrupted run (paused market)
+- cids_placed_twice: client ids the exchange's own order history holds more than once
+- book_venue_order_mismatches: orders open at the exchange the book does not hold, or the book's
+  live orders the exchange does not show open
+- failpoint_crashes: the deaths per failpoint ("kill": a SIGKILL from outside)
 The last stdout line is that JSON object.
+
+With ``--reconfigs R`` the torture also queues R reconfigurations at seeded moments, while the
+bot is down and while it runs, and kills it at the reconfiguration failpoints too
+(``crash_torture_reconfig.py`` says how, and what it judges besides). There is no crash-free
+reference then (``pnl_matches_crash_free`` is null): the moments a grid changes are the
+torture's own.
 
 With ``--venue http`` the exchange is a ``gridmaker sim-exchange`` subprocess (one per data dir,
 outliving every death of the bot) and the bot reaches it through the real ccxt binance client
@@ -30,16 +40,21 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from crash_torture_reconfig import LifePlan, Reconfigs
 
 SYMBOL = "BTC/USDT"
 FAILPOINTS = {  # point -> passages to draw the crash from (about what one life passes)
@@ -56,6 +71,8 @@ def _config_text(seed: int, faults: float, *, venue: str = "sim") -> str:
         text += f"chaos:\n  rate: {faults}\n  seed: {seed}\n"
     return text
 
+
+NO_PLAN = LifePlan()
 
 _ENGINE = {"name": "simple"}
 """The ``run --engine`` of every life (set by ``torture``)."""
@@ -105,7 +122,6 @@ def _feed_position(data_dir: Path) -> int:
     open holds a stale view of the log's shared index across other processes' lives, and this
     process's next writes (trades printed while the bot is down) would then discard the fills
     the dead bot's exchange had committed."""
-    import sqlite3
     from contextlib import closing
 
     path = data_dir / "exchange.sqlite"
@@ -159,30 +175,64 @@ def _print_over_http(url: str, feed: Any, rng: random.Random) -> int:
     return count
 
 
-def _one_life(data_dir: Path, config: Path, remaining: int, rng: random.Random) -> tuple[bool, str]:
-    """Run the bot for a seeded number of trades until it dies or finishes; (died, how)."""
+def _one_life(
+    data_dir: Path,
+    config: Path,
+    remaining: int,
+    rng: random.Random,
+    plan: LifePlan = NO_PLAN,
+    queue: Callable[[], object] = lambda: None,
+) -> tuple[bool, str]:
+    """Run the bot for a seeded number of trades until it dies or finishes; (died, how).
+
+    ``plan`` may arm a failpoint of its own and have ``queue`` called once the market reached
+    ``plan.queue_at``, the bot running."""
     env = dict(os.environ)
     env.pop("GRIDMAKER_FAILPOINT", None)
     remaining = min(remaining, rng.randint(40, 160))
-    if rng.random() < 0.75:
+    if rng.random() < 0.75 or plan.point:
         point = rng.choice(sorted(FAILPOINTS))
         passage = rng.randint(1, FAILPOINTS[point] or remaining)
+        point, passage = (plan.point, plan.passage) if plan.point else (point, passage)
         env["GRIDMAKER_FAILPOINT"] = f"{point}:n={passage}"
         how = f"{point}#{passage}"
         bot = _bot(data_dir, config, remaining, env)
+        _queue_when(bot, data_dir, plan.queue_at, queue)
         _, err = bot.communicate(timeout=600)
     else:
         delay = rng.uniform(0.3, 2.5)
         how = f"kill-after-{delay:.2f}s"
         bot = _bot(data_dir, config, remaining, env)
+        started = time.monotonic()
+        _queue_when(bot, data_dir, plan.queue_at, queue, deadline=started + delay)
         try:
-            _, err = bot.communicate(timeout=delay)
+            _, err = bot.communicate(timeout=max(0.0, started + delay - time.monotonic()))
         except subprocess.TimeoutExpired:
             bot.send_signal(signal.SIGKILL)
             _, err = bot.communicate()
     if bot.returncode not in (0, -signal.SIGKILL):
         raise SystemExit(f"bot failed (exit {bot.returncode}) after {how}: {err[-4000:]}")
     return bot.returncode == -signal.SIGKILL, how
+
+
+def _queue_when(
+    bot: subprocess.Popen[str],
+    data_dir: Path,
+    position: int,
+    queue: Callable[[], object],
+    deadline: float | None = None,
+) -> None:
+    """Call ``queue`` once the market reached ``position`` (0: never), while ``bot`` runs."""
+    deadline = time.monotonic() + 60 if deadline is None else deadline
+    while position and bot.poll() is None and time.monotonic() < deadline:
+        try:
+            reached = _feed_position(data_dir) >= position
+        except sqlite3.OperationalError:  # the exchange's file not made yet
+            reached = False
+        if reached:
+            queue()
+            return
+        time.sleep(0.02)
 
 
 def _finish(data_dir: Path, config: Path, trades: int) -> dict[str, Any]:
@@ -219,18 +269,25 @@ def _judge(data_dir: Path) -> dict[str, Any]:
     sim.close_sync()
 
     per_cid = Counter(o.client_order_id for o in orders)
-    open_slots = Counter(
-        (d.level, d.side)
-        for o in orders
-        if o.status.value == "open" and (d := decode_cid(o.client_order_id)) is not None
-    )
-    duplicates = sum(n - 1 for n in per_cid.values()) + sum(n - 1 for n in open_slots.values())
+    # Two of our orders open on one side at one price: one level placed twice. (By price, not
+    # by the level in the client id: a reshape keeps an order under its old level index.)
+    ours = [
+        o for o in orders if o.status.value == "open" and decode_cid(o.client_order_id) is not None
+    ]
+    open_slots = Counter((o.side, o.price) for o in ours)
+    placed_twice = sum(n - 1 for n in per_cid.values())
+    duplicates = placed_twice + sum(n - 1 for n in open_slots.values())
+    live = {s.order_cid for s in state.slots.values() if s.has_live_order}
+    live |= {state.liquidation_cid} - {""}
+    order_mismatches = len(live ^ {o.client_order_id for o in ours})
     inst = state.instrument
     mismatches = int(inst.from_steps(state.base_steps) != balances[inst.base].total) + int(
         inst.from_atoms(state.quote_atoms) != balances[inst.quote].total
     )
     return {
         "duplicate_orders": duplicates,
+        "cids_placed_twice": placed_twice,
+        "book_venue_order_mismatches": order_mismatches,
         "lost_fills": len(venue_fills - set(recorded)),
         "double_applied_fills": max(0, state.fills - len(venue_fills))
         + (len(recorded) - len(set(recorded)))
@@ -250,6 +307,8 @@ def torture(
     market: str,
     trades: int,
     venue: str = "sim",
+    reconfigs: int = 0,
+    keep: Path | None = None,
 ) -> dict[str, Any]:
     if engine not in ("simple", "durable"):
         raise SystemExit(f"--engine must be simple or durable, was {engine}")
@@ -261,54 +320,114 @@ def torture(
         config.write_text(_config_text(seed, faults, venue=venue))
         data_dir = root / "tortured"
         if venue == "http":  # the reference is fault-free; the tortured run gets the chaos
-            _start_server(root / "reference", config)
+            if not reconfigs:
+                _start_server(root / "reference", config)
             chaos = ("--chaos", str(faults), "--seed", str(seed)) if faults > 0 else ()
             _start_server(data_dir, config, chaos)
-        reference = _finish(root / "reference", config, trades)
-        died, printed_while_down, started = 0, 0, time.monotonic()
-        attempts = 0
-        while died < crashes and attempts < crashes * 4:
-            attempts += 1
-            remaining = trades - _feed_position(data_dir)
-            if remaining <= 0:
-                break
-            was_killed, how = _one_life(data_dir, config, remaining, rng)
-            died += int(was_killed)
-            print(
-                f"life {attempts}: {'died at ' + how if was_killed else 'finished (' + how + ')'}",
-                flush=True,
-            )
-            if was_killed and market == "live":
-                printed_while_down += _print_while_down(data_dir, config, rng)
-        final = _finish(data_dir, config, trades)
+        reference = None if reconfigs else _finish(root / "reference", config, trades)
+        changes = None
+        if reconfigs:
+            base = config.read_text()
+            changes = Reconfigs(root, base, reconfigs, random.Random(seed * 7919 + 1))
+        started = time.monotonic()
+        lives = _lives(data_dir, config, rng, crashes, trades, market, changes)
+        final = _finish(data_dir, changes.config_for(data_dir) if changes else config, trades)
         _stop_servers()
         verdict = _judge(data_dir)
-    pnl_matches = None
-    if market == "paused":
-        pnl_matches = (
-            final["realized_pnl"] == reference["realized_pnl"]
-            and final["fills"] == reference["fills"]
-            and Decimal(verdict["realized_pnl"]) == Decimal(reference["realized_pnl"])
-        )
-    return {
+        verdict |= changes.judge(data_dir) if changes else {}
+        if keep is not None:
+            shutil.copytree(root, keep)
+    result = {
         "engine": engine,
         "venue": venue,
-        "crashes": died,
-        "duplicate_orders": verdict["duplicate_orders"],
-        "lost_fills": verdict["lost_fills"],
-        "double_applied_fills": verdict["double_applied_fills"],
-        "balance_mismatches": verdict["balance_mismatches"],
-        "pnl_matches_crash_free": pnl_matches,
+        "crashes": lives["crashes"],
+        **{k: verdict.pop(k) for k in ZEROS},
+        "pnl_matches_crash_free": _pnl_matches(market, final, verdict, reference),
         "market": market,
         "faults": faults,
         "trades": trades,
-        "fills": verdict["fills"],
-        "crash_free_fills": reference["fills"],
-        "realized_pnl": verdict["realized_pnl"],
-        "crash_free_realized_pnl": reference["realized_pnl"],
-        "printed_while_down": printed_while_down,
+        "fills": verdict.pop("fills"),
+        "crash_free_fills": reference["fills"] if reference else None,
+        "realized_pnl": verdict.pop("realized_pnl"),
+        "crash_free_realized_pnl": reference["realized_pnl"] if reference else None,
+        "printed_while_down": lives["printed_while_down"],
+        "failpoint_crashes": lives["failpoint_crashes"],
+        **verdict,
         "seconds": round(time.monotonic() - started, 1),
     }
+    return result
+
+
+ZEROS = (
+    "duplicate_orders",
+    "cids_placed_twice",
+    "book_venue_order_mismatches",
+    "lost_fills",
+    "double_applied_fills",
+    "balance_mismatches",
+)
+"""The judgements that must all be 0."""
+
+RESERVE = 150
+"""Trades left to the final run of a torture with reconfigurations: its loop applies what is
+still queued at its first trade."""
+
+
+def _lives(
+    data_dir: Path,
+    config: Path,
+    rng: random.Random,
+    crashes: int,
+    trades: int,
+    market: str,
+    changes: Reconfigs | None,
+) -> dict[str, Any]:
+    """Kill and restart the bot until ``crashes`` deaths (and every reconfiguration queued)."""
+    died, printed_while_down, attempts = 0, 0, 0
+    points: Counter[str] = Counter()
+    wanted = changes.wanted if changes else 0
+    reserve = RESERVE if changes else 0
+    while (died < crashes or (changes and len(changes.queued) < wanted)) and attempts < (
+        crashes + wanted
+    ) * 4:
+        attempts += 1
+        position = _feed_position(data_dir)
+        remaining = trades - reserve - position
+        if remaining <= 0:
+            break
+        plan, life_config = NO_PLAN, config
+        if changes:
+            plan = changes.plan_life(data_dir, position)
+            life_config = changes.config_for(data_dir)
+        queue = (lambda: changes.queue_running(data_dir)) if changes else (lambda: None)
+        was_killed, how = _one_life(data_dir, life_config, remaining, rng, plan, queue)
+        died += int(was_killed)
+        if was_killed:
+            points[how.split("#")[0] if "#" in how else "kill"] += 1
+        print(
+            f"life {attempts}: {'died at ' + how if was_killed else 'finished (' + how + ')'}",
+            flush=True,
+        )
+        if was_killed and market == "live":
+            printed_while_down += _print_while_down(data_dir, config, rng)
+    return {
+        "crashes": died,
+        "printed_while_down": printed_while_down,
+        "failpoint_crashes": dict(sorted(points.items())),
+    }
+
+
+def _pnl_matches(
+    market: str, final: dict[str, Any], verdict: dict[str, Any], reference: dict[str, Any] | None
+) -> bool | None:
+    """Realized PnL and fills equal to the crash-free run's (a paused market only)."""
+    if market != "paused" or reference is None:
+        return None
+    return bool(
+        final["realized_pnl"] == reference["realized_pnl"]
+        and final["fills"] == reference["fills"]
+        and Decimal(verdict["realized_pnl"]) == Decimal(reference["realized_pnl"])
+    )
 
 
 def main() -> None:
@@ -326,6 +445,15 @@ def main() -> None:
         choices=("sim", "http"),
         default="sim",
         help="sim: the in-process exchange; http: gridmaker sim-exchange through ccxt",
+    )
+    parser.add_argument(
+        "--reconfigs",
+        type=int,
+        default=0,
+        help="reconfigurations to queue at seeded moments (0: none; see crash_torture_reconfig)",
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="copy the run's data dirs and configs here (a post-mortem)"
     )
     args = parser.parse_args()
     trades = args.trades or max(2000, args.crashes * 100)
@@ -345,6 +473,8 @@ def _torture_with(args: argparse.Namespace, trades: int) -> dict[str, Any]:
         market=args.market,
         trades=trades,
         venue=args.venue,
+        reconfigs=args.reconfigs,
+        keep=args.keep,
     )
 
 

@@ -21,6 +21,8 @@ POINTS: Final = (
     "fill:in-transaction",
     "trade:printed",
     "download:part-written",
+    "reconfigure:before-commit",
+    "reconfigure:after-commit",
 )
 
 

@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import Protocol
 
+from gridmaker import failpoints
 from gridmaker.core.decide import decide
 from gridmaker.core.events import (
     BreakerOrder,
@@ -63,6 +64,7 @@ async def apply_commands(orch: CommandLoop, ts_event: int) -> int:
         targets = orch.symbols if target == "*" else (target,)
         if command not in STOPS and any(orch.awaits_book(s) for s in targets):
             continue  # a book not created yet: keep the command for when it exists
+        failpoints.hit(f"{command}:before-commit")
         carried, outcome = False, ""
         for symbol in targets:
             book = orch.book(symbol)
@@ -87,6 +89,7 @@ async def apply_commands(orch: CommandLoop, ts_event: int) -> int:
             if isinstance(order, Reconfigure):
                 book.setup = target_setup(payload)
             carried = target != "*"
+        failpoints.hit(f"{command}:after-commit")
         if not carried:
             orch.executor.mark_command_applied(command_id, outcome)
         applied += 1
