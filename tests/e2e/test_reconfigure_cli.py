@@ -75,22 +75,28 @@ def test_reconfigure_stopped_bot_is_queued_then_applied_after_the_next_boot(
     assert len(_commands(data_dir)) == 2
 
 
-def test_reconfigure_market_without_a_book_starts_new_and_queues_nothing(tmp_path: Path) -> None:
+def test_reconfigure_market_without_a_book_or_config_is_named_and_queues_nothing(
+    tmp_path: Path,
+) -> None:
     # Arrange
     data_dir = tmp_path / "data"
     made = gridmaker("run", "--steps", "300", "--seed", "7", "--data-dir", str(data_dir))
     assert made.returncode == 0, made.stderr
-    config = tmp_path / "two.yaml"
+    config, eth = tmp_path / "two.yaml", tmp_path / "eth.yaml"
     config.write_text(TWO)
+    eth.write_text(TWO.replace("  - symbol: BTC/USDT\n", ""))
 
     # Act
     shown = gridmaker("reconfigure", "--config", str(config), "--data-dir", str(data_dir))
+    eth_only = gridmaker("reconfigure", "--config", str(eth), "--data-dir", str(data_dir))
 
     # Assert
     assert shown.returncode == 0, shown.stderr
     assert "BTC/USDT: the book already runs these settings" in shown.stdout
     assert "ETH/USDT: no book in this data dir yet" in shown.stdout
     assert "nothing to queue" in shown.stdout
+    assert eth_only.returncode == 0, eth_only.stderr
+    assert "BTC/USDT: not in the new config; its book is left as it is" in eth_only.stdout
     assert _commands(data_dir) == []
 
 

@@ -137,6 +137,10 @@ def _prepare(new: Config, path: Path, allow_loss: bool) -> tuple[list[MarketChan
             )
             changes.append(change)
             queue.append((change, setup))
+        named = {m.symbol for m in new.markets}
+        for symbol in store.symbols():
+            if symbol not in named:
+                changes.append(MarketChange(symbol=symbol, status="absent"))
     if problems:
         raise fail(EXIT_CONFIG, "reconfigure refused, nothing queued: " + "; ".join(problems))
     return changes, queue

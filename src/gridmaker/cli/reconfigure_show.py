@@ -23,7 +23,8 @@ class MarketChange:
 
     symbol: str
     status: str
-    """``change`` (queued), ``unchanged`` (nothing to queue) or ``new`` (no book here yet)."""
+    """``change`` (queued), ``unchanged`` (nothing to queue), ``new`` (no book here yet) or
+    ``absent`` (a book here that the new config does not name: left as it is)."""
     instrument: Instrument | None = None
     preview: ChangePreview | None = None
     command_id: int = 0
@@ -79,6 +80,9 @@ def print_change(change: MarketChange) -> None:
             f"{change.symbol}: no book in this data dir yet; it starts with the new settings "
             "at the next `gridmaker run`"
         )
+        return
+    if change.status == "absent":
+        typer.echo(f"{change.symbol}: not in the new config; its book is left as it is")
         return
     if change.status == "unchanged" or preview is None or inst is None:
         typer.echo(f"{change.symbol}: the book already runs these settings; nothing to change")
