@@ -18,6 +18,7 @@ import pytest
 
 from gridmaker.config import book_setup
 from gridmaker.config.sections import MarketConfig
+from gridmaker.core.planning import free_funds
 from gridmaker.engine.changes import reconfigure_payload
 from tests.integration.test_control_api import Bot, running_bot
 from tests.kit.world import SYMBOL
@@ -185,5 +186,30 @@ def test_api_command_the_loop_refused_shows_refused_and_why(tmp_path: Path) -> N
             assert "strategy_id" in record["outcome"]
             assert record["payload"] == json.loads(payload)
             assert bot.world.orchestrator.state(SYMBOL) == state
+
+    asyncio.run(main())
+
+
+def test_api_withdrawal_retried_after_it_applied_is_the_same_command(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with running_bot(tmp_path) as bot:
+            # Arrange: a withdrawal of 60% of the free quote fits once, not twice
+            state = bot.world.orchestrator.state(SYMBOL)
+            assert state is not None
+            free = free_funds(state, state.slots).quote
+            amount = str(-state.instrument.from_atoms(free * 6 // 10))
+            first = await _post(bot, "capital", "w1", amount=amount)
+            await bot.world.orchestrator.apply_commands(bot.ts)
+
+            # Act
+            retry = await _post(bot, "capital", "w1", amount=amount)
+            other = await _post(bot, "capital", "w2", amount=amount)
+
+            # Assert
+            assert first.status_code == 202, first.text
+            assert retry.status_code == 200, retry.text
+            assert retry.json()["id"] == first.json()["id"] and not retry.json()["refused"]
+            assert other.status_code == 409 and "cannot withdraw" in other.text
+            assert len(bot.world.store.recent_commands(10)) == 1
 
     asyncio.run(main())

@@ -22,13 +22,15 @@ from gridmaker.engine.notices import CommandApplied, Notice
 from gridmaker.ops.api.changes import ARGUMENTS, command_payload
 from gridmaker.ops.api.reads import resolve_symbol, surface_of
 from gridmaker.ops.api.views import command_json
-from gridmaker.store.sqlite_store import RequestConflict
+from gridmaker.store.sqlite_store import CommandRecord, RequestConflict, Store
 
 __all__ = ["CommandBody", "CommandWaiters", "router"]
 
 router = APIRouter()
 
 MAX_WAIT_S = 30.0
+RETRY_WINDOW = 1000
+"""How many recent commands a refused retry is looked up among (retries come soon after)."""
 
 
 class CommandBody(BaseModel):
@@ -123,8 +125,16 @@ async def post_command(
         for name in names
         if getattr(body, name) is not None
     }
-    payload = command_payload(surface, body.command, symbol, given)
     store = surface.store
+    try:
+        payload = command_payload(surface, body.command, symbol, given)
+    except HTTPException as e:
+        # A retry of a change already applied may be refused by the book it made (a
+        # withdrawal again): it is the same command, answered as such.
+        earlier = _earlier(store, body.request_id, symbol, body.command)
+        if e.status_code != 409 or earlier is None:
+            raise
+        return JSONResponse(command_json(earlier), status_code=200)
     newest = store.recent_commands(1)
     try:
         command_id = store.add_request(symbol, body.command, body.reason, body.request_id, payload)
@@ -142,6 +152,14 @@ async def post_command(
     body_json = command_json(record)
     applied = record.applied_at is not None
     return JSONResponse(body_json, status_code=200 if repeated or applied else 202)
+
+
+def _earlier(store: Store, request_id: str, symbol: str, command: str) -> CommandRecord | None:
+    """The recent command journaled under ``request_id`` for this symbol and command."""
+    for record in store.recent_commands(RETRY_WINDOW):
+        if record.request_id == request_id:
+            return record if (record.symbol, record.command) == (symbol, command) else None
+    return None
 
 
 @router.get("/api/commands/{command_id}", summary="One command and whether it was applied")
