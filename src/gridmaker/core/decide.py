@@ -145,6 +145,10 @@ def _crosses_trigger(state: GridState, tick: PriceTick) -> bool:
 def _start(plan: Plan, level: int) -> None:
     """First price: create the slots; in neutral mode hand inventory to the slots above."""
     state = plan.state = evolve(plan.state, start_price_ticks=plan.state.last_price_ticks)
+    if state.params.compound and not state.sizing_atoms:
+        # Compounding needs the capital the configured size stands for: the start's equity.
+        equity = state.quote_atoms + state.base_steps * state.last_price_ticks * FEE_SCALE
+        state = plan.state = evolve(state, capital_atoms=equity, sizing_atoms=equity)
     low, high = engaged_window(state, level)
     floor = state.cycle_floor
     slots = [

@@ -118,10 +118,13 @@ class Plan:
 
     def plan_all_idle(self) -> None:
         none = OrderState.NONE  # hoisted: an enum member lookup per slot costs more than the test
+        sell = Phase.SELL
+        # A disengaged level is planned while it holds, sold (its round trip to book) or retires.
         idle = [
             tick
             for tick, slot in self.slots.items()
-            if slot.order is none and (slot.is_engaged or slot.position_steps)
+            if slot.order is none
+            and (slot.is_engaged or slot.phase is sell or slot.position_steps or slot.retiring)
         ]
         # Highest first: when quote is short, the buys nearest the price get it.
         for tick in sorted(idle, reverse=True):
@@ -134,6 +137,8 @@ class Plan:
             slot = self.cancel(slot)
         elif slot.order is OrderState.NONE:
             if slot.position_steps <= 0:
+                if slot.cost_atoms or slot.proceeds_atoms:
+                    slot = self.close_cycle(slot)  # its sell filled before the cancel landed
                 self.slots.pop(slot.buy_ticks, None)
                 return slot
             home = self.rehome(slot)

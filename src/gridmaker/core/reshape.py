@@ -4,7 +4,8 @@ A reconfiguration maps the old book onto the new grid by price, never by level i
 
 1. A level whose buy price the new grid still has keeps its slot, what it holds and its order,
    so that order keeps its client id and its place in the venue's queue. If the new grid gives
-   it another sell price, only a working sell is cancelled and re-placed there.
+   it another sell price, only a working sell is cancelled and re-placed there. A level the
+   new grid has outside its trailing window is kept too, disengaged (as the window leaves it).
 2. A level the new grid does not have is retired: its open order is cancelled and, once it has
    none, what it holds is handed to a free level of the new grid whose sell recovers its cost
    (``Plan.rehome``). Levels the new grid adds start empty; a neutral grid hands them free
@@ -22,8 +23,9 @@ compounding apply at each level's next buy cycle (``state.order_qty``).
 
 from __future__ import annotations
 
-from gridmaker.core.events import CapitalChange, Reconfigure
+from gridmaker.core.events import CapitalChange, Reconfigure, Side
 from gridmaker.core.evolve import evolve
+from gridmaker.core.grid import GridSpec
 from gridmaker.core.planning import Plan, engaged_window, free_funds
 from gridmaker.core.slots import OrderState, Phase, Slot, hand_inventory, move_level
 from gridmaker.core.state import Decision, GridMode, GridState, make_slot, order_qty
@@ -61,6 +63,14 @@ def reshape_problems(state: GridState, change: Reconfigure) -> list[str]:
                 f"{slot.cost_atoms - slot.proceeds_atoms} atoms; its new sell price "
                 f"({slot.sell_ticks} ticks) would not recover that (allow_loss to accept)"
             )
+    if problems:
+        return problems  # where the lots would go is asked of an otherwise valid change only
+    for slot in _stranded(state, change):
+        problems.append(
+            f"level at {slot.buy_ticks} ticks holds {slot.position_steps} steps that cost "
+            f"{slot.cost_atoms - slot.proceeds_atoms} atoms; the new grid removes it and none "
+            "of its levels sells high enough to recover that (allow_loss to accept)"
+        )
     return problems
 
 
@@ -95,10 +105,10 @@ def on_reconfigure(state: GridState, change: Reconfigure) -> Plan | Decision:
     retired = _map_slots(plan, state, levels)
     for fresh in levels.values():
         plan.put(fresh)
+    for slot in retired:
+        plan.put(slot)  # before handing free base: what a retired level holds is not free
     if plan.state.params.mode is GridMode.NEUTRAL:
         _hand_free_base(plan, list(levels))
-    for slot in retired:
-        plan.put(slot)
     for slot in retired:
         plan.retire(plan.slots[slot.buy_ticks])
     plan.plan_all_idle()
@@ -114,14 +124,37 @@ def _map_slots(plan: Plan, state: GridState, levels: dict[int, Slot]) -> list[Sl
         target = levels.pop(tick, None)
         if target is not None:
             plan.put(_carry(plan, slot, target))
-        elif slot.has_live_order or slot.position_steps:
+        elif not (slot.has_live_order or slot.position_steps):
+            continue
+        elif (outside := _off_window(plan.state, tick)) is not None:
+            # A trailing window's level the new grid still has: kept, disengaged, as the
+            # window would leave it (its sell works on; a buy is cancelled).
+            carried = evolve(_carry(plan, slot, outside), is_engaged=False)
+            if carried.order is OrderState.OPEN and carried.order_side is Side.BUY:
+                carried = plan.cancel(carried)
+            plan.put(carried)
+        else:
             retired.append(evolve(slot, retiring=True, is_engaged=False))
     return retired
 
 
+def _off_window(state: GridState, tick: int) -> Slot | None:
+    """The new grid's slot at ``tick`` outside its engaged window, if it has one there."""
+    return _slot_at(state.grid, tick, state.cycle_floor)
+
+
+def _slot_at(grid: GridSpec, tick: int, cycle: int = 0) -> Slot | None:
+    """A slot of ``grid`` whose buy price is ``tick``, if it has one there."""
+    level = grid.level_at_or_below(tick)
+    if not grid.has_level(level) or grid.price_ticks(level) != tick:
+        return None
+    return make_slot(grid, level, cycle)
+
+
 def _carry(plan: Plan, slot: Slot, target: Slot) -> Slot:
     """``slot`` on the new grid's level at its price: same holdings, same order."""
-    cycle = slot.cycle if slot.level == target.level else target.cycle
+    # A retiring slot's index may have named another price (and ids) since: it takes the floor.
+    cycle = slot.cycle if slot.level == target.level and not slot.retiring else target.cycle
     carried = move_level(slot, level=target.level, sell_ticks=target.sell_ticks, cycle=cycle)
     if (
         carried.order is OrderState.OPEN
@@ -160,6 +193,26 @@ def _kept_sells(state: GridState, change: Reconfigure) -> list[Slot]:
         if sell != slot.sell_ticks:
             out.append(evolve(slot, sell_ticks=sell))
     return out
+
+
+def _stranded(state: GridState, change: Reconfigure) -> list[Slot]:
+    """Levels holding inventory that the new grid removes, when no level of its window (at
+    the last price) sells high enough to recover their cost: their lots could find no home."""
+    grid = change.grid
+    lots = [
+        s
+        for s in state.slots.values()
+        if s.position_steps > 0 and _slot_at(grid, s.buy_ticks) is None
+    ]
+    if not lots:
+        return []
+    book = evolve(state, grid=grid, params=change.params)
+    low, high = engaged_window(book, grid.level_at_or_below(state.last_price_ticks))
+    top = max(
+        (s.sell_ticks for lv in range(low, high + 1) if (s := make_slot(grid, lv)) is not None),
+        default=0,
+    )
+    return [s for s in lots if not top or not _recovers(state, s, top)]
 
 
 def _recovers(state: GridState, slot: Slot, price: int) -> bool:
