@@ -119,12 +119,12 @@ class Plan:
     def plan_all_idle(self) -> None:
         none = OrderState.NONE  # hoisted: an enum member lookup per slot costs more than the test
         sell = Phase.SELL
-        # A disengaged level is planned while it holds, sold (its round trip to book) or retires.
+        # A disengaged (or retiring) level is planned while it holds or has sold: its round
+        # trip is booked then, not when a window or a new grid brings it back.
         idle = [
             tick
             for tick, slot in self.slots.items()
-            if slot.order is none
-            and (slot.is_engaged or slot.phase is sell or slot.position_steps or slot.retiring)
+            if slot.order is none and (slot.is_engaged or slot.phase is sell or slot.position_steps)
         ]
         # Highest first: when quote is short, the buys nearest the price get it.
         for tick in sorted(idle, reverse=True):

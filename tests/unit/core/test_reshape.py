@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 from gridmaker.core.decide import decide
 from gridmaker.core.events import Fill, OrderStatus, Reconfigure, Side
@@ -14,7 +15,7 @@ from gridmaker.core.slots import OrderState, Slot
 from gridmaker.core.state import GridMode, GridState, StrategyParams
 from gridmaker.core.units import Atoms, Steps, Ticks, notional_atoms
 from tests import kit
-from tests.unit.core.paper_book import P0, SP, PaperBook, answer, cancels, live, places
+from tests.unit.core.paper_book import P0, SP, PaperBook, answer, cancels, live, places, tick
 
 LONG = kit.params(mode=GridMode.LONG)
 
@@ -342,3 +343,72 @@ def test_reshape_keeps_the_round_trip_of_a_level_the_window_left_before_its_sell
     # Assert: booked when the sell filled, and still there after the reshape
     assert booked == (1, trip)
     assert (book.state.completed_cycles, book.state.realized_pnl_atoms) == (1, trip)
+
+
+def test_reshape_back_before_a_retired_cancel_lands_never_reuses_a_client_id() -> None:
+    # Arrange: a reshape retires the buy at P0 - SP (its cancel still in flight) and gives
+    # level -1 to a new price, whose buy is sent under a fresh cycle
+    book = _running(kit.grid(min_level=-6, max_level=6))
+    book.hold = True
+    ratio = GridSpec(kind=GridKind.GEOMETRIC, anchor_ticks=P0, ratio=Decimal("1.001"))
+    book.apply(_change(book.state, replace(ratio, min_level=-1, max_level=1)))
+    assert book.state.slots[P0 - SP].retiring
+
+    # Act: back to the first prices before the venue answers anything, then every answer
+    book.apply(_change(book.state, kit.grid(min_level=-1, max_level=1)))
+    book.hold = False
+    book.drain()
+
+    # Assert: level -1 at P0 - SP buys again, under an id no order had before
+    sent = [p.client_order_id for p in places(book.actions)]
+    assert len(sent) == len(set(sent))
+    assert live(book.state).get(book.state.slots[P0 - SP].order_cid) == (Side.BUY, P0 - SP)
+
+
+def test_reshape_sell_still_being_placed_is_repriced_when_its_ack_arrives() -> None:
+    # Arrange: a buy fills; its sell is sent, and the reshape arrives before the venue's ack
+    book = _running(kit.grid(spacing_ticks=WIDE))
+    fills = book.venue.trade(P0 - WIDE, None)
+    book.step(tick(book.state, P0 - WIDE))
+    book.drain()
+    for fill in fills:
+        book.step(fill)
+    (ack,) = list(book.pending)
+    book.pending.clear()
+    grid = kit.grid(spacing_ticks=WIDE // 2, min_level=-40, max_level=40)
+    state = decide(book.state, _change(book.state, grid)).state
+    sell = state.slots[P0 - WIDE]
+    assert (sell.order, sell.order_price_ticks) == (OrderState.PLACING, P0)
+
+    # Act
+    acked = decide(state, ack)
+    done = decide(acked.state, answer(acked.state, ack.client_order_id, OrderStatus.CANCELED))
+
+    # Assert: cancelled at once, then placed at the new sell price
+    assert [c.client_order_id for c in cancels(list(acked.actions))] == [ack.client_order_id]
+    assert [(p.side, p.price_ticks) for p in places(list(done.actions))] == [
+        (Side.SELL, P0 - WIDE // 2)
+    ]
+
+
+def test_reshape_neutral_new_levels_take_only_base_no_level_holds() -> None:
+    # Arrange: a neutral grid whose four levels from P0 up hold all its base (400 steps)
+    state = kit.state(base="0.004", quote="1000", grid_=kit.grid(min_level=-6, max_level=6))
+    book = PaperBook.of(state)
+    book.trade(P0)
+    assert sum(s.position_steps for s in book.state.slots.values()) == 400
+
+    # Act: levels three times as wide: two holding levels removed, new ones added above
+    sent = book.apply(
+        _change(book.state, kit.grid(spacing_ticks=3 * SP, min_level=-2, max_level=3))
+    )
+
+    # Assert: nothing handed twice. One lot moves to the one free level (P0 + 6 SP); the
+    # other waits, offered nowhere, for a level to free up
+    held = sum(s.position_steps for s in book.state.slots.values())
+    assert held == 400 == book.state.base_steps
+    offered = sorted((o.price, o.qty) for o in book.venue.open() if o.side is Side.SELL)
+    assert offered == [(P0 + 3 * SP, 100), (P0 + 6 * SP, 100), (P0 + 9 * SP, 100)]
+    (waiting,) = [s for s in book.state.slots.values() if s.retiring]
+    assert waiting.position_steps == 100 and not waiting.has_live_order
+    assert cancels(sent) and places(sent)
