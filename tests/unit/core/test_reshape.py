@@ -6,7 +6,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from gridmaker.core.decide import decide
-from gridmaker.core.events import Fill, OrderStatus, Reconfigure, Side
+from gridmaker.core.events import Fill, OrderStatus, OrderUpdate, Reconfigure, Side
 from gridmaker.core.grid import GridKind, GridSpec
 from gridmaker.core.ids import decode_cid
 from gridmaker.core.reshape import reshape_problems
@@ -374,6 +374,7 @@ def test_reshape_sell_still_being_placed_is_repriced_when_its_ack_arrives() -> N
     for fill in fills:
         book.step(fill)
     (ack,) = list(book.pending)
+    assert isinstance(ack, OrderUpdate)
     book.pending.clear()
     grid = kit.grid(spacing_ticks=WIDE // 2, min_level=-40, max_level=40)
     state = decide(book.state, _change(book.state, grid)).state
