@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.kit.postgres import pg_server, pg_url  # noqa: F401  (fixtures for every test)
+
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile(
     "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -14,7 +16,7 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
-EXTERNALS = ("prometheus", "promtool", "chromium", "playwright")
+EXTERNALS = ("prometheus", "promtool", "chromium", "playwright", "postgresql")
 """Real parts the tests use where a user has them; CI (``GRIDMAKER_CI=1``) installs them, so a
 test skipped for want of one there is a failure, never a silent skip."""
 

@@ -1,10 +1,7 @@
 """Operator requests in the ``Store``: one command per request id, spent with its book, and
-the applied fills read back a page at a time."""
+the applied fills read back a page at a time (on both backends: ``conftest.py``)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -22,13 +19,6 @@ from gridmaker.store.sqlite_store import RequestConflict
 from tests import kit
 
 P0 = 5_000_000
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store(tmp_path / "data" / "gridmaker.sqlite")
-    yield opened
-    opened.close()
 
 
 def test_a_repeated_request_id_is_one_command(store: Store) -> None:

@@ -1,13 +1,13 @@
 """The ``Store``'s promises: one decision commits whole or not at all, a fill is written once,
-operator commands are spent with the book that carries them, a data dir is bound once."""
+operator commands are spent with the book that carries them, a data dir is bound once;
+on both backends (``conftest.py``)."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
-from pathlib import Path
 
+import psycopg
 import pytest
 
 from gridmaker.core.decide import decide
@@ -25,16 +25,11 @@ from gridmaker.core.events import (
 from gridmaker.core.state import GridState
 from gridmaker.core.units import Atoms, Steps, Ticks
 from gridmaker.store import Store, StoreError
+from gridmaker.store.pg_store import PgStore
 from tests import kit
+from tests.unit.store.conftest import OpenStore
 
 P0 = 5_000_000
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store(tmp_path / "data" / "gridmaker.sqlite")
-    yield opened
-    opened.close()
 
 
 def _booted() -> tuple[GridState, tuple[PlaceOrder, ...]]:
@@ -61,6 +56,10 @@ def _fill(order: PlaceOrder, trade_id: str = "t1") -> Fill:
 
 
 def _rows(store: Store, table: str) -> list[tuple[object, ...]]:
+    """The table's rows, read beside the store (not through it)."""
+    if isinstance(store, PgStore):
+        with psycopg.connect(store.url.conninfo or "") as pg:
+            return pg.execute(f"SELECT * FROM gridmaker.{table} ORDER BY 1, 2").fetchall()
     with closing(sqlite3.connect(store.path)) as db:
         return db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
 
@@ -220,10 +219,9 @@ def test_commands_are_handed_out_in_the_order_they_were_queued(store: Store) -> 
     assert not store.is_command_applied(second)
 
 
-def test_data_dir_is_bound_with_its_first_saved_book_only(tmp_path: Path) -> None:
+def test_data_dir_is_bound_with_its_first_saved_book_only(open_store: OpenStore) -> None:
     # Arrange
-    path = tmp_path / "gridmaker.sqlite"
-    store = Store(path)
+    store = open_store()
     store.bind_venue({"exchange": "sim", "account": "a"})
     before_any_book = store.venue()
 
@@ -235,7 +233,7 @@ def test_data_dir_is_bound_with_its_first_saved_book_only(tmp_path: Path) -> Non
 
     # Assert: nothing is written by a run that saved nothing; then the first venue is kept,
     # across a reopen.
-    reopened = Store(path, read_only=True)
+    reopened = open_store(read_only=True)
     try:
         assert before_any_book is None
         assert reopened.venue() == {"exchange": "sim", "account": "a"}
@@ -243,34 +241,32 @@ def test_data_dir_is_bound_with_its_first_saved_book_only(tmp_path: Path) -> Non
         reopened.close()
 
 
-def test_refused_run_leaves_the_data_dir_unbound(tmp_path: Path) -> None:
+def test_refused_run_leaves_the_data_dir_unbound(open_store: OpenStore) -> None:
     # Arrange
-    path = tmp_path / "gridmaker.sqlite"
-    store = Store(path)
+    store = open_store()
 
     # Act: bound, then closed before any book was saved (a run refused at pre-flight).
     store.bind_venue({"exchange": "binance", "endpoint": "testnet"})
     store.close()
 
     # Assert
-    reopened = Store(path, read_only=True)
+    reopened = open_store(read_only=True)
     try:
         assert reopened.venue() is None
     finally:
         reopened.close()
 
 
-def test_book_survives_reopening_with_its_revision(tmp_path: Path) -> None:
+def test_book_survives_reopening_with_its_revision(open_store: OpenStore) -> None:
     # Arrange
-    path = tmp_path / "gridmaker.sqlite"
     state, places = _booted()
-    store = Store(path)
+    store = open_store()
     store.commit(state, actions=places)
     store.commit(state)
     store.close()
 
     # Act
-    reopened = Store(path)
+    reopened = open_store()
 
     # Assert
     try:
