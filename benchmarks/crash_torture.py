@@ -19,6 +19,8 @@ At the end the exchange's own records are the judge:
 - cids_placed_twice: client ids the exchange's own order history holds more than once
 - book_venue_order_mismatches: orders open at the exchange the book does not hold, or the book's
   live orders the exchange does not show open
+- halted_boots: boots that left the symbol not trading (a run that "finished" without trading
+  proves nothing), and bans recorded
 - failpoint_crashes: the deaths per failpoint ("kill": a SIGKILL from outside)
 The last stdout line is that JSON object.
 
@@ -259,6 +261,8 @@ def _judge(data_dir: Path) -> dict[str, Any]:
     recorded = [
         r[0] for r in store._db.execute("SELECT trade_id FROM fills WHERE symbol = ?", (SYMBOL,))
     ]
+    halted = store._db.execute("SELECT count(*) FROM boots WHERE halted != ''").fetchone()[0]
+    halted += store._db.execute("SELECT count(*) FROM halts").fetchone()[0]
     store.close()
     sim = SimExchange(
         instruments=[state.instrument], initial_balances={}, path=data_dir / "exchange.sqlite"
@@ -293,6 +297,7 @@ def _judge(data_dir: Path) -> dict[str, Any]:
         + (len(recorded) - len(set(recorded)))
         + len(set(recorded) - venue_fills),
         "balance_mismatches": mismatches,
+        "halted_boots": int(halted),
         "fills": state.fills,
         "realized_pnl": str(inst.from_atoms(state.realized_pnl_atoms)),
     }
@@ -365,8 +370,10 @@ ZEROS = (
     "lost_fills",
     "double_applied_fills",
     "balance_mismatches",
+    "halted_boots",
 )
-"""The judgements that must all be 0."""
+"""The judgements that must all be 0 (``halted_boots`` may not under ``--faults``: a boot that
+cannot fetch its snapshot after the retries leaves the symbol halted, by design)."""
 
 RESERVE = 150
 """Trades left to the final run of a torture with reconfigurations: its loop applies what is

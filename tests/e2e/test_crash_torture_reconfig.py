@@ -24,6 +24,7 @@ ZEROS = (
     "lost_fills",
     "double_applied_fills",
     "balance_mismatches",
+    "halted_boots",
     "reconfigs_pending",
     "reshape_count_mismatch",
 )
