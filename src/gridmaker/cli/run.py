@@ -44,6 +44,7 @@ from gridmaker.cli.common import (
 )
 from gridmaker.cli.operating import api_override, ops_settings
 from gridmaker.cli.progress import progress_printer
+from gridmaker.cli.store_choice import open_chosen_store, store_choice
 from gridmaker.cli.summaries import print_summaries, run_summaries
 from gridmaker.cli.venue import VenueChoice, venue_choice, venue_overrides
 
@@ -150,7 +151,8 @@ def run(
         view=view,
         live=remote is not None and not remote.is_local_sim,
     )
-    if steps == 0 and not store_file(data_dir).exists():
+    on_postgres = store_choice(config).is_postgres  # a bad URL: exit 2 before anything opens
+    if steps == 0 and not on_postgres and not store_file(data_dir).exists():
         raise fail(
             EXIT_CONFIG,
             f"--steps 0 boots and reconciles a stored book only, and {data_dir} has none "
@@ -360,7 +362,7 @@ async def _open(
     from gridmaker.config import book_setups
     from gridmaker.engine.venue_binding import VenueIdentity, bind_venue
     from gridmaker.exchange.api import SimulatedMarket
-    from gridmaker.store import DataDirLock, Store
+    from gridmaker.store import DataDirLock
 
     venue, instruments = await open_run_venue(remote, config)
     if venue is not None:
@@ -373,12 +375,19 @@ async def _open(
         for setup, inst in zip(setups, instruments, strict=True)
     }
     _check_data_dir(data_dir, engine)
-    lock = DataDirLock(data_dir)
-    lock.acquire()
-    stack.callback(lock.release)
-    store = Store(store_file(data_dir), verify=False)
+    chosen = store_choice(config)
     with ExitStack() as until_wired:  # the session owns the store once wired
-        until_wired.callback(store.close)
+        # PostgreSQL is checked (or refused) before the data dir is touched; its file after
+        early = open_chosen_store(chosen, data_dir) if chosen.is_postgres else None
+        if early is not None:
+            until_wired.callback(early.close)
+            err.print(f"store: {chosen.shown} (grid {chosen.namespace})", highlight=False)
+        lock = DataDirLock(data_dir)
+        lock.acquire()
+        stack.callback(lock.release)
+        store = early or open_chosen_store(chosen, data_dir)
+        if early is None:
+            until_wired.callback(store.close)
         legacy_builtin = bool(store.symbols()) and exchange_file(data_dir).exists()
         bind_venue(
             store,

@@ -16,13 +16,16 @@ from rich.table import Table
 from gridmaker.cli.common import (
     EXIT_BOOT,
     EXIT_STATE,
+    ConfigPath,
     DataDir,
     JsonFlag,
     err,
     exchange_file,
     fail,
+    load_config,
     store_file,
 )
+from gridmaker.cli.store_choice import open_chosen_store, store_choice
 from gridmaker.cli.summaries import print_summaries
 
 if TYPE_CHECKING:
@@ -32,14 +35,24 @@ if TYPE_CHECKING:
 __all__ = ["status"]
 
 
-def status(data_dir: DataDir = Path("gridmaker-data"), as_json: JsonFlag = False) -> None:
-    """Print the stored book without trading (works while the bot runs)."""
-    from gridmaker.exchange.sim import SimFileError
-    from gridmaker.store import DataDirUnusable, StateCorrupt, Store
+def status(
+    data_dir: DataDir = Path("gridmaker-data"),
+    as_json: JsonFlag = False,
+    config_path: ConfigPath = None,
+) -> None:
+    """Print the stored book without trading (works while the bot runs).
 
+    The store is the data dir's file unless GRIDMAKER_STORE_URL or the config's ``store:``
+    names a PostgreSQL one.
+    """
+    from gridmaker.exchange.sim import SimFileError
+    from gridmaker.store import DataDirUnusable, StateCorrupt
+
+    chosen = store_choice(load_config(config_path) if config_path else None)
     try:
-        _check(data_dir)
-        with closing(Store(store_file(data_dir), read_only=True)) as store:
+        if not chosen.is_postgres:
+            _check(data_dir)
+        with closing(open_chosen_store(chosen, data_dir, read_only=True)) as store:
             states, summaries = _read(store)
     except DataDirUnusable as e:
         raise fail(EXIT_BOOT, str(e)) from None
@@ -50,7 +63,8 @@ def status(data_dir: DataDir = Path("gridmaker-data"), as_json: JsonFlag = False
     if not states:  # as with no store at all (3): there is no book to show
         raise fail(
             EXIT_STATE,
-            f"no book yet in {data_dir}: the bot has not traded a price "
+            f"no book yet in {chosen.shown if chosen.is_postgres else data_dir}: the bot has "
+            "not traded a price "
             "(`gridmaker run` makes one at its first price)",
         )
     print_summaries(summaries, as_json)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from gridmaker.config.checks import sim_problems
 from gridmaker.config.errors import Problems
@@ -23,6 +23,8 @@ from gridmaker.config.sections import (
 )
 
 __all__ = ["Config"]
+
+_PG_SCHEMES = ("postgresql://", "postgres://")
 
 
 def _is_ccxt_id(exchange: str) -> bool:
@@ -61,6 +63,24 @@ class Config(StrictModel):
     api: ApiConfig = Field(default_factory=ApiConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     watchdog: WatchdogConfig = Field(default_factory=WatchdogConfig)
+    store: str = Field(
+        "sqlite",
+        description="where the bot keeps its state: sqlite (the data dir's file) or "
+        "postgresql://USER@HOST:PORT/DATABASE?grid=NAME (one database, many grids); "
+        "GRIDMAKER_STORE_URL wins over it",
+    )
+
+    @field_validator("store")
+    @classmethod
+    def _check_store(cls, value: str) -> str:
+        """The scheme only: the URL is parsed where it is used (``store.url``); a message
+        never quotes past the scheme, where a password could sit."""
+        if value.strip() in ("", "sqlite", "sqlite:") or value.startswith(_PG_SCHEMES):
+            return value
+        raise ValueError(
+            "must be 'sqlite' or a postgresql:// URL; was a value starting "
+            f"{value.partition(':')[0][:20]!r}"
+        )
 
     @model_validator(mode="after")
     def _check_markets(self) -> Config:

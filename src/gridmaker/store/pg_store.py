@@ -93,6 +93,8 @@ class PgStore(Store):
         self._pg: _Db = self._connect(url)
         try:
             version = verify_pg(self._pg, self.where)
+            if read_only and version == 0:  # a reader writes nothing, not even the tables
+                raise StateCorrupt(f"no gridmaker state at {self.where}: no bot has run there")
             if exclusive if exclusive is not None else not read_only:
                 self._lock_namespace()
             if version < PG_SCHEMA_VERSION:

@@ -1,0 +1,45 @@
+"""Which store a command opens: ``GRIDMAKER_STORE_URL``, else the config's ``store:``.
+
+``sqlite`` (the default) is the data dir's file; a ``postgresql://`` URL is a namespace
+(``grid=``) in a shared database. A bad URL is exit 2, named by where it came from and never
+quoting its password.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gridmaker.cli.common import EXIT_CONFIG, fail, store_file
+
+if TYPE_CHECKING:
+    from gridmaker.config import Config
+    from gridmaker.store import Store
+    from gridmaker.store.url import StoreUrl
+
+__all__ = ["open_chosen_store", "store_choice"]
+
+
+def store_choice(config: Config | None) -> StoreUrl:
+    """The store URL in force, parsed; the environment wins over the config."""
+    from gridmaker.store.url import STORE_URL_ENV, StoreUrlInvalid, parse_store_url
+
+    env = os.environ.get(STORE_URL_ENV, "").strip()
+    text, source = (env, STORE_URL_ENV) if env else (config.store if config else "", "store")
+    try:
+        return parse_store_url(text, source=source)
+    except StoreUrlInvalid as e:
+        raise fail(EXIT_CONFIG, str(e)) from None
+
+
+def open_chosen_store(url: StoreUrl, data_dir: Path, *, read_only: bool = False) -> Store:
+    """The store ``url`` names: the data dir's file (verified already by the caller when
+    writing), or its namespace on PostgreSQL (verified, locked when writing, migrated)."""
+    from gridmaker.store import Store
+
+    if url.is_postgres:
+        from gridmaker.store.pg_store import PgStore
+
+        return PgStore(url, read_only=read_only)
+    return Store(store_file(data_dir), read_only=read_only, verify=read_only)
