@@ -4,6 +4,8 @@ Random grids (arithmetic or geometric, bounded or trailing, long or neutral) tra
 on the paper venue while reconfigurations (spacing, range, level counts, order size, anchor
 shifts that re-index levels, refused changes) and capital changes arrive between prices, some
 while the venue's answers are still in flight. Every decision is checked as it is made.
+
+``RESHAPE_EXAMPLES=2500`` hunts longer than the default (120 examples, a few seconds).
 """
 
 from __future__ import annotations
@@ -263,6 +265,11 @@ def _run(first: Shape, mode: GridMode, trailing: bool, steps: list[tuple[object,
                 book.venue.quote += change.delta_atoms
                 checker.paid_in += change.delta_atoms
             book.apply(change)
+        base, quote = book.unseen()  # fills the venue made that the book is yet to hear of
+        assert (book.state.base_steps + base, book.state.quote_atoms + quote) == (
+            book.venue.base,
+            book.venue.quote,
+        )
         if not book.pending:
             checker.quiet(book)
     book.hold = False
@@ -270,7 +277,7 @@ def _run(first: Shape, mode: GridMode, trailing: bool, steps: list[tuple[object,
     checker.quiet(book)
 
 
-@settings(max_examples=int(os.environ.get("RESHAPE_EXAMPLES", "60")), deadline=None)
+@settings(max_examples=int(os.environ.get("RESHAPE_EXAMPLES", "120")), deadline=None)
 @given(shapes, st.sampled_from(GridMode), st.booleans(), st.lists(ops, min_size=1, max_size=40))
 def test_reshaped_book_keeps_every_invariant_on_every_decision(
     first, mode, trailing, steps
