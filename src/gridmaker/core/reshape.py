@@ -228,6 +228,9 @@ def capital_problems(state: GridState, change: CapitalChange) -> list[str]:
     """Why ``change`` may not be applied (empty: it may)."""
     if change.delta_atoms == 0:
         return ["the amount must not be 0"]
+    if not state.sizing_atoms and not state.last_price_ticks and state.base_steps:
+        # Sizes follow capital as a share of equity, and the base has no price to count at yet.
+        return ["the grid has seen no price yet to value its base at; change it once it has"]
     if change.delta_atoms > 0:
         return []
     free = free_funds(state, state.slots).quote

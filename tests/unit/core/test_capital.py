@@ -142,3 +142,28 @@ def test_capital_follows_equity_at_the_last_price_when_first_changed() -> None:
 
     # Assert
     assert (book.state.sizing_atoms, book.state.capital_atoms) == (equity, 2 * equity)
+
+
+def test_capital_change_before_any_price_on_a_book_holding_base_is_refused() -> None:
+    # Arrange: 1 BTC and 1,000 USDT, no price yet to value the BTC at
+    state = kit.state(base="1", quote="1000")
+    change = CapitalChange(
+        symbol=state.symbol, delta_atoms=state.quote_atoms, reason="t", ts_event=0
+    )
+
+    # Act
+    problems = capital_problems(state, change)
+    decision = decide(state, change)
+
+    # Assert: refused, rather than doubling every order for a 2 % change in equity
+    assert len(problems) == 1 and "price" in problems[0]
+    assert decision.state is state
+
+
+def test_capital_change_before_any_price_on_a_quote_only_book_is_applied() -> None:
+    state = kit.state(base="0", quote="1000")
+    change = CapitalChange(
+        symbol=state.symbol, delta_atoms=state.quote_atoms, reason="t", ts_event=0
+    )
+    after = decide(state, change).state
+    assert (after.sizing_atoms, after.capital_atoms) == (state.quote_atoms, 2 * state.quote_atoms)
