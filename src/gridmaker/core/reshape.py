@@ -93,6 +93,12 @@ def on_reconfigure(state: GridState, change: Reconfigure) -> Plan | Decision:
     )
     if not state.is_started:
         return Decision(evolve(book, slots={}, price_level=0))
+    if change.params.compound and not state.sizing_atoms:
+        # Compounding from now on: today's equity is what the configured size stands for, and
+        # only profit made from here grows it (``order_qty`` adds all realized profit).
+        equity = _capital(state)
+        profit = max(0, state.realized_pnl_atoms)
+        book = evolve(book, capital_atoms=equity - profit, sizing_atoms=equity)
     level = grid.level_at_or_below(state.last_price_ticks)
     plan = Plan(evolve(book, price_level=level))
     plan.slots = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gridmaker.core.decide import decide
-from gridmaker.core.events import Action, CapitalChange, Side
+from gridmaker.core.events import Action, CapitalChange, Reconfigure, Side
 from gridmaker.core.planning import free_funds
 from gridmaker.core.reshape import capital_problems
 from gridmaker.core.state import GridMode, StrategyParams
@@ -167,3 +167,29 @@ def test_capital_change_before_any_price_on_a_quote_only_book_is_applied() -> No
     )
     after = decide(state, change).state
     assert (after.sizing_atoms, after.capital_atoms) == (state.quote_atoms, 2 * state.quote_atoms)
+
+
+def test_compounding_turned_on_by_a_reshape_grows_sizes_from_the_profit_made_after() -> None:
+    # Arrange: a round trip's profit made before compounding was asked for
+    book = _compounding(False)
+    assert _round_trip(book, 50 * SP) == [(Side.BUY, 100)]
+    before = book.state.realized_pnl_atoms
+    change = Reconfigure(
+        symbol=book.state.symbol,
+        grid=book.state.grid,
+        params=replace(book.state.params, compound=True),
+        risk_params=book.state.risk_params,
+        allow_loss=False,
+        ts_event=0,
+    )
+
+    # Act
+    sent = book.apply(change)
+    after = _round_trip(book, 50 * SP)
+
+    # Assert: no jump for the past profit; the next trip's profit grows the size
+    assert sent == []
+    made = book.state.realized_pnl_atoms - before
+    capital = book.state.sizing_atoms
+    assert made > 0 and after == [(Side.BUY, 100 * (capital + made) // capital)]
+    assert after[0][1] > 100

@@ -58,6 +58,7 @@ class Shape:
     qty: int
     allow_loss: bool = False
     bad: str = ""
+    compound: bool = False
 
     def grid(self, anchor: int, trailing: bool) -> GridSpec:
         if self.kind is GridKind.ARITHMETIC:
@@ -83,6 +84,7 @@ shapes = st.builds(
     qty=st.sampled_from([50, 100, 150, 200]),
     allow_loss=st.booleans(),
     bad=st.sampled_from(["", "", "", "", "", "", "strategy", "mode", "trailing"]),
+    compound=st.booleans(),
 )
 
 ops = st.one_of(
@@ -104,6 +106,7 @@ def _book(first: Shape, mode: GridMode, trailing: bool) -> GridState:
         order_qty_steps=first.qty,
         buy_levels=first.below,
         sell_levels=first.above,
+        compound=first.compound,
     )
     grid = Shape(first.kind, first.pick, 6, 6, 0, first.qty).grid(P0, trailing)
     return kit.state(base="0.004", quote="400", grid_=grid, params_=params)
@@ -116,6 +119,7 @@ def _reconfigure(state: GridState, shape: Shape) -> Reconfigure:
         order_qty_steps=Steps(shape.qty),
         buy_levels=shape.below,
         sell_levels=shape.above,
+        compound=shape.compound,
     )
     if shape.bad == "strategy":
         params = evolve(params, strategy_id="other")
