@@ -20,11 +20,9 @@ from tests.unit.core.paper_book import P0, SP, PaperBook, answer, cancels, live,
 LONG = kit.params(mode=GridMode.LONG)
 
 
-def _running(
-    grid: GridSpec | None = None, params: StrategyParams = LONG, quote: str = "100000"
-) -> PaperBook:
+def _running(grid: GridSpec | None = None, params: StrategyParams = LONG) -> PaperBook:
     """A long book started at P0 on the paper venue, every order acknowledged."""
-    book = PaperBook.of(kit.state(base="0", quote=quote, grid_=grid or kit.grid(), params_=params))
+    book = PaperBook.of(kit.state(base="0", grid_=grid or kit.grid(), params_=params))
     book.trade(P0)
     return book
 
@@ -191,15 +189,15 @@ def test_reshape_removed_level_hands_its_inventory_to_a_level_that_recovers_its_
     assert (holder.position_steps, holder.cost_atoms) == (100, owed)
 
 
-def _no_recovering_level(book: PaperBook) -> GridSpec:
-    """A grid without the lot's price whose free levels all sell below the lot's cost."""
-    return GridSpec(
-        kind=GridKind.ARITHMETIC,
-        anchor_ticks=P0 - 4_000,
-        spacing_ticks=3_000,
-        min_level=-3,
-        max_level=2,
-    )
+NO_RECOVERING_LEVEL = GridSpec(
+    kind=GridKind.ARITHMETIC,
+    anchor_ticks=P0 - 4_000,
+    spacing_ticks=3_000,
+    min_level=-3,
+    max_level=2,
+)
+"""Without P0 - SP; its free levels (above 4,995,000) sell at 4,999,000 and 5,002,000, both
+below what a lot bought at P0 - SP cost (5,005,000 with fees both ways)."""
 
 
 def test_reshape_lot_without_a_recovering_level_is_refused_and_the_book_unchanged() -> None:
@@ -207,7 +205,7 @@ def test_reshape_lot_without_a_recovering_level_is_refused_and_the_book_unchange
     book = _running()
     _bought_one_level_down(book)
     state = book.state
-    change = _change(state, _no_recovering_level(book))
+    change = _change(state, NO_RECOVERING_LEVEL)
 
     # Act
     problems = reshape_problems(state, change)
@@ -222,7 +220,7 @@ def test_reshape_lot_without_a_recovering_level_moves_when_loss_is_allowed() -> 
     # Arrange
     book = _running()
     _bought_one_level_down(book)
-    change = _change(book.state, _no_recovering_level(book), allow_loss=True)
+    change = _change(book.state, NO_RECOVERING_LEVEL, allow_loss=True)
 
     # Act
     sent = book.apply(change)
