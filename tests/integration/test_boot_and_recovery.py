@@ -1,4 +1,7 @@
-"""Orchestrator + SimExchange + SQLite: sessions, restarts, fills while down, crashes."""
+"""Orchestrator + SimExchange + the store: sessions, restarts, fills while down, crashes.
+
+The store is SQLite; ``both_stores`` runs a test on PostgreSQL too (a fresh database each).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,9 @@ from gridmaker.store import StateCorrupt, Store
 from tests.kit.world import (
     SYMBOL,
     World,
+    both_stores,
     config,
+    drop_store,
     feed,
     open_levels_sides,
     open_world,
@@ -76,6 +81,7 @@ def test_session_trades_both_sides_and_balances_match_the_venue(tmp_path: Path) 
     asyncio.run(main())
 
 
+@both_stores
 def test_restart_resumes_without_duplicate_orders_and_counts_continue(tmp_path: Path) -> None:
     async def main() -> None:
         # Arrange
@@ -101,6 +107,7 @@ def test_restart_resumes_without_duplicate_orders_and_counts_continue(tmp_path: 
 
 
 @parity
+@both_stores
 def test_fills_while_down_are_applied_at_boot_and_answered(tmp_path: Path) -> None:
     async def main() -> None:
         # Arrange: the bot stops; the market keeps printing through its orders.
@@ -169,9 +176,23 @@ class CrashingVenue:
         return order
 
 
+CRASHES = [
+    pytest.param(at, after, store, id=f"{at}-{'after' if after else 'before'}-send-{store}")
+    for at, store in [
+        (1, "sqlite"),
+        (7, "sqlite"),
+        (25, "sqlite"),
+        (41, "sqlite"),
+        (25, "postgresql"),
+    ]
+    for after in (False, True)
+]
+"""Where the process dies: every point on SQLite, one before and after a send on PostgreSQL."""
+
+
 @parity
-@pytest.mark.parametrize("after_send", [False, True], ids=["before-send", "after-send"])
-@pytest.mark.parametrize("at", [1, 7, 25, 41])
+@pytest.mark.usefixtures("store_backend")
+@pytest.mark.parametrize(("at", "after_send", "store_backend"), CRASHES, indirect=["store_backend"])
 def test_crash_around_a_send_places_each_order_once(tmp_path: Path, at: int, after_send: bool):
     async def main() -> None:
         # Arrange
@@ -181,7 +202,7 @@ def test_crash_around_a_send_places_each_order_once(tmp_path: Path, at: int, aft
         crashed = open_world(tmp_path, wrap=wrap)
         with pytest.raises(Crash):
             await _session(crashed, 1500)
-        crashed.store._db.close()  # a dead process closes nothing cleanly
+        drop_store(crashed.store)  # a dead process closes nothing cleanly
         crashed.sim.close_sync()
 
         # Act
@@ -223,6 +244,7 @@ def test_flipped_byte_in_stored_state_is_refused(tmp_path: Path) -> None:
 
 
 @parity
+@both_stores
 def test_changed_grid_config_is_refused_at_boot(tmp_path: Path) -> None:
     from gridmaker.engine.orchestrator import BootRefused
 

@@ -2,7 +2,8 @@
 
 Prices (moves of several levels at a time, so orders fill and the window trails), partial
 fills, operator trips and resets (which cancel and re-place) and restarts of the bot, on each
-engine against its own simulated exchange.
+engine against its own simulated exchange; and the durable engine on PostgreSQL against the
+simple one on SQLite (the store's backend changes nothing either).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 from gridmaker.engine.sessions.shadow import RecordingExecutor, Step
 from gridmaker.engine.summary import summarize
+from tests.kit.postgres import PgServer
 from tests.kit.world import SYMBOL, World, open_world
 
 pytestmark = pytest.mark.integration
@@ -35,16 +37,18 @@ ops = st.lists(
 )
 
 
-def _open(data_dir: Path, engine: str) -> tuple[World, RecordingExecutor]:
-    world = open_world(data_dir, engine=engine)
+def _open(data_dir: Path, engine: str, store_url: str | None) -> tuple[World, RecordingExecutor]:
+    world = open_world(data_dir, engine=engine, store_url=store_url)
     world.sim.partial_fills = True
     recorder = RecordingExecutor(world.executor)
     world.orchestrator.executor = recorder
     return world, recorder
 
 
-async def _life(engine: str, data_dir: Path, script: list[Op]) -> tuple[list[Step], object]:
-    world, recorder = _open(data_dir, engine)
+async def _life(
+    engine: str, data_dir: Path, script: list[Op], store_url: str | None = None
+) -> tuple[list[Step], object]:
+    world, recorder = _open(data_dir, engine, store_url)
     steps: list[Step] = []
     await world.orchestrator.boot()
     price = Decimal(50_000)
@@ -57,7 +61,7 @@ async def _life(engine: str, data_dir: Path, script: list[Op]) -> tuple[list[Ste
         elif kind == "restart":
             steps += recorder.steps
             await world.close()
-            world, recorder = _open(data_dir, engine)
+            world, recorder = _open(data_dir, engine, store_url)
             await world.orchestrator.boot()
         else:
             world.store.add_command(SYMBOL, kind, "fuzz")
@@ -77,6 +81,23 @@ def test_both_engines_send_the_same_actions_and_end_in_the_same_book(script: lis
         # Act
         simple = asyncio.run(_life("simple", Path(tmp) / "simple", script))
         durable = asyncio.run(_life("durable", Path(tmp) / "durable", script))
+
+    # Assert
+    assert [s.action for s in simple[0]] == [s.action for s in durable[0]]
+    assert simple[1] == durable[1]
+
+
+@settings(max_examples=3, deadline=None)
+@given(script=ops)
+def test_durable_engine_on_postgresql_matches_simple_engine_on_sqlite(
+    pg_server: PgServer, script: list[Op]
+) -> None:
+    # Arrange: a fresh database for each script
+    url = pg_server.new_database() + "?grid=differential"
+    with tempfile.TemporaryDirectory() as tmp:
+        # Act
+        simple = asyncio.run(_life("simple", Path(tmp) / "simple", script))
+        durable = asyncio.run(_life("durable", Path(tmp) / "durable", script, url))
 
     # Assert
     assert [s.action for s in simple[0]] == [s.action for s in durable[0]]

@@ -6,6 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
+
+import pytest
 
 from gridmaker.config import Config, MarketConfig, book_setups, sim_instrument
 from gridmaker.core.events import Side
@@ -21,6 +24,9 @@ from gridmaker.store import Store
 SYMBOL = "BTC/USDT"
 ENGINES = ("simple", "durable")
 _engine = ["simple"]
+_Test = TypeVar("_Test", bound=Callable[..., object])
+_store_url: list[str | None] = [None]
+"""The PostgreSQL store URL ``open_world`` opens (``None``: the data dir's SQLite file)."""
 
 
 def use_engine(name: str) -> str:
@@ -29,6 +35,44 @@ def use_engine(name: str) -> str:
         raise ValueError(f"invalid engine, was {name!r}; must be one of {ENGINES}")
     before, _engine[0] = _engine[0], name
     return before
+
+
+def both_stores(test: _Test) -> _Test:
+    """Runs ``test`` once per store (the ``store_backend`` fixture, in
+    ``tests/integration/conftest.py``)."""
+    per_store = pytest.mark.parametrize("store_backend", ["sqlite", "postgresql"], indirect=True)
+    marked: _Test = pytest.mark.usefixtures("store_backend")(per_store(test))
+    return marked
+
+
+def use_store(url: str | None) -> str | None:
+    """Make ``open_world`` keep the bot's state at ``url`` (``postgresql://...?grid=...``) or,
+    with ``None``, in the data dir's SQLite file; returns the choice it made before."""
+    before, _store_url[0] = _store_url[0], url
+    return before
+
+
+def open_store(data_dir: Path, url: str | None = None) -> Store:
+    """The bot's store: on PostgreSQL at ``url`` (else the one ``use_store`` chose), or the
+    data dir's file."""
+    url = url or _store_url[0]
+    if url is not None:
+        from gridmaker.store.pg_store import PgStore
+        from gridmaker.store.url import parse_store_url
+
+        return PgStore(parse_store_url(url))
+    return Store(data_dir / "gridmaker.sqlite")
+
+
+def drop_store(store: Store) -> None:
+    """Lose the store's connection as a dead process does: nothing flushed or checkpointed
+    (PostgreSQL ends the session and releases the grid's lock)."""
+    from gridmaker.store.pg_store import PgStore
+
+    if isinstance(store, PgStore):
+        store._pg.close()
+    else:
+        store._db.close()
 
 
 def make_executor(engine: str, data_dir: Path, store: Store, venue: Exchange) -> GridExecutor:
@@ -66,10 +110,12 @@ def open_world(
     *,
     wrap: Callable[[SimExchange], Exchange] | None = None,
     engine: str | None = None,
+    store_url: str | None = None,
 ) -> World:
     """Open (or reopen) the bot and the venue on ``data_dir``; ``wrap`` puts a layer between.
 
-    ``engine`` defaults to the one ``use_engine`` chose (the parity fixture sets it).
+    ``engine`` defaults to the one ``use_engine`` chose (the parity fixture sets it), the store
+    to the one ``use_store`` chose (the ``store_backend`` fixture sets it).
     """
     cfg = cfg or config()
     instruments = [sim_instrument(cfg, m.symbol) for m in cfg.markets]
@@ -78,7 +124,7 @@ def open_world(
         initial_balances=cfg.sim.balances,
         path=data_dir / "exchange.sqlite",
     )
-    store = Store(data_dir / "gridmaker.sqlite")
+    store = open_store(data_dir, store_url)
     venue: Exchange = sim if wrap is None else wrap(sim)
     executor = make_executor(engine or _engine[0], data_dir, store, venue)
     orch = GridOrchestrator(exchange=venue, executor=executor, setups=book_setups(cfg, instruments))
