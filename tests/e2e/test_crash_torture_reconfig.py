@@ -2,18 +2,24 @@
 
 The benchmark's own script (``benchmarks/crash_torture.py --reconfigs``) queues
 reconfigurations between three grids while the bot is down and while it runs, and kills it at
-the reconfiguration failpoints among the others.
+the reconfiguration failpoints among the others. The torture's first find is kept as a plain
+scenario: a grid changed to twice its spacing and back, through the real CLI.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
+from collections import Counter
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.kit.cli import gridmaker, last_json
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "crash_torture.py"
@@ -58,3 +64,44 @@ def test_crash_torture_with_reconfigurations_reports_zeros(engine: str) -> None:
     crashes = verdict["failpoint_crashes"]
     assert crashes.get("reconfigure:before-commit", 0) >= 1, crashes
     assert crashes.get("reconfigure:after-commit", 0) >= 1, crashes
+
+
+FEED = "feed:\n  seed: 3\n  volatility: '0.0008'\n"
+GRID = "markets:\n  - grid:\n      spacing: '{}'\n      buy_levels: {}\n      sell_levels: {}\n"
+NARROW = FEED + GRID.format("125", 20, 20)
+WIDE = FEED + GRID.format("250", 10, 12)
+"""Twice the spacing, fewer levels: every wide level is a narrow one, under another index."""
+
+
+def _placed_twice(data_dir: Path) -> list[str]:
+    """Client ids the simulated venue's own order history holds more than once."""
+    with closing(sqlite3.connect(data_dir / "exchange.sqlite")) as db:
+        cids = Counter(r[0] for r in db.execute("SELECT client_order_id FROM orders"))
+    return sorted(cid for cid, n in cids.items() if n > 1)
+
+
+def test_reconfigure_there_and_back_never_places_a_client_id_twice(tmp_path: Path) -> None:
+    # Found by the torture without any crash (fixed in the core by 3868015): the narrow grid's
+    # retired levels and the wide grid's re-indexed ones sent the same client ids.
+    data_dir = tmp_path / "data"
+    narrow, wide = tmp_path / "narrow.yaml", tmp_path / "wide.yaml"
+    narrow.write_text(NARROW)
+    wide.write_text(WIDE)
+    where = ("--data-dir", str(data_dir))
+
+    def run(config: Path, steps: int) -> dict[str, Any]:
+        return last_json(
+            gridmaker("run", *where, "--config", str(config), "--steps", str(steps), "--json")
+        )
+
+    def reconfigure(config: Path) -> None:
+        result = gridmaker("reconfigure", *where, "--config", str(config), "--yes")
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    run(narrow, 15)
+    reconfigure(wide)
+    run(wide, 29)
+    reconfigure(narrow)
+    run(narrow, 69)
+
+    assert _placed_twice(data_dir) == []
