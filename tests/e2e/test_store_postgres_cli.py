@@ -1,5 +1,5 @@
-"""``gridmaker run`` and ``status`` on a PostgreSQL store chosen by a URL: the config's
-``store:`` or ``GRIDMAKER_STORE_URL``; two grids in one database, one writer per grid."""
+"""``gridmaker run`` (either engine) and ``status`` on a PostgreSQL store chosen by a URL: the
+config's ``store:`` or ``GRIDMAKER_STORE_URL``; two grids in one database, apart."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ def _config(tmp_path: Path, url: str) -> Path:
 
 
 def test_run_with_store_url_trades_on_postgresql_and_status_reads_it(
-    tmp_path: Path, pg_url: str
+    tmp_path: Path, pg_url: str, engine: str
 ) -> None:
     # Arrange: the config names grid a; the environment names grid b and wins
     config = _config(tmp_path, f"{pg_url}?grid=a")
-    run = ["run", "--config", str(config), "--steps", "800", "--seed", "3", "--json"]
+    run = ["run", "--config", str(config), "--steps", "400", "--seed", "3", "--json"]
+    run += ["--engine", engine]
 
     # Act
     first = last_json(gridmaker(*run, "--data-dir", str(tmp_path / "d1"), cwd=tmp_path))
