@@ -342,12 +342,13 @@ def torture(
         verdict |= changes.judge(data_dir) if changes else {}
         if keep is not None:
             shutil.copytree(root, keep)
-    result = {
+    pnl_matches = _pnl_matches(market, final, verdict, reference)
+    return {
         "engine": engine,
         "venue": venue,
         "crashes": lives["crashes"],
         **{k: verdict.pop(k) for k in ZEROS},
-        "pnl_matches_crash_free": _pnl_matches(market, final, verdict, reference),
+        "pnl_matches_crash_free": pnl_matches,
         "market": market,
         "faults": faults,
         "trades": trades,
@@ -360,7 +361,6 @@ def torture(
         **verdict,
         "seconds": round(time.monotonic() - started, 1),
     }
-    return result
 
 
 ZEROS = (
