@@ -40,7 +40,7 @@ from gridmaker.backtest.result import (
 )
 from gridmaker.backtest.risk_watch import RiskWatch, is_watchable
 from gridmaker.backtest.series import TickSeries
-from gridmaker.core.decide import decide
+from gridmaker.core.decide import decide, needs_decision
 from gridmaker.core.errors import InvalidGrid
 from gridmaker.core.events import Event, Fill, PriceTick, Side
 from gridmaker.core.evolve import evolve
@@ -164,6 +164,8 @@ class Backtester:
             fills = []
         if self.state is None:
             self._start(price, ts)
+        elif not self.state.is_started:
+            self._await_trigger(price, ts)
         else:
             if self._spacing:
                 level = (price - self._anchor) // self._spacing
@@ -193,6 +195,11 @@ class Backtester:
 
     def _thresholds(self) -> tuple[int, int]:
         """Prints with ``lo <= price < hi`` stay in the level band and cross no order."""
+        state = self.state
+        if state is not None and not state.is_started:
+            # A triggered grid waits: only a print at or across its trigger is decided.
+            trigger = state.trigger_ticks
+            return (0, trigger) if state.last_price_ticks < trigger else (trigger + 1, 1 << 63)
         lo, hi = self._band
         best_buy, best_sell = self.model.best_buy, self.model.best_sell
         if best_buy and best_buy - self._spread + 1 > lo:
@@ -214,8 +221,11 @@ class Backtester:
         )
 
     def _start(self, price: int, ts: int) -> None:
+        """The book of the first print, as live (``GridOrchestrator._new_book``): a triggered
+        grid is built around its trigger and starts when the price reaches it."""
         setup = self.setup
-        grid = setup.template.build(price)
+        anchor = setup.trigger_ticks or price
+        grid = setup.template.build(anchor)
         state = new_state(
             symbol=setup.symbol,
             instrument=setup.instrument,
@@ -223,21 +233,38 @@ class Backtester:
             params=setup.params,
             base_steps=setup.book_base_steps,
             quote_atoms=setup.book_quote_atoms,
+            trigger_ticks=setup.trigger_ticks,
         )
-        problems = preflight(state, price) if setup.is_preflight_checked else []
+        problems = preflight(state, anchor) if setup.is_preflight_checked else []
         if problems:
             raise PreflightFailed(f"{setup.symbol}: refusing to start: " + "; ".join(problems))
         self.state = replace(state, risk_params=setup.risk)
         if grid.kind is GridKind.ARITHMETIC:
             self._anchor, self._spacing = grid.anchor_ticks, grid.spacing_ticks
-        self._level, self._level_price = grid.level_at_or_below(price), price
         self._start_price = price
-        self._decide(self._tick(price, ts), (ts, price))
+        starts = not setup.trigger_ticks or price == setup.trigger_ticks
+        self._decide(self._tick(price, ts), (ts, price) if starts else None)
+        if self.state.is_started:
+            self._begin(price)
+
+    def _await_trigger(self, price: int, ts: int) -> None:
+        """A print before a triggered grid started: decided only at or across the trigger."""
+        assert self.state is not None
+        if needs_decision(self.state, price):
+            self._decide(self._tick(price, ts), (ts, price))
+        if self.state.is_started:
+            self._begin(price)
+
+    def _begin(self, price: int) -> None:
+        """The grid started at ``price``: what the result measures from."""
         state = self.state
+        assert state is not None
+        self._level, self._level_price = state.grid.level_at_or_below(price), price
+        self._start_price = price
         self._start_inventory = sum(s.position_steps for s in state.slots.values())
         self._inventory_range = (self._start_inventory, self._start_inventory)
         self._update_balances()
-        qty = setup.params.order_qty_steps
+        qty = self.setup.params.order_qty_steps
         self._capital = sum(notional_atoms(s.buy_ticks, qty) for s in state.slots.values())
         self._set_band(self._level)
 

@@ -48,6 +48,8 @@ class BacktestSetup:
     """Start the grid at this price before the first print (default: at the first print)."""
     risk: RiskParams = RiskParams()
     """The breaker's limits, as the live book gets them from the config."""
+    trigger_ticks: int = 0
+    """Nothing is placed until the price crosses this (the grid is built around it), as live."""
     is_preflight_checked: bool = True
     """Refuse, as the live engines do, a grid whose pre-flight checks fail (e.g. a spacing
     narrower than two maker fees); off to compare with a peer that has no such check."""

@@ -115,7 +115,8 @@ def market_problems(
         sell_levels=grid.sell_levels,
         trailing=grid.trailing,
     )
-    anchor = lower if lower is not None else start_ticks
+    trigger = _trigger_ticks(market, inst)
+    anchor = lower if lower is not None else (trigger or start_ticks)
     if anchor is None:
         return problems  # the first price is the venue's: the pre-flight checks at boot
     return _grid_problems(market, inst, where, rules, template, anchor, qty_steps)
@@ -143,6 +144,23 @@ def _price_problems(market: MarketConfig, inst: Instrument, where: str, rules: s
             )
         elif ticks > MAX_STORED:
             problems.append(_too_fine(name, price, ticks, "ticks", rules, "tick_size"))
+    trigger = market.trigger_price
+    if trigger is not None and not multiple(trigger, inst.tick_size):
+        problems.append(
+            f"{where}.trigger_price: must be a multiple of {rules}.tick_size "
+            f"{plain(inst.tick_size)}; was {plain(trigger)}"
+        )
+    elif trigger is not None and inst.to_ticks(trigger) > MAX_STORED:
+        problems.append(
+            _too_fine(
+                f"{where}.trigger_price",
+                trigger,
+                inst.to_ticks(trigger),
+                "ticks",
+                rules,
+                "tick_size",
+            )
+        )
     if risk.inventory_limit is not None and inst.size_steps(risk.inventory_limit) < 1:
         problems.append(
             f"{where}.risk.inventory_limit: must be at least one step ({rules}.step_size "
@@ -155,6 +173,14 @@ def _price_problems(market: MarketConfig, inst: Instrument, where: str, rules: s
             f"was {plain(market.budget_quote)}"
         )
     return problems
+
+
+def _trigger_ticks(market: MarketConfig, inst: Instrument) -> int | None:
+    """The trigger on the tick (``_price_problems`` checked it), or None without one: a
+    triggered grid is built around its trigger, not its first price."""
+    if market.trigger_price is None:
+        return None
+    return inst.to_ticks(market.trigger_price)
 
 
 def _too_fine(name: str, value: Decimal, units: int, unit: str, rules: str, size: str) -> str:

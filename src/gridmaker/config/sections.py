@@ -197,6 +197,15 @@ class MarketConfig(StrictModel):
     budget_base: Dec | None = Field(None, ge=0, description="cap on the base this grid may use")
     budget_quote: Dec | None = Field(None, ge=0, description="cap on the quote this grid may use")
     risk: RiskConfig = Field(default_factory=RiskConfig)
+    trigger_price: Dec | None = Field(
+        None,
+        gt=0,
+        description="place nothing until the price crosses this (the grid is built around it); "
+        "null: start at the first price",
+    )
+    compound: bool = Field(
+        False, description="realized profit grows the order sizes, within the free quote"
+    )
 
     @field_validator("strategy_id")
     @classmethod
@@ -204,6 +213,18 @@ class MarketConfig(StrictModel):
         if value is not None and not is_valid_strategy_id(value):
             raise ValueError(f"must be 1 to 8 of [a-z0-9]; was {show(value)}")
         return value
+
+    @model_validator(mode="after")
+    def _check_trigger(self) -> MarketConfig:
+        lower, upper, trigger = self.grid.lower, self.grid.upper, self.trigger_price
+        if trigger is None or lower is None or upper is None:
+            return self
+        if not lower <= trigger <= upper:
+            raise ValueError(
+                f"trigger_price must be within the grid's range grid.lower .. grid.upper "
+                f"({plain(lower)} .. {plain(upper)}); was {plain(trigger)}"
+            )
+        return self
 
     def effective_strategy_id(self) -> str:
         return self.strategy_id or re.sub(r"[^a-z0-9]", "", self.symbol.lower())[:8]

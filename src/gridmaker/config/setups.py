@@ -67,7 +67,9 @@ def book_setup(market: MarketConfig, instrument: Instrument) -> BookSetup:
         trailing=grid.trailing,
         buy_levels=grid.buy_levels,
         sell_levels=grid.sell_levels,
+        compound=market.compound,
     )
+    trigger = market.trigger_price
     return BookSetup(
         symbol=market.symbol,
         params=params,
@@ -76,6 +78,7 @@ def book_setup(market: MarketConfig, instrument: Instrument) -> BookSetup:
         budget_quote=market.budget_quote,
         risk=risk_params(market.risk, instrument),
         crash_candle_ms=market.risk.crash_candle_s * 1000,
+        trigger_ticks=0 if trigger is None else instrument.to_ticks(trigger),
     )
 
 
@@ -108,6 +111,7 @@ def backtest_setup(config: Config, symbol: str | None = None) -> BacktestSetup:
             venue_quote_atoms=inst.to_atoms(quote),
             partial_fills=config.sim.partial_fills,
             risk=setup.risk,
+            trigger_ticks=setup.trigger_ticks,
         )
     except ValueError as e:
         raise ConfigError(f"sim.balances: {e}") from None
