@@ -10,6 +10,7 @@ import typer
 
 from gridmaker.cli.backtest import backtest
 from gridmaker.cli.breaker import breaker
+from gridmaker.cli.capital import capital
 from gridmaker.cli.download import download
 from gridmaker.cli.ledger import ledger
 from gridmaker.cli.plan import plan
@@ -18,6 +19,7 @@ from gridmaker.cli.run import run
 from gridmaker.cli.shadow import shadow
 from gridmaker.cli.sim_exchange import sim_exchange
 from gridmaker.cli.status import status
+from gridmaker.cli.stop import stop
 
 __all__ = ["app", "main"]
 
@@ -38,6 +40,8 @@ app.command()(download)
 app.command()(ledger)
 app.command()(plan)
 app.command()(reconfigure)
+app.command()(capital)
+app.command()(stop)
 
 
 def main() -> None:
