@@ -74,3 +74,29 @@ def test_status_of_a_store_url_never_shows_its_password(tmp_path: Path, pg_url: 
     assert result.returncode == 3, result.stderr
     assert f"{split.username}:***@" in result.stderr
     assert "hunter2-secret" not in result.stderr + result.stdout
+
+
+def test_run_on_a_grid_another_process_writes_is_refused_before_the_data_dir(
+    tmp_path: Path, pg_url: str
+) -> None:
+    # Arrange: this test holds grid g as a running bot would
+    from gridmaker.store.pg_store import PgStore
+    from gridmaker.store.url import parse_store_url
+
+    holder = PgStore(parse_store_url(f"{pg_url}?grid=g"))
+    data_dir = tmp_path / "data"
+
+    # Act
+    try:
+        result = gridmaker(
+            *("run", "--steps", "50", "--data-dir", str(data_dir)),
+            env={"GRIDMAKER_STORE_URL": f"{pg_url}?grid=g"},
+        )
+    finally:
+        holder.close()
+
+    # Assert: boot refused (4), naming the grid; nothing made on disk
+    assert result.returncode == 4, result.stderr
+    assert "another gridmaker process is running on" in result.stderr
+    assert "(grid g)" in result.stderr
+    assert not data_dir.exists()
