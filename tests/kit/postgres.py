@@ -17,6 +17,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -25,7 +26,7 @@ import pytest
 
 from tests.kit.waiting import eventually
 
-__all__ = ["PgServer", "pg_bin_dir", "pg_server", "pg_url"]
+__all__ = ["NoPostgres", "PgServer", "pg_bin_dir", "pg_server", "pg_url", "throwaway_cluster"]
 
 TEST_URL_ENV = "GRIDMAKER_TEST_PG_URL"
 _numbers = itertools.count(1)
@@ -82,20 +83,24 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    given = os.environ.get(TEST_URL_ENV)
-    if given:
-        yield PgServer(given)
-        return
+class NoPostgres(Exception):
+    """No PostgreSQL to start here (the message says what is missing)."""
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[str]:
+    """A fresh cluster on 127.0.0.1 and a free port, deleted on exit; yields its URL.
+
+    Raises ``NoPostgres`` without the binaries (or, as root, without ``runuser``).
+    """
     bin_dir = pg_bin_dir()
     if bin_dir is None:
-        pytest.skip(
+        raise NoPostgres(
             "no PostgreSQL binaries (initdb) in /usr/lib/postgresql/*/bin or on PATH: install "
             f"postgresql, or set {TEST_URL_ENV}"
         )
     if os.geteuid() == 0 and shutil.which("runuser") is None:
-        pytest.skip("postgresql cannot run as root and runuser is missing")
+        raise NoPostgres("postgresql cannot run as root and runuser is missing")
     home = Path(tempfile.mkdtemp(prefix="gm-pg-"))
     data, sockets = home / "data", home / "sock"
     sockets.mkdir()
@@ -103,41 +108,56 @@ def pg_server() -> Iterator[PgServer]:
         shutil.chown(home, "postgres")
         shutil.chown(sockets, "postgres")
     user = "postgres" if os.geteuid() == 0 else os.environ.get("USER", "postgres")
-    subprocess.run(
-        _as_postgres(
-            [
-                *(str(bin_dir / "initdb"), "-D", str(data), "-U", user, "--auth=trust"),
-                *("-E", "UTF8", "--no-sync", "--locale=C.UTF-8"),
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    port = _free_port()
-    options = (
-        f"-h 127.0.0.1 -p {port} -k {sockets} -c fsync=off -c synchronous_commit=off "
-        "-c full_page_writes=off -c max_connections=200"
-    )
-    subprocess.run(
-        _as_postgres(
-            [
-                *(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(home / "log")),
-                *("-o", options, "-w", "start"),
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    url = f"postgresql://{user}@127.0.0.1:{port}/postgres"
     try:
+        subprocess.run(
+            _as_postgres(
+                [
+                    *(str(bin_dir / "initdb"), "-D", str(data), "-U", user, "--auth=trust"),
+                    *("-E", "UTF8", "--no-sync", "--locale=C.UTF-8"),
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        port = _free_port()
+        options = (
+            f"-h 127.0.0.1 -p {port} -k {sockets} -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off -c max_connections=200"
+        )
+        subprocess.run(
+            _as_postgres(
+                [
+                    *(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(home / "log")),
+                    *("-o", options, "-w", "start"),
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        url = f"postgresql://{user}@127.0.0.1:{port}/postgres"
         eventually(lambda: _answers(url), timeout_s=30, what="the test PostgreSQL to answer")
-        yield PgServer(url)
+        yield url
     finally:
         subprocess.run(
             _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
             capture_output=True,
+            check=False,
         )
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    given = os.environ.get(TEST_URL_ENV)
+    if given:
+        yield PgServer(given)
+        return
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(throwaway_cluster())
+        except NoPostgres as e:
+            pytest.skip(str(e))
+        yield PgServer(url)
 
 
 @pytest.fixture

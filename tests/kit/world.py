@@ -65,12 +65,24 @@ def open_store(data_dir: Path, url: str | None = None) -> Store:
 
 
 def drop_store(store: Store) -> None:
-    """Lose the store's connection as a dead process does: nothing flushed or checkpointed
-    (PostgreSQL ends the session and releases the grid's lock)."""
+    """Lose the store's connection as a dead process does: nothing flushed or checkpointed.
+    PostgreSQL ends the session, releasing the grid's lock, a moment later: waited for, as
+    a restarted process would find it."""
+    import psycopg
+
     from gridmaker.store.pg_store import PgStore
+    from tests.kit.waiting import eventually
 
     if isinstance(store, PgStore):
+        pid = store._pg.info.backend_pid
         store._pg.close()
+        with psycopg.connect(store.url.conninfo or "", autocommit=True) as db:
+            query = "SELECT count(*) FROM pg_stat_activity WHERE pid = %s"
+            eventually(
+                lambda: db.execute(query, (pid,)).fetchone() == (0,),
+                timeout_s=10,
+                what="the dropped session to end",
+            )
     else:
         store._db.close()
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,7 +103,7 @@ class PgStore(Store):
                 self._pg.read_only = True
             self._revision = self._max_revision()
         except BaseException as e:
-            self._pg.close()
+            self.close()
             if isinstance(e, psycopg.Error):
                 raise self._unusable(e, "open") from None
             raise
@@ -152,8 +152,12 @@ class PgStore(Store):
         return bool(row and row[0])
 
     def close(self) -> None:
-        with self._mutex:
-            self._pg.close()  # ends the session: PostgreSQL releases the advisory lock
+        """Release the grid before hanging up: the server ends a closed session a moment
+        later, and a bot restarted at once must not find its own lock still held."""
+        with self._mutex, suppress(psycopg.Error):
+            if not self._pg.closed:
+                self._pg.execute("SELECT pg_advisory_unlock_all()")
+        self._pg.close()
 
     @contextmanager
     def _tx(self) -> Iterator[_Db]:
