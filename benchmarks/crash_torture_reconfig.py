@@ -45,7 +45,9 @@ GRIDS = {  # name -> (absolute spacing, buy levels, sell levels); start price 50
 FIRST = "A"
 POINTS = ("reconfigure:before-commit", "reconfigure:after-commit")
 """The failpoints on the reconfiguration path (``engine/command_loop.py``): the command read
-and its book not saved yet; its book saved and its cancels and places sent."""
+and its book not saved yet; its book saved and its cancels and places sent. Saved with its
+cancels not sent yet is ``intent:recorded`` (and ``send:done`` between them), armed with a
+small passage in a life that boots with a reconfiguration due."""
 
 
 def _market_text(grid: str) -> str:
