@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING
 
+from gridmaker.core.display import plain
 from gridmaker.core.errors import OffTick
 from gridmaker.core.units import Instrument
 from gridmaker.feeds.base import FeedError, MarketFeed, MarketTrade
@@ -79,7 +80,9 @@ def series_from_trades(trades: Iterable[MarketTrade], instrument: Instrument) ->
         ticks = trade.price / tick
         whole = int(ticks)
         if whole != ticks:
-            error = OffTick(f"price {trade.price} is not a multiple of the tick {tick}")
+            error = OffTick(
+                f"price {plain(trade.price)} is not a multiple of the tick {plain(tick)}"
+            )
             raise FeedError(f"trade {number}: {error}")
         prices.append(whole)
         amounts.append(min(int(trade.amount / step), _MAX_STEPS))

@@ -10,6 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Final, Protocol, runtime_checkable
 
+from gridmaker.core.display import plain
+
 __all__ = [
     "MAX_FEED_VALUE",
     "FeedError",
@@ -97,5 +99,6 @@ def check_tick(
             off = Decimal(1)  # more ticks than 100 digits hold: no venue prints that price
         if off:
             raise FeedError(
-                f"{where(index)}: price {trade.price} is not a multiple of the tick {tick_size}"
+                f"{where(index)}: price {plain(trade.price)} is not a multiple of the tick "
+                f"{plain(tick_size)}"
             )

@@ -23,6 +23,7 @@ import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped]  # no stubs
 import pyarrow.compute as pc  # type: ignore[import-untyped]  # no stubs
 
+from gridmaker.core.display import plain
 from gridmaker.feeds.base import MAX_FEED_VALUE, FeedError
 
 __all__ = ["Column", "Ints", "Unit", "Where", "amount_steps", "fixed_point", "price_ticks", "shown"]
@@ -248,9 +249,14 @@ def _check_one(value: object, what: str, where: Where, index: int) -> Decimal:
 
 def _raise_off_tick(column: pa.Array, index: int, tick: Unit, where: Where) -> None:
     value = column[index].as_py()
-    text = value.strip() if isinstance(value, str) else f"{value}"
+    if isinstance(value, str):
+        text = value.strip()
+    elif isinstance(value, Decimal | int):
+        text = plain(value)
+    else:
+        text = plain(Decimal(repr(value)))  # a float column: its shortest exact spelling
     raise FeedError(
-        f"{where(index)}: price {text} is not a multiple of the tick {tick.size} "
+        f"{where(index)}: price {text} is not a multiple of the tick {plain(tick.size)} "
         "(--snap rounds prices down to the tick)"
     )
 

@@ -142,7 +142,7 @@ CASES = [
     ),
     _case(
         "nautilus-off-tick",
-        "row 1: price 50000.000100000 is not a multiple of the tick",
+        "row 1: price 50000.0001 is not a multiple of the tick",
         {"part-0.parquet": _parquet(_nautilus(50_000_000_100_000))},
     ),
 ]

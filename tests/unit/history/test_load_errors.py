@@ -119,7 +119,7 @@ def test_load_history_off_tick_nautilus_price_is_refused_naming_the_row(tmp_path
     message = refused(path)
 
     # Assert
-    assert "row 5: price 50000.000100000 is not a multiple of the tick 0.01" in message
+    assert "row 5: price 50000.0001 is not a multiple of the tick 0.01" in message
 
 
 @pytest.mark.parametrize(

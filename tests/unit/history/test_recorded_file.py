@@ -125,10 +125,6 @@ def test_load_history_recorded_feather_on_a_coarser_tick_is_refused_not_snapped(
     assert f"{FEATHER} row 1: price 0.00141342 is not a multiple of the tick" in str(caught.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: exact.py and feeds/base.py print the tick with str(Decimal): '1E-7'",
-)
 @pytest.mark.parametrize("reader", ["history", "replay"])
 def test_off_tick_message_on_a_sub_micro_tick_shows_the_tick_as_a_plain_decimal(
     reader: str,
