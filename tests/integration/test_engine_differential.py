@@ -87,7 +87,7 @@ def test_both_engines_send_the_same_actions_and_end_in_the_same_book(script: lis
     assert simple[1] == durable[1]
 
 
-@settings(max_examples=3, deadline=None)
+@settings(max_examples=2, deadline=None)
 @given(script=ops)
 def test_durable_engine_on_postgresql_matches_simple_engine_on_sqlite(
     pg_server: PgServer, script: list[Op]
