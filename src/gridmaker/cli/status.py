@@ -15,7 +15,9 @@ from rich.table import Table
 
 from gridmaker.cli.common import (
     EXIT_BOOT,
+    EXIT_EXCHANGE,
     EXIT_STATE,
+    CannotStart,
     ConfigPath,
     DataDir,
     JsonFlag,
@@ -58,6 +60,8 @@ def status(
         raise fail(EXIT_BOOT, str(e)) from None
     except StateCorrupt as e:
         raise fail(EXIT_STATE, str(e)) from None
+    except CannotStart as e:  # a PostgreSQL store that does not answer
+        raise fail(EXIT_EXCHANGE, str(e)) from None
     except SimFileError as e:
         raise fail(EXIT_BOOT if e.read_only else EXIT_STATE, str(e)) from None
     if not states:  # as with no store at all (3): there is no book to show

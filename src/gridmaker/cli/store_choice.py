@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gridmaker.cli.common import EXIT_CONFIG, fail, store_file
+from gridmaker.cli.common import EXIT_CONFIG, CannotStart, fail, store_file
 
 if TYPE_CHECKING:
     from gridmaker.config import Config
@@ -35,11 +35,18 @@ def store_choice(config: Config | None) -> StoreUrl:
 
 def open_chosen_store(url: StoreUrl, data_dir: Path, *, read_only: bool = False) -> Store:
     """The store ``url`` names: the data dir's file (verified already by the caller when
-    writing), or its namespace on PostgreSQL (verified, locked when writing, migrated)."""
+    writing), or its namespace on PostgreSQL (verified, locked when writing, migrated).
+
+    A PostgreSQL server that does not answer is ``CannotStart`` (exit 5), like the durable
+    engine's system database; the other refusals are the store's own (3, 4).
+    """
     from gridmaker.store import Store
 
     if url.is_postgres:
-        from gridmaker.store.pg_store import PgStore
+        from gridmaker.store.pg_store import PgStore, StoreUnreachable
 
-        return PgStore(url, read_only=read_only)
+        try:
+            return PgStore(url, read_only=read_only)
+        except StoreUnreachable as e:  # beyond this machine, as the system database: 5
+            raise CannotStart(str(e)) from None
     return Store(store_file(data_dir), read_only=read_only, verify=read_only)

@@ -55,11 +55,15 @@ from gridmaker.store.rows import (
 from gridmaker.store.sqlite_store import Store
 from gridmaker.store.url import StoreUrl
 
-__all__ = ["PgStore"]
+__all__ = ["PgStore", "StoreUnreachable"]
 
 _COMMAND_EVENTS = (BreakerOrder, OperatorOrder, Reconfigure, CapitalChange)
 _S = PG_SCHEMA
 _Db = psycopg.Connection[tuple[Any, ...]]
+
+
+class StoreUnreachable(DataDirUnusable):
+    """The server does not answer or refuses the login: nothing was read or written."""
 
 
 def _now() -> str:
@@ -112,7 +116,11 @@ class PgStore(Store):
         try:
             return psycopg.connect(url.conninfo or "", autocommit=True, connect_timeout=10)
         except psycopg.Error as e:
-            raise self._unusable(e, "connect to") from None
+            refused = self._unusable(e, "connect to")
+            raise StoreUnreachable(
+                f"{refused}. Start PostgreSQL there or fix the URL (GRIDMAKER_STORE_URL or "
+                "the config's store:)"
+            ) from None
 
     def _unusable(self, e: psycopg.Error, doing: str) -> DataDirUnusable:
         text = str(e).strip().replace("\n", " ")

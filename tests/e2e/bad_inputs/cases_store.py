@@ -41,7 +41,7 @@ CASES = [
         id="store-postgresql-not-answering",
         argv=RUN,
         env={ENV: "postgresql://bot:pw-not-shown@127.0.0.1:1/gm?grid=g"},
-        exit_code=4,
+        exit_code=5,
         culprit="cannot connect to the store at postgresql://bot:***@127.0.0.1:1/gm",
     ),
     BadInput(
@@ -50,5 +50,12 @@ CASES = [
         env={ENV: "sqlite://nope"},
         exit_code=2,
         culprit="GRIDMAKER_STORE_URL must be",
+    ),
+    BadInput(
+        id="status-store-postgresql-not-answering",
+        argv=["status", "--data-dir", "{data}"],
+        env={ENV: "postgresql://bot:pw-not-shown@127.0.0.1:1/gm?grid=g"},
+        exit_code=5,
+        culprit="cannot connect to the store at postgresql://bot:***@127.0.0.1:1/gm",
     ),
 ]
