@@ -212,3 +212,35 @@ def held_sale(book: Any) -> str:
     """The client id of the book's last inventory sale (its cycle is ``liquidations - 1``)."""
 
     return encode_cid(book.params.strategy_id, LIQUIDATION_LEVEL, Side.SELL, book.liquidations - 1)
+
+
+@pytest.mark.parametrize(("way", "left_open"), [("--cancel", False), ("--leave", True)])
+def test_stop_cancel_or_leave_ends_the_run_with_our_orders_gone_or_kept(
+    tmp_path: Path, way: str, left_open: bool
+) -> None:
+    # Arrange
+    (tmp_path / "sim.yaml").write_text(WALK)
+    (tmp_path / "c.yaml").write_text(MARKET)
+    data = tmp_path / "bot"
+    sim = ("--walk-ms", "20", "--config", str(tmp_path / "sim.yaml"))
+    with sim_exchange(tmp_path / "sim", *sim) as url:
+        command = sim_bot_command(url, data, "--config", str(tmp_path / "c.yaml"))
+        log = tmp_path / "bot.log"
+        with background(command, log) as bot:
+            eventually(lambda: len(_open(url)) >= 15, timeout_s=120, what="the grid")
+
+            # Act
+            stopped = last_json(gridmaker("stop", way, "--data-dir", str(data), "--json"))
+            code = bot.wait(timeout=60)
+        still_open = _open(url)
+        book = _book(data)
+
+    # Assert: the bot ended by itself; its orders cancelled, or left open as its book has them
+    assert stopped["stopped"] is True
+    assert code == 0, log.read_text()[-3000:]
+    live = {s.order_cid for s in book.slots.values() if s.has_live_order}
+    if left_open:  # the market moves on: some may have filled since
+        assert len(still_open) >= 10
+        assert {o["client_order_id"] for o in still_open} <= live
+    else:
+        assert still_open == [] and live == set()
