@@ -102,7 +102,9 @@ def test_run_builtin_exchange_one_signal_stops_with_summary_and_restarts_clean(
     summary = _summary(out)
     assert 500 <= summary["feed_position"] < int(FOREVER)
     assert f"{sig.name}: stopping at the next safe point" in err
-    assert f"stopped by a signal after {summary['feed_position']} trades" in err
+    assert (
+        f"stopped (a signal or an operator's stop) after {summary['feed_position']} trades" in err
+    )
     _assert_nothing_to_repair(restart["boot_sync"], summary["open_orders"])
     assert restart["feed_position"] == summary["feed_position"]
     assert restart["fills"] == summary["fills"]

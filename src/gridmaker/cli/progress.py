@@ -60,8 +60,8 @@ def progress_printer(
             )
         elif p.ended == "stop":
             err.print(
-                f"{symbol}: stopped by a signal after {p.done} trades this run "
-                f"(position {p.position})",
+                f"{symbol}: stopped (a signal or an operator's stop) after {p.done} trades "
+                f"this run (position {p.position})",
                 highlight=False,
                 soft_wrap=True,
             )
