@@ -29,6 +29,7 @@ from gridmaker.core.events import (
     Side,
 )
 from gridmaker.core.evolve import evolve
+from gridmaker.core.planning import is_parked
 from gridmaker.core.preflight import grid_refusal, preflight
 from gridmaker.core.reshape import reshape_problems
 from gridmaker.core.setup import BookSetup
@@ -373,10 +374,11 @@ def _moves(before: GridState, after: GridState, removed: set[int]) -> tuple[LotM
             moves.append(LotMove(tick, taker.buy_ticks, lot.position_steps, owed))
             continue
         stays = after.slots.get(tick)
-        note = (
-            "stays until its order ends"
-            if stays is not None and stays.has_live_order
-            else "stays: no free level's sell recovers its cost (allow a loss to move it)"
-        )
+        if stays is not None and is_parked(stays):
+            note = "no free level takes it: it sells at its own sell price"
+        elif stays is not None and stays.has_live_order:
+            note = "stays until its order ends"
+        else:
+            note = "stays: no free level's sell recovers its cost (allow a loss to move it)"
         moves.append(LotMove(tick, None, lot.position_steps, owed, note))
     return tuple(moves)

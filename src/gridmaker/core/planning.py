@@ -28,6 +28,7 @@ from gridmaker.core.slots import (
     Phase,
     Slot,
     complete_cycle,
+    park,
     take_lot,
     to_sell_phase,
     transition,
@@ -35,10 +36,24 @@ from gridmaker.core.slots import (
 from gridmaker.core.state import Control, Decision, GridState, order_qty
 from gridmaker.core.units import FEE_SCALE, Atoms, Instrument, Steps, Ticks, notional_atoms
 
-__all__ = ["LIQUIDATION_LEVEL", "Funds", "Plan", "engaged_window", "free_funds", "settles_quietly"]
+__all__ = [
+    "LIQUIDATION_LEVEL",
+    "PARKED_LEVELS",
+    "Funds",
+    "Plan",
+    "engaged_window",
+    "free_funds",
+    "is_parked",
+    "settles_quietly",
+]
 
 LIQUIDATION_LEVEL = -(36**8 - 1)
 """The level in a stop-loss sale's client id: below every grid, so it is never a slot's."""
+PARKED_LEVELS = LIQUIDATION_LEVEL + 1
+"""The first of the levels a parked lot sells under (``Plan.retire``): far below any grid's
+own levels, one fresh level per parked lot, so their client ids are nobody else's."""
+_PARKED_ZONE = -(36**7)
+"""Levels below this are parked lots' (no grid reaches that many levels below its anchor)."""
 
 
 @dataclass(slots=True)
@@ -132,8 +147,12 @@ class Plan:
 
     def retire(self, slot: Slot) -> Slot:
         """A level a reconfiguration removed: its open order is cancelled; once it has none,
-        what it holds goes to a level of the new grid (``rehome``) and the slot is forgotten."""
-        if slot.order is OrderState.OPEN:
+        what it holds goes to a level of the new grid (``rehome``) and the slot is forgotten.
+
+        With no free level to take it, the lot is parked: it sells at its own sell price under
+        a level of its own (``PARKED_LEVELS``), so that no held inventory is left unoffered."""
+        parked = is_parked(slot)
+        if slot.order is OrderState.OPEN and not parked:
             slot = self.cancel(slot)
         elif slot.order is OrderState.NONE:
             if slot.position_steps <= 0:
@@ -144,6 +163,10 @@ class Plan:
             home = self.rehome(slot)
             if home is not None:
                 return home
+            if not parked:
+                slot = park(slot, PARKED_LEVELS + self.state.parked)
+                self.state = evolve(self.state, parked=self.state.parked + 1)
+            slot = self._plan_sell(to_sell_phase(slot))
         self.put(slot)
         return slot
 
@@ -288,6 +311,11 @@ _NO_SELLS = frozenset({Control.PAUSED, *_STOPS})
 _CANCELS = frozenset({Control.TAKE_PROFIT_ONLY, *_STOPS})
 """Controls under which no sell is placed (take-profit only still sells what is held), and
 those whose working orders are cancelled (buys; sells too when stopped)."""
+
+
+def is_parked(slot: Slot) -> bool:
+    """A retired level's lot selling under a level of its own (``Plan.retire``)."""
+    return slot.level < _PARKED_ZONE
 
 
 def engaged_window(state: GridState, level: int) -> tuple[int, int]:

@@ -40,6 +40,7 @@ __all__ = [
     "complete_order",
     "hand_inventory",
     "move_level",
+    "park",
     "spend_id",
     "take_lot",
     "to_sell_phase",
@@ -239,3 +240,9 @@ def move_level(slot: Slot, *, level: int, sell_ticks: Ticks, cycle: int) -> Slot
     return evolve(
         slot, level=level, sell_ticks=sell_ticks, cycle=cycle, is_engaged=True, retiring=False
     )
+
+
+def park(slot: Slot, level: int) -> Slot:
+    """A retired level's lot with no free level to take it sells at its own price under
+    ``level``, a level of its own, from cycle 0: its ids are nobody else's."""
+    return evolve(slot, level=level, cycle=0, is_engaged=False)

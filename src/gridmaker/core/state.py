@@ -97,6 +97,8 @@ class GridState:
     """Reconfigurations applied: after one, a live order's id may name another level."""
     loss_allowed: bool = False
     """The last reconfiguration allowed inventory to be offered below its cost."""
+    parked: int = 0
+    """Lots parked so far (``Plan.retire``): the next one sells under the next parked level."""
 
     @property
     def fills(self) -> int:

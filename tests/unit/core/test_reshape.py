@@ -9,6 +9,7 @@ from gridmaker.core.decide import decide
 from gridmaker.core.events import Fill, OrderStatus, OrderUpdate, Reconfigure, Side
 from gridmaker.core.grid import GridKind, GridSpec
 from gridmaker.core.ids import decode_cid
+from gridmaker.core.planning import is_parked
 from gridmaker.core.reshape import reshape_problems
 from gridmaker.core.risk import RiskParams
 from gridmaker.core.slots import OrderState, Slot
@@ -403,11 +404,14 @@ def test_reshape_neutral_new_levels_take_only_base_no_level_holds() -> None:
     )
 
     # Assert: nothing handed twice. One lot moves to the one free level (P0 + 6 SP); the
-    # other waits, offered nowhere, for a level to free up
+    # other, with no free level to take it, is parked: it sells at its own old sell price
+    # under a level of its own, so no inventory is left unoffered
     held = sum(s.position_steps for s in book.state.slots.values())
     assert held == 400 == book.state.base_steps
+    (parked,) = [s for s in book.state.slots.values() if s.retiring]
+    assert is_parked(parked) and parked.position_steps == 100 and parked.has_live_order
     offered = sorted((o.price, o.qty) for o in book.venue.open() if o.side is Side.SELL)
-    assert offered == [(P0 + 3 * SP, 100), (P0 + 6 * SP, 100), (P0 + 9 * SP, 100)]
-    (waiting,) = [s for s in book.state.slots.values() if s.retiring]
-    assert waiting.position_steps == 100 and not waiting.has_live_order
+    assert offered == sorted(
+        [(P0 + 3 * SP, 100), (P0 + 6 * SP, 100), (P0 + 9 * SP, 100), (parked.sell_ticks, 100)]
+    )
     assert cancels(sent) and places(sent)

@@ -30,11 +30,11 @@ from gridmaker.core.events import (
 )
 from gridmaker.core.evolve import evolve
 from gridmaker.core.grid import GridKind, GridSpec
-from gridmaker.core.planning import engaged_window
+from gridmaker.core.planning import engaged_window, is_parked
 from gridmaker.core.reshape import capital_problems, reshape_problems
 from gridmaker.core.risk import RiskParams
 from gridmaker.core.slots import OrderState
-from gridmaker.core.state import Decision, GridMode, GridState
+from gridmaker.core.state import Control, Decision, GridMode, GridState
 from gridmaker.core.units import Steps
 from gridmaker.store.codec import canonical_json, decode_state, encode_state
 from tests import kit
@@ -214,6 +214,13 @@ class Checker:
         for tick, slot in state.slots.items():
             assert tick == slot.buy_ticks
             if slot.retiring:
+                if is_parked(slot):
+                    # A parked lot's only order: a sell of what it holds at its own sell price.
+                    if slot.order is OrderState.OPEN:
+                        assert slot.order_side is Side.SELL, slot
+                        assert slot.order_price_ticks == slot.sell_ticks, slot
+                        assert slot.order_qty_steps == slot.position_steps, slot
+                    continue
                 assert slot.order is not OrderState.OPEN, f"a retiring slot's order works: {slot}"
                 continue
             assert grid.price_ticks(slot.level) == slot.buy_ticks, slot
@@ -232,7 +239,17 @@ class Checker:
         }
         for slot in state.slots.values():
             assert slot.order in (OrderState.NONE, OrderState.OPEN), slot
-            assert not (slot.retiring and slot.has_live_order), slot
+            assert not (slot.retiring and slot.has_live_order and not is_parked(slot)), slot
+            if slot.retiring and not slot.has_live_order:
+                # A retired lot with nowhere to go is offered at its own price, unless it cannot
+                # be (its sell price is at or under the last price, or trading is held).
+                assert (
+                    slot.position_steps == 0
+                    or slot.sell_ticks <= state.last_price_ticks
+                    or not state.risk.is_active
+                    or state.control is not Control.TRADING
+                    or not state.instrument.is_tradeable(slot.sell_ticks, slot.position_steps)
+                ), f"a retired lot offered nowhere: {slot}"
             assert not (slot.retiring and slot.is_idle), f"a retired level not forgotten: {slot}"
         if state.params.mode is GridMode.LONG:
             # Every atom of quote spent or earned is in a level's round trip or the realized PnL.
