@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, NamedTuple
 import typer
 
 from gridmaker.cli.common import EXIT_BOOT, EXIT_CONFIG, ConfigPath, JsonFlag, err, fail
+from gridmaker.cli.history_kind import history_kind
+from gridmaker.core.display import plain
 
 if TYPE_CHECKING:
     from gridmaker.backtest.series import TickSeries
@@ -217,7 +219,7 @@ def _series(config: Config, feed: str | None, ticks: int | None, how: Reading) -
                 f"generating {ticks:,} random-walk trades (seed {walk.seed})", highlight=False
             )
         else:
-            kind = _kind(Path(feed), how.fmt)
+            kind = history_kind(Path(feed), how.fmt)
             if kind not in ("json", "candles"):
                 return _history(Path(feed), kind, inst, ticks, how.snap)
             if how.snap:
@@ -234,34 +236,6 @@ def _series(config: Config, feed: str | None, ticks: int | None, how: Reading) -
         raise fail(EXIT_CONFIG, str(e)) from None
 
 
-def _kind(path: Path, fmt: str | None) -> str:
-    """``candles``, ``json`` or a format ``history.load_history`` reads."""
-    from gridmaker.feeds.candles import CANDLE_COLUMNS
-    from gridmaker.history import detect_format
-
-    if fmt == "candles":
-        return fmt
-    kind, compression = detect_format(path, fmt)
-    if fmt is None and kind == "csv" and compression != "zip":
-        names = {cell.strip().lower() for cell in _first_line(path, compression).split(",")}
-        if all(column in names for column in CANDLE_COLUMNS):
-            return "candles"
-    return kind
-
-
-def _first_line(path: Path, compression: str) -> str:
-    """The first line of a (gzip) text file, or ``""``: never the whole file."""
-    import gzip
-    import zlib
-
-    try:
-        with path.open("rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-            head = (unzipped if compression == "gzip" else raw).readline(65536)
-    except (OSError, EOFError, zlib.error):
-        return ""
-    return head.decode("utf-8-sig", errors="replace")
-
-
 def _history(path: Path, kind: str, inst: Instrument, ticks: int | None, snap: bool) -> TickSeries:
     from gridmaker.backtest.series import series_from_history
     from gridmaker.history import load_history
@@ -270,7 +244,7 @@ def _history(path: Path, kind: str, inst: Instrument, ticks: int | None, snap: b
     if history.snapped:
         err.print(
             f"--snap: {history.snapped:,} of {len(history):,} prices rounded down to the "
-            f"tick {inst.tick_size}",
+            f"tick {plain(inst.tick_size)}",
             highlight=False,
         )
     return series_from_history(history)

@@ -9,13 +9,12 @@ Neither is refused by the pre-flight checks here: the plan above already names t
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gridmaker.cli.common import EXIT_CONFIG, fail
+from gridmaker.cli.history_kind import history_kind
 from gridmaker.core.display import money_text
 from gridmaker.core.grid import GridSpec, GridTemplate
 from gridmaker.core.units import FEE_SCALE
@@ -186,14 +185,12 @@ def _series(path: Path, inst: Instrument) -> TickSeries:
     from gridmaker.backtest.series import series_from_feed, series_from_history
     from gridmaker.core.errors import CoreError
     from gridmaker.feeds import CandleFeed, FeedError, ReplayFeed
-    from gridmaker.history import detect_format, load_history
+    from gridmaker.history import load_history
 
     if not path.is_file():
         raise fail(EXIT_CONFIG, f"--history must be a history file; was {path}, which is not one")
     try:
-        kind, compression = detect_format(path)
-        if kind == "csv" and compression != "zip" and _is_candles(path, compression):
-            kind = "candles"
+        kind = history_kind(path)
         if kind in ("json", "candles"):
             feed = CandleFeed(path) if kind == "candles" else ReplayFeed(path)
             feed.check_tick(inst.tick_size)
@@ -205,16 +202,3 @@ def _series(path: Path, inst: Instrument) -> TickSeries:
     if not len(series):
         raise fail(EXIT_CONFIG, f"--history {path} holds no trades")
     return series
-
-
-def _is_candles(path: Path, compression: str) -> bool:
-    """The CSV's header names the OHLCV columns (only its first line is read)."""
-    from gridmaker.feeds.candles import CANDLE_COLUMNS
-
-    try:
-        with path.open("rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-            head = (unzipped if compression == "gzip" else raw).readline(65536)
-    except (OSError, EOFError, zlib.error):
-        return False
-    names = {cell.strip().lower() for cell in head.decode("utf-8-sig", "replace").split(",")}
-    return all(column in names for column in CANDLE_COLUMNS)
