@@ -130,9 +130,9 @@ class PgStore(Store):
         return DataDirUnusable(f"cannot {doing} the store at {self.where}: {text}")
 
     def _password(self) -> str:
-        from urllib.parse import urlsplit
+        from gridmaker.store.url import password_of
 
-        return urlsplit(self.url.conninfo or "").password or ""
+        return password_of(self.url.conninfo or "")
 
     def _lock_namespace(self) -> None:
         row = self._pg.execute(

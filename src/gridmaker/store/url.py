@@ -1,9 +1,9 @@
 """Where the store lives, from a URL: ``sqlite`` (the data dir's file) or ``postgresql://...``.
 
-A PostgreSQL URL may carry a password, which is never shown: every message quotes
-``StoreUrl.shown`` (the password replaced by ``***``). One database serves many grids: the
-query parameter ``grid`` names this bot's namespace in it (default ``default``); the other
-query parameters are libpq's and pass through.
+A PostgreSQL URL may carry a password (``USER:PASSWORD@`` or libpq's ``?password=``), which is
+never shown: every message quotes ``StoreUrl.shown`` (the password replaced by ``***``).
+One database serves many grids: the query parameter ``grid`` names this bot's namespace in it
+(default ``default``); the other query parameters are libpq's and pass through.
 """
 
 from __future__ import annotations
@@ -11,9 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
-__all__ = ["STORE_URL_ENV", "StoreUrl", "StoreUrlInvalid", "parse_store_url", "redact_url"]
+__all__ = [
+    "STORE_URL_ENV",
+    "StoreUrl",
+    "StoreUrlInvalid",
+    "parse_store_url",
+    "password_of",
+    "redact_url",
+]
 
 STORE_URL_ENV: Final = "GRIDMAKER_STORE_URL"
 """The environment variable that chooses the store; it wins over the config's ``store:``."""
@@ -44,17 +51,44 @@ class StoreUrl:
 
 
 def redact_url(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``; safe to log or echo."""
+    """``url`` with its password (if any, in the netloc or as a ``password`` query parameter)
+    replaced by ``***``; safe to log or echo."""
     try:
         split = urlsplit(url)
         password = split.password
     except ValueError:
         return "<an unparsable URL>"
-    if not password:
-        return url
-    user = split.username or ""
-    host = split.netloc.rpartition("@")[2]
-    return urlunsplit(split._replace(netloc=f"{user}:***@{host}"))
+    if password:
+        user = split.username or ""
+        host = split.netloc.rpartition("@")[2]
+        split = split._replace(netloc=f"{user}:***@{host}")
+    if split.query:
+        split = split._replace(query=_redact_query(split.query))
+    return urlunsplit(split)
+
+
+def password_of(url: str) -> str:
+    """The password ``url`` gives libpq: the netloc's, else a ``password`` query parameter's."""
+    try:
+        split = urlsplit(url)
+        password = split.password
+    except ValueError:
+        return ""
+    if password:
+        return password
+    given = [v for k, v in parse_qsl(split.query, keep_blank_values=True) if k == "password"]
+    return given[-1] if given else ""
+
+
+def _redact_query(query: str) -> str:
+    """``query`` with the value of every ``password`` key replaced by ``***``, the rest kept
+    byte for byte (libpq reads ``?password=`` as the password)."""
+    parts = []
+    for part in query.split("&"):
+        key, sep, _ = part.partition("=")
+        secret = sep and unquote_plus(key) == "password"
+        parts.append(f"{key}=***" if secret else part)
+    return "&".join(parts)
 
 
 def parse_store_url(url: str, *, source: str = "store") -> StoreUrl:

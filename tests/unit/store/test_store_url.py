@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridmaker.store.url import StoreUrlInvalid, parse_store_url, redact_url
+from gridmaker.store.url import StoreUrlInvalid, parse_store_url, password_of, redact_url
 
 
 @pytest.mark.parametrize("text", ["", "sqlite", " sqlite: "])
@@ -49,3 +49,34 @@ def test_store_url_invalid_is_refused_without_the_password(text: str, says: str)
 
 def test_redact_url_leaves_a_url_without_password_as_it_is() -> None:
     assert redact_url("postgresql://bot@h/db") == "postgresql://bot@h/db"
+
+
+def test_store_url_password_in_the_query_is_never_shown() -> None:
+    # Act
+    url = parse_store_url("postgresql://bob@db.example/grid?password=hunter2&grid=a")
+
+    # Assert
+    assert url.shown == "postgresql://bob@db.example/grid?password=***&grid=a"
+    assert url.conninfo == "postgresql://bob@db.example/grid?password=hunter2"
+
+
+def test_store_url_refusal_never_quotes_a_query_password() -> None:
+    # Act
+    with pytest.raises(StoreUrlInvalid) as refused:
+        parse_store_url("postgresql://bob@db.example/?password=hunter2")
+
+    # Assert
+    assert "hunter2" not in str(refused.value)
+    assert "password=***" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "password"),
+    [
+        ("postgresql://bob:pw1@h/db", "pw1"),
+        ("postgresql://bob@h/db?sslmode=require&password=hunter2", "hunter2"),
+        ("postgresql://bob@h/db", ""),
+    ],
+)
+def test_password_of_reads_the_netloc_or_the_query(text: str, password: str) -> None:
+    assert password_of(text) == password
