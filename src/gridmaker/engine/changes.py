@@ -31,6 +31,10 @@ __all__ = [
     "target_setup",
 ]
 
+_UNREADABLE: Final = (ValueError, KeyError, TypeError, ArithmeticError)
+"""What a malformed payload raises: ``ArithmeticError`` is a bad ``Decimal`` (``InvalidOperation``)
+or an infinite integer (``OverflowError``); refused, so the loop never crashes on it."""
+
 CHANGES: Final = ("reconfigure", "capital")
 """Commands for one book, with a payload, applied only by a running loop."""
 
@@ -55,7 +59,7 @@ def stop_sell_ppm(payload: str) -> int:
     """The limit of a ``stop_sell`` (how far under the last price the sale may go)."""
     try:
         ppm = int(json.loads(payload)["limit_ppm"]) if payload else 0
-    except (ValueError, KeyError, TypeError) as e:
+    except _UNREADABLE as e:
         raise CommandRefused(f"stop_sell: unreadable limit ({e})") from None
     if not 0 < ppm < 1_000_000:
         raise CommandRefused(f"stop_sell: the limit must be between 0% and 100%; was {ppm} ppm")
@@ -66,7 +70,7 @@ def target_setup(payload: str) -> BookSetup:
     """The setup a ``reconfigure`` asks for; raises ``CommandRefused`` when unreadable."""
     try:
         return decode_setup(json.loads(payload)["setup"])
-    except (ValueError, KeyError, TypeError) as e:
+    except _UNREADABLE as e:
         raise CommandRefused(f"reconfigure: unreadable payload ({e})") from None
 
 
@@ -104,13 +108,13 @@ def change_event(
     if command == "reconfigure":
         try:
             allow_loss = bool(json.loads(payload)["allow_loss"])
-        except (ValueError, KeyError, TypeError) as e:
+        except _UNREADABLE as e:
             raise CommandRefused(f"reconfigure: unreadable payload ({e})") from None
         return reconfigure_event(state, target_setup(payload), allow_loss, ts_event, command_id)
     if command == "capital":
         try:
             delta = int(json.loads(payload)["delta_atoms"])
-        except (ValueError, KeyError, TypeError) as e:
+        except _UNREADABLE as e:
             raise CommandRefused(f"capital: unreadable payload ({e})") from None
         change = CapitalChange(
             symbol=state.symbol,
