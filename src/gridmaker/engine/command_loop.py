@@ -3,9 +3,9 @@
 Breaker trips and resets, pauses, take-profit only, resumes, reconfigurations and capital
 changes are decided like any event, in the order they were queued. A command for one symbol is
 marked applied in the transaction that saves its book; one for every symbol once each book has
-carried it; a refused one at once, with why (its ``outcome``). A stop (every book at once)
-cancels our orders first when it says so, then ends the session; a stop that sells ends it
-once every book has closed (``all_closed``).
+carried it; a refused one at once, with why (its ``outcome``), as is one for a market this run
+has no book for. A stop (every book at once) cancels our orders first when it says so, then
+ends the session; a stop that sells ends it once every book has closed (``all_closed``).
 """
 
 from __future__ import annotations
@@ -68,6 +68,10 @@ async def apply_commands(orch: CommandLoop, ts_event: int) -> int:
         carried, outcome = False, ""
         for symbol in targets:
             book = orch.book(symbol)
+            if book is None and target != "*":
+                # Spent (or it would wait forever), but not "applied": no book took it.
+                outcome = f"{target}: no such market in this run"
+                continue
             if book is None or book.state is None:
                 continue
             carried_id = command_id if target != "*" else 0
@@ -97,13 +101,18 @@ async def apply_commands(orch: CommandLoop, ts_event: int) -> int:
             CommandApplied(command_id=command_id, symbol=target, command=command, outcome=outcome)
         )
         if command in STOPS:
-            orch.notices.publish(Lifecycle(stage="stopping", detail=f"{command} {reason}"))
-            if command == "stop_sell":
-                orch.closing = True
-                orch.check_closed()
-            else:
-                orch.stop.set()
+            _stopping(orch, command, reason)
     return applied
+
+
+def _stopping(orch: CommandLoop, command: str, reason: str) -> None:
+    """A stop was applied: end the session now, or once every book has sold (``stop_sell``)."""
+    orch.notices.publish(Lifecycle(stage="stopping", detail=f"{command} {reason}"))
+    if command == "stop_sell":
+        orch.closing = True
+        orch.check_closed()
+    else:
+        orch.stop.set()
 
 
 def _event(
