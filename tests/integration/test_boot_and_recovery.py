@@ -257,6 +257,23 @@ def test_changed_grid_config_is_refused_at_boot(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
+def test_changed_trigger_of_a_grid_still_waiting_is_refused_at_boot(tmp_path: Path) -> None:
+    from gridmaker.engine.orchestrator import BootRefused
+
+    async def main() -> None:
+        world = open_world(tmp_path, config(trigger_price=Decimal("60000")))
+        await _session(world, 100)
+        assert world.orchestrator.state("BTC/USDT") is not None
+        assert not world.orchestrator.state("BTC/USDT").is_started  # type: ignore[union-attr]
+        await world.close()
+        changed = open_world(tmp_path, config(trigger_price=Decimal("61000")))
+        with pytest.raises(BootRefused, match="trigger_price"):
+            await changed.orchestrator.boot()
+        await changed.close()
+
+    asyncio.run(main())
+
+
 @parity
 def test_book_without_state_refuses_a_venue_with_our_open_orders(tmp_path: Path) -> None:
     from gridmaker.engine.orchestrator import BootRefused

@@ -44,8 +44,8 @@ from gridmaker.core.events import (
 )
 from gridmaker.core.evolve import evolve
 from gridmaker.core.ids import decode_cid
-from gridmaker.core.planning import Plan, engaged_window, settles_quietly
-from gridmaker.core.reshape import on_capital_change, on_reconfigure
+from gridmaker.core.planning import Plan, engaged_window, is_parked, settles_quietly
+from gridmaker.core.reshape import is_ours, on_capital_change, on_reconfigure, on_stray_fill
 from gridmaker.core.risk import BreakerState, RiskParams, RiskState
 from gridmaker.core.slots import (
     OrderEvent,
@@ -197,10 +197,12 @@ def _slot_of(state: GridState, cid: str) -> Slot | None:
         return None
     slot = state.slot_for_level(decoded.level)
     if state.reshapes and (slot is None or slot.order_cid != cid):
-        # After a reconfiguration an order kept (or being retired) may carry its old level.
+        # After a reconfiguration an order kept (or being retired) may carry its old level,
+        # and an old level index may name another price: only the id itself is trusted.
         for other in state.slots.values():
             if other.order_cid == cid:
                 return other
+        return None
     if slot is None:
         slot = make_slot(state.grid, decoded.level, state.cycle_floor)
     return slot
@@ -211,6 +213,8 @@ def _on_fill(state: GridState, fill: Fill) -> Plan | Decision:
         return _on_liquidation_fill(state, fill)
     slot = _slot_of(state, fill.client_order_id)
     if slot is None:
+        if state.reshapes and is_ours(state, fill.client_order_id):
+            return on_stray_fill(state, fill)
         # Not ours (foreign or another strategy): never touched, never counted.
         return Decision(evolve(state, anomalies=state.anomalies + 1))
     notional = notional_atoms(fill.price_ticks, fill.qty_steps)
@@ -331,7 +335,7 @@ def _on_update(state: GridState, update: OrderUpdate) -> Plan | Decision:
         # on the next price level or fill, not now: re-sending at once into the same market
         # would be refused again (post-only crossing, funds) and loop. One we cancelled
         # ourselves (a repriced or retired level) is planned at once.
-        ours = slot.order is OrderState.CANCELLING or slot.retiring
+        ours = slot.order is OrderState.CANCELLING or (slot.retiring and not is_parked(slot))
         slot = spend_id(slot, _ENDED_WITHOUT_FILL[update.status])
         plan = Plan(state)
         if ours:

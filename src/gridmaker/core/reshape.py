@@ -23,9 +23,10 @@ compounding apply at each level's next buy cycle (``state.order_qty``).
 
 from __future__ import annotations
 
-from gridmaker.core.events import CapitalChange, Reconfigure, Side
+from gridmaker.core.events import CapitalChange, Fill, Reconfigure, Side
 from gridmaker.core.evolve import evolve
 from gridmaker.core.grid import GridSpec
+from gridmaker.core.ids import decode_cid
 from gridmaker.core.planning import Plan, engaged_window, free_funds
 from gridmaker.core.slots import OrderState, Phase, Slot, hand_inventory, move_level
 from gridmaker.core.state import Decision, GridMode, GridState, make_slot, order_qty
@@ -33,8 +34,10 @@ from gridmaker.core.units import FEE_SCALE, Atoms, Steps, notional_atoms
 
 __all__ = [
     "capital_problems",
+    "is_ours",
     "on_capital_change",
     "on_reconfigure",
+    "on_stray_fill",
     "reshape_problems",
 ]
 
@@ -227,6 +230,52 @@ def _recovers(state: GridState, slot: Slot, price: int) -> bool:
     return net >= slot.cost_atoms - slot.proceeds_atoms
 
 
+def is_ours(state: GridState, cid: str) -> bool:
+    decoded = decode_cid(cid)
+    return decoded is not None and decoded.strategy == state.params.strategy_id
+
+
+def on_stray_fill(state: GridState, fill: Fill) -> Plan:
+    """A fill of one of our ids that no level works any more (after a reconfiguration: a
+    fill that arrives after its order's cancel was confirmed and its lot handed on). The
+    balances move as the venue says and it is counted as an anomaly; a buy adds to the dust,
+    a sale takes the dust first, then held inventory lowest first (a level whose order still
+    works keeps its cycle: its order ends it)."""
+    notional = notional_atoms(fill.price_ticks, fill.qty_steps)
+    is_buy = fill.side is Side.BUY
+    qty = fill.qty_steps
+    dust = state.dust_steps + qty if is_buy else max(0, state.dust_steps - qty)
+    plan = Plan(
+        evolve(
+            state,
+            base_steps=Steps(state.base_steps + (qty if is_buy else -qty)),
+            quote_atoms=Atoms(
+                state.quote_atoms - fill.fee_atoms + (-notional if is_buy else notional)
+            ),
+            fees_atoms=Atoms(state.fees_atoms + fill.fee_atoms),
+            buy_fills=state.buy_fills + (1 if is_buy else 0),
+            sell_fills=state.sell_fills + (0 if is_buy else 1),
+            dust_steps=Steps(dust),
+            anomalies=state.anomalies + 1,
+        )
+    )
+    left = 0 if is_buy else max(0, qty - state.dust_steps)
+    for tick in sorted(plan.slots):
+        slot = plan.slots[tick]
+        take = min(left, slot.position_steps)
+        if take <= 0:
+            continue
+        left -= take
+        slot = evolve(
+            slot,
+            position_steps=Steps(slot.position_steps - take),
+            proceeds_atoms=Atoms(slot.proceeds_atoms + notional_atoms(fill.price_ticks, take)),
+        )
+        emptied = slot.position_steps == 0 and not slot.has_live_order
+        plan.put(plan.close_cycle(slot) if emptied else slot)
+    return plan
+
+
 # --- capital ---------------------------------------------------------------------------------
 
 
@@ -256,11 +305,16 @@ def on_capital_change(state: GridState, change: CapitalChange) -> Plan | Decisio
         return Decision(state)
     capital = _capital(state)
     sizing = state.sizing_atoms or capital
+    risk = state.risk
+    if risk.high_water_atoms:
+        # Equity moves by what was added or withdrawn: neither is a gain or a drawdown.
+        risk = evolve(risk, high_water_atoms=max(0, risk.high_water_atoms + change.delta_atoms))
     book = evolve(
         state,
         quote_atoms=Atoms(state.quote_atoms + change.delta_atoms),
         capital_atoms=capital + change.delta_atoms,
         sizing_atoms=sizing,
+        risk=risk,
     )
     plan = Plan(book)
     if book.is_started:

@@ -342,6 +342,10 @@ def _check_unchanged(
         problems.append(f"strategy settings were {state.params}, config now asks {setup.params}")
     if not reshaping and setup.template.build(state.grid.anchor_ticks) != state.grid:
         problems.append("grid settings differ from the stored grid")
+    if not state.is_started and setup.trigger_ticks != state.trigger_ticks:
+        problems.append(
+            "trigger_price differs from the stored book's, which still waits for its own trigger"
+        )
     if state.instrument != instrument:
         problems.append(f"the venue's instrument changed: was {state.instrument}, is {instrument}")
     if problems:

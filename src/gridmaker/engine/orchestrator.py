@@ -141,18 +141,21 @@ class GridOrchestrator:
         if self._at_rest_upto is None:
             self.take_commands_at_rest()
         stored = dict(await self.executor.load_books(self.symbols))
+        reshaping = self._reshaping()
         for setup in self.setups:
             if (book_state := stored.get(setup.symbol)) is not None:
-                stored[setup.symbol] = as_started(book_state, setup)
+                started = as_started(book_state, setup)
+                if setup.symbol in reshaping:
+                    # The config's limits come with the queued change, if the loop applies it.
+                    started = replace(started, risk_params=book_state.risk_params)
+                stored[setup.symbol] = started
         stored, commands, everywhere, spent = apply_pending_to_stored(
             self.executor, self.symbols, stored, self._at_rest_upto
         )
         for command_id in spent:  # a stop asked of a bot that was not running
             self.executor.mark_command_applied(command_id)
         balances = await self.retrier.read("balances", self.exchange.fetch_balances)
-        sync = BootSync(
-            self.exchange, self.executor, self.retrier, self._fill_reader(), self._reshaping()
-        )
+        sync = BootSync(self.exchange, self.executor, self.retrier, self._fill_reader(), reshaping)
         synced = await sync.sync_all(self.setups, stored, balances, commands)
         for item in synced:
             self._books[item.book.setup.symbol] = item.book

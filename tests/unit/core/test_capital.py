@@ -193,3 +193,27 @@ def test_compounding_turned_on_by_a_reshape_grows_sizes_from_the_profit_made_aft
     capital = book.state.sizing_atoms
     assert made > 0 and after == [(Side.BUY, 100 * (capital + made) // capital)]
     assert after[0][1] > 100
+
+
+def test_capital_withdrawn_is_no_drawdown_for_the_breaker() -> None:
+    # Arrange: a 10 % drawdown limit, and 90 % of the free quote withdrawn
+    from gridmaker.core.planning import free_funds
+    from gridmaker.core.risk import BreakerState, RiskParams
+
+    state = kit.state(base="0", grid_=kit.grid(), params_=kit.params(mode=GridMode.LONG))
+    book = PaperBook.of(replace(state, risk_params=RiskParams(drawdown_ppm=100_000)))
+    book.trade(P0)
+    free = free_funds(book.state, book.state.slots).quote
+    mark = book.state.risk.high_water_atoms
+
+    # Act
+    withdrawn = free * 9 // 10
+    book.apply(
+        CapitalChange(symbol=book.state.symbol, delta_atoms=-withdrawn, reason="", ts_event=0)
+    )
+    moved = book.state.risk.high_water_atoms
+    book.trade(P0 + SP)
+
+    # Assert: the high-water mark moved with the withdrawal; the breaker did not trip
+    assert mark > 0 and moved == mark - withdrawn
+    assert book.state.risk.breaker is BreakerState.ACTIVE

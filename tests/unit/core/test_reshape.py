@@ -415,3 +415,56 @@ def test_reshape_neutral_new_levels_take_only_base_no_level_holds() -> None:
         [(P0 + 3 * SP, 100), (P0 + 6 * SP, 100), (P0 + 9 * SP, 100), (parked.sell_ticks, 100)]
     )
     assert cancels(sent) and places(sent)
+
+
+def test_reshape_fill_after_its_retired_orders_cancel_still_moves_the_balances() -> None:
+    # Arrange: a held level's sell is retired by a change; the venue confirms the cancel, and
+    # only then reports 40 of it filled just before (its lot was handed on meanwhile)
+    book = PaperBook.of(
+        kit.state(base="0", grid_=kit.grid(), params_=kit.params(mode=GridMode.LONG))
+    )
+    book.trade(P0)
+    book.trade(P0 - SP)
+    cid = book.state.slots[P0 - SP].order_cid
+    grid = kit.grid(anchor_ticks=P0 + SP // 2, min_level=0, max_level=10)
+    state = decide(book.state, _change(book.state, grid, allow_loss=True)).state
+    state = decide(state, answer(state, cid, OrderStatus.CANCELED)).state
+    held = sum(s.position_steps for s in state.slots.values()) + state.dust_steps
+    fill = Fill(
+        symbol=state.symbol,
+        client_order_id=cid,
+        trade_id="late",
+        side=Side.SELL,
+        price_ticks=Ticks(P0),
+        qty_steps=Steps(40),
+        fee_atoms=Atoms(0),
+        ts_event=0,
+    )
+
+    # Act
+    after = decide(state, fill).state
+
+    # Assert: the sale left the account: base, quote and the inventory the levels hold follow
+    assert after.base_steps == state.base_steps - 40
+    assert after.quote_atoms == state.quote_atoms + notional_atoms(P0, 40)
+    assert sum(s.position_steps for s in after.slots.values()) + after.dust_steps == held - 40
+    assert after.anomalies == state.anomalies + 1
+
+
+def test_reshape_parked_lot_whose_sell_the_venue_ends_waits_for_the_next_level() -> None:
+    # Arrange: the parked lot of the neutral case; the venue ends its sell (an expiry)
+    state = kit.state(base="0.004", quote="1000", grid_=kit.grid(min_level=-6, max_level=6))
+    book = PaperBook.of(state)
+    book.trade(P0)
+    book.apply(_change(book.state, kit.grid(spacing_ticks=3 * SP, min_level=-2, max_level=3)))
+    (parked,) = [s for s in book.state.slots.values() if s.retiring]
+    assert is_parked(parked) and parked.order is OrderState.OPEN
+
+    # Act
+    ended = decide(book.state, answer(book.state, parked.order_cid, OrderStatus.CANCELED))
+
+    # Assert: not sent again at once into the market that ended it (no loop of new ids);
+    # the lot is still held, offered again at the next level or fill
+    assert places(list(ended.actions)) == []
+    again = ended.state.slots[parked.buy_ticks]
+    assert again.position_steps == parked.position_steps and not again.has_live_order
