@@ -172,8 +172,10 @@ def breaker(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show, trip or reset the circuit breaker (with the bot running or stopped)."""
+    from gridmaker.cli.store_choice import refuse_postgres
     from gridmaker.store import DataDirUnusable, StateCorrupt
 
+    refuse_postgres()
     path = store_file(data_dir)
     if not path.is_file():
         raise fail(

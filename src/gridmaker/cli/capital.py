@@ -56,11 +56,14 @@ def capital(
     as_json: JsonFlag = False,
 ) -> None:
     """Add or withdraw quote on a grid: order sizes follow, nothing is cancelled for it."""
+    from gridmaker.cli.store_choice import refuse_postgres
     from gridmaker.store import DataDirUnusable, StateCorrupt, Store
 
     option, text = _one_amount(add, withdraw)
     amount = _amount(option, text)
-    markets = [m.symbol for m in load_config(config).markets]
+    loaded = load_config(config)
+    refuse_postgres(loaded)
+    markets = [m.symbol for m in loaded.markets]
     name = symbol or markets[0]
     if name not in markets:
         raise fail(

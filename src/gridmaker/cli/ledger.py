@@ -58,8 +58,10 @@ def ledger(
 ) -> None:
     """Print each grid's profit ledger from its fills (--rebuild: from the venue's, compared)."""
     from gridmaker.cli.ledger_view import comparison_json, ledger_json, print_ledger
+    from gridmaker.cli.store_choice import refuse_postgres
 
     config = load_config(config_path)
+    refuse_postgres(config)
     books, journals = _read_store(data_dir, symbol)
     running = {s: _build(books[s], journals[s]) for s in books}
     payloads: list[dict[str, Any]] = []
@@ -114,14 +116,15 @@ def _read_store(
     data_dir: Path, symbol: str | None
 ) -> tuple[dict[str, GridState], dict[str, list[Fill]]]:
     """The books (all, or ``symbol``'s) and their fill journals, reading only."""
-    from gridmaker.store import DataDirUnusable, StateCorrupt, Store, check_data_dir
+    from gridmaker.cli.store_choice import open_sqlite_read_only
+    from gridmaker.store import DataDirUnusable, StateCorrupt, check_data_dir
 
     path = store_file(data_dir)
     try:
         check_data_dir(data_dir, writable=False)
         if not path.exists():
             raise fail(EXIT_STATE, f"no gridmaker state in {data_dir} (looked for {path})")
-        with closing(Store(path, read_only=True)) as store:
+        with closing(open_sqlite_read_only(path, "ledger")) as store:
             symbols = store.symbols()
             if symbol is not None and symbol not in symbols:
                 known = ", ".join(symbols) or "none yet"

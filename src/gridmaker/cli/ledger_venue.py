@@ -73,10 +73,10 @@ def _check_binding(data_dir: Path, identity: dict[str, str]) -> None:
     """Refuse (exit 4) a data dir made on another venue: its fills are not there."""
     from contextlib import closing
 
+    from gridmaker.cli.store_choice import open_sqlite_read_only
     from gridmaker.engine.venue_binding import VenueIdentity
-    from gridmaker.store import Store
 
-    with closing(Store(store_file(data_dir), read_only=True)) as store:
+    with closing(open_sqlite_read_only(store_file(data_dir), "ledger")) as store:
         stored = store.venue()
     if stored is None:
         return

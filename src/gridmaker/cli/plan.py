@@ -76,7 +76,10 @@ def plan(
     2 when one would be refused (the problems are named) or the config or arguments are
     invalid, 3 when the stored state cannot be read.
     """
+    from gridmaker.cli.store_choice import refuse_postgres
+
     config = load_config(config_path)
+    refuse_postgres(config)
     books = _stored_books(data_dir)
     symbols = {m.symbol for m in config.markets}
     if price is not None and all(m.symbol in books for m in config.markets):

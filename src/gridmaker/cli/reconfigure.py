@@ -63,9 +63,11 @@ def reconfigure(
     as_json: JsonFlag = False,
 ) -> None:
     """Change running grids in place: unchanged levels keep their orders (exit 2: refused)."""
+    from gridmaker.cli.store_choice import refuse_postgres
     from gridmaker.store import DataDirUnusable, StateCorrupt
 
     new = load_config(config)
+    refuse_postgres(new)
     path = store_file(data_dir)
     if not path.is_file():
         raise fail(

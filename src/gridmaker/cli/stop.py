@@ -59,9 +59,11 @@ def stop(
     as_json: JsonFlag = False,
 ) -> None:
     """Stop a running bot: cancel, leave, or sell the inventory within a limit."""
+    from gridmaker.cli.store_choice import refuse_postgres
     from gridmaker.store import DataDirLock, DataDirUnusable, StateCorrupt, Store
 
     command, payload = _command(cancel, leave, sell, limit)
+    refuse_postgres()
     path = store_file(data_dir)
     if not path.is_file():
         raise fail(

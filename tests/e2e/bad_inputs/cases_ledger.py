@@ -1,8 +1,8 @@
 """``gridmaker ledger`` refusals: each named, the data dir untouched (the ledger only reads).
 
-Exit 2: a market the data dir does not have, a bad config; 3: no store, a damaged one, the
-built-in exchange's file gone; 4: a data dir that is a file, or bound to another venue than the
-config names; 5: the named venue does not answer.
+Exit 2: a market the data dir does not have, a bad config; 3: no store, a damaged one, an older
+schema (only the bot upgrades it), the built-in exchange's file gone; 4: a data dir that is a
+file, or bound to another venue than the config names; 5: the named venue does not answer.
 """
 
 from __future__ import annotations
@@ -25,6 +25,15 @@ def _bound_elsewhere(tmp: Path) -> None:
         db.commit()
 
 
+def _schema_5(tmp: Path) -> None:
+    """The template's store as gridmaker of schema version 5 left it."""
+    with closing(sqlite3.connect(tmp / "data" / "gridmaker.sqlite")) as db:
+        db.execute("ALTER TABLE commands DROP COLUMN payload")
+        db.execute("ALTER TABLE commands DROP COLUMN outcome")
+        db.execute("DELETE FROM schema_version WHERE version = 6")
+        db.commit()
+
+
 def _remove(relative: str) -> Callable[[Path], None]:
     def prepare(tmp: Path) -> None:
         (tmp / relative).unlink()
@@ -38,6 +47,14 @@ def _garbage(tmp: Path) -> None:
 
 
 CASES = [
+    BadInput(
+        id="ledger-older-schema-is-not-upgraded",
+        argv=LEDGER,
+        template="sim_run",
+        prepare=_schema_5,
+        exit_code=3,
+        culprit="is at schema version 5, older than this gridmaker's 6; ledger only reads",
+    ),
     BadInput(
         id="ledger-symbol-not-in-the-data-dir",
         argv=[*LEDGER, "--symbol", "ETH/USDT"],

@@ -1,5 +1,6 @@
 """Store URLs that cannot work: refused before the data dir is touched, never showing the
-password (``GRIDMAKER_STORE_URL`` or the config's ``store:``)."""
+password (``GRIDMAKER_STORE_URL`` or the config's ``store:``). The commands that read only the
+data dir's SQLite file refuse a PostgreSQL store (exit 2) rather than show or change another."""
 
 from __future__ import annotations
 
@@ -58,4 +59,35 @@ CASES = [
         exit_code=5,
         culprit="cannot connect to the store at postgresql://bot:***@127.0.0.1:1/gm",
     ),
+]
+
+PG = "postgresql://bot:pw-not-shown@127.0.0.1:1/gm?grid=g"
+SQLITE_ONLY = "with a PostgreSQL store (store: / GRIDMAKER_STORE_URL) it is not supported yet"
+NEW = 'markets:\n  - grid:\n      spacing: "0.5%"\n'
+
+
+def _sqlite_only(command: str, argv: list[str], *, config: str = "", env: bool = True) -> BadInput:
+    return BadInput(
+        id=f"{command}-refuses-a-postgresql-store",
+        argv=[command, "--data-dir", "{data}", *argv],
+        files={"c.yaml": config} if config else {},
+        env={ENV: PG} if env else {},
+        template="sim_run",
+        exit_code=2,
+        culprit=SQLITE_ONLY,
+    )
+
+
+CASES += [
+    _sqlite_only("plan", ["--config", "{tmp}/c.yaml"], config=NEW),
+    _sqlite_only(
+        "reconfigure",
+        ["--config", "{tmp}/c.yaml", "--yes"],
+        config=f"store: {PG}\n{NEW}",
+        env=False,
+    ),
+    _sqlite_only("capital", ["--add", "10"]),
+    _sqlite_only("stop", ["--cancel"]),
+    _sqlite_only("ledger", []),
+    _sqlite_only("breaker", ["trip"]),
 ]
