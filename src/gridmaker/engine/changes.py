@@ -83,6 +83,12 @@ def reconfigure_event(
     """
     if setup.symbol != state.symbol:
         raise CommandRefused(f"the new setup is for {setup.symbol}, the book is {state.symbol}")
+    if not state.is_started and setup.trigger_ticks != state.trigger_ticks:
+        raise CommandRefused(
+            f"{state.symbol}: trigger_price: this grid still waits for the trigger it was made "
+            "with (its levels are built around it); keep it, or start a new grid in a new "
+            "data dir"
+        )
     try:
         grid = setup.template.build(state.grid.anchor_ticks)
     except CoreError as e:
