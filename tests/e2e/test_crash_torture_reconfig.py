@@ -61,9 +61,12 @@ def test_crash_torture_with_reconfigurations_reports_zeros(engine: str) -> None:
     assert verdict["reconfigs_applied"] + verdict["reconfigs_refused"] == 4
     assert verdict["queued_while_down"] > 0
     assert verdict["final_grid_is_last"] is True
+    # The reconfiguration's own failpoints are armed early; whether a life reaches the one it
+    # was armed with depends on when the loop applies a change queued while it runs (timing),
+    # so at least one of them must have killed the bot, not necessarily both.
     crashes = verdict["failpoint_crashes"]
-    assert crashes.get("reconfigure:before-commit", 0) >= 1, crashes
-    assert crashes.get("reconfigure:after-commit", 0) >= 1, crashes
+    hits = crashes.get("reconfigure:before-commit", 0) + crashes.get("reconfigure:after-commit", 0)
+    assert hits >= 1, crashes
 
 
 FEED = "feed:\n  seed: 3\n  volatility: '0.0008'\n"

@@ -204,8 +204,13 @@ def test_stop_sell_cancels_sells_the_inventory_within_the_limit_and_exits_zero(
     assert Decimal(sale["amount"]) > 0
     assert book.control.value == "closing" and book.liquidation_cid == ""
     assert held.is_started
+    # What the levels held when the sale went out was sold; a buy the venue filled before its
+    # cancel landed may still arrive after the sale (a late fill), so the restart's inventory
+    # is at most that late buy, never the inventory the grid held.
+    left = sum(s.position_steps for s in book.slots.values()) + book.dust_steps
+    assert left <= held.params.order_qty_steps, left
     assert restart["control"] == "trading"
-    assert restart["inventory"] == "0"
+    assert Decimal(restart["inventory"]) <= held.instrument.from_steps(held.params.order_qty_steps)
 
 
 def held_sale(book: Any) -> str:
