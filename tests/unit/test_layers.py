@@ -95,6 +95,20 @@ LAYERS: dict[str, frozenset[str]] = {
             "gridmaker.config",  # the API checks a market's section with the config's models
         }
     ),
+    # the fleet: grids declared in PostgreSQL, owned under an epoch, assigned by DBOS
+    "gridmaker.fleet": frozenset(
+        {
+            "gridmaker.core",
+            "gridmaker.failpoints",
+            "gridmaker.db",
+            "gridmaker.exchange.api",
+            "gridmaker.exchange",
+            "gridmaker.exchange.ccxt",
+            "gridmaker.store",
+            "gridmaker.engine",
+            "gridmaker.config",
+        }
+    ),
     # commands: the only place concrete classes are wired together
     "gridmaker.cli": frozenset(
         {
@@ -112,6 +126,7 @@ LAYERS: dict[str, frozenset[str]] = {
             "gridmaker.backtest",
             "gridmaker.config",
             "gridmaker.ops",
+            "gridmaker.fleet",
         }
     ),
     # ``python -m gridmaker``

@@ -18,8 +18,9 @@ from gridmaker.store.errors import SchemaTooNew, StateCorrupt
 __all__ = ["PG_MIGRATIONS", "PG_SCHEMA", "PG_SCHEMA_VERSION", "migrate_pg", "verify_pg"]
 
 PG_SCHEMA: Final = "gridmaker"
-PG_SCHEMA_VERSION: Final = 1
-"""Its own numbering: version 1 holds what the SQLite store has at its version 6."""
+PG_SCHEMA_VERSION: Final = 2
+"""Its own numbering: version 1 holds what the SQLite store has at its version 6; version 2
+adds the fleet's tables (``docs/adr/0009-fleet-ownership-by-epoch.md``)."""
 
 _MIGRATION_LOCK: Final = 0x6772_6964_6D6B_0001
 """The advisory lock key that serializes migrations of one database ("gridmk" + 1)."""
@@ -97,6 +98,69 @@ PG_MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             store_id {_ID} PRIMARY KEY,
             identity_json TEXT NOT NULL,
             bound_at TEXT NOT NULL
+        )""",
+    ),
+    2: (
+        f"""CREATE TABLE {PG_SCHEMA}.fleet_grids (
+            name {_ID} PRIMARY KEY,
+            account TEXT NOT NULL,
+            config TEXT NOT NULL,
+            added_at TIMESTAMPTZ NOT NULL,
+            removed_at TIMESTAMPTZ,
+            remove_mode TEXT NOT NULL,
+            generation BIGINT NOT NULL
+        )""",
+        f"""CREATE TABLE {PG_SCHEMA}.fleet_owners (
+            grid {_ID} PRIMARY KEY,
+            owner TEXT NOT NULL,
+            epoch BIGINT NOT NULL,
+            lease_until TIMESTAMPTZ NOT NULL,
+            state TEXT NOT NULL,
+            trading_since TIMESTAMPTZ,
+            last_sync TIMESTAMPTZ
+        )""",
+        f"""CREATE TABLE {PG_SCHEMA}.fleet_workers (
+            worker {_ID} PRIMARY KEY,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            version TEXT NOT NULL,
+            started_at TIMESTAMPTZ NOT NULL,
+            heartbeat_at TIMESTAMPTZ NOT NULL,
+            stopped_at TIMESTAMPTZ,
+            recovered_at TIMESTAMPTZ
+        )""",
+        f"""CREATE TABLE {PG_SCHEMA}.fleet_history (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at TIMESTAMPTZ NOT NULL,
+            grid {_ID},
+            worker TEXT NOT NULL,
+            epoch BIGINT NOT NULL,
+            event TEXT NOT NULL,
+            detail TEXT NOT NULL
+        )""",
+        f"CREATE INDEX fleet_history_by_grid ON {PG_SCHEMA}.fleet_history (grid, id)",
+        f"""CREATE TABLE {PG_SCHEMA}.fleet_limits (
+            scope {_ID} PRIMARY KEY,
+            max_drawdown TEXT,
+            max_exposure TEXT,
+            high_water TEXT,
+            tripped_at TIMESTAMPTZ,
+            reason TEXT NOT NULL
+        )""",
+        f"""CREATE TABLE {PG_SCHEMA}.fleet_marks (
+            grid {_ID} PRIMARY KEY,
+            account TEXT NOT NULL,
+            quote TEXT NOT NULL,
+            equity TEXT NOT NULL,
+            exposure TEXT NOT NULL,
+            epoch BIGINT NOT NULL,
+            at TIMESTAMPTZ NOT NULL
+        )""",
+        f"""CREATE TABLE {PG_SCHEMA}.rate_windows (
+            key_id {_ID} PRIMARY KEY,
+            window_start BIGINT NOT NULL,
+            used INTEGER NOT NULL,
+            blocked_until DOUBLE PRECISION NOT NULL
         )""",
     ),
 }

@@ -42,6 +42,7 @@ from gridmaker.core.state import GridState
 from gridmaker.store.codec import canonical_json, checksum, decode_state, encode_state
 from gridmaker.store.errors import DataDirUnusable, StateCorrupt, StoreError
 from gridmaker.store.lock import AlreadyRunning
+from gridmaker.store.pg_fence import FENCE_SQL, Fence
 from gridmaker.store.pg_schema import PG_SCHEMA, PG_SCHEMA_VERSION, migrate_pg, verify_pg
 from gridmaker.store.pg_writes import insert_fill, update_intent, upsert_intent
 from gridmaker.store.rows import (
@@ -79,9 +80,17 @@ class PgStore(Store):
         *,
         read_only: bool = False,
         exclusive: bool | None = None,
+        fence: Fence | None = None,
+        session_options: str = "",
     ) -> None:
         """Connect, check the schema, take the namespace's lock (``exclusive``, default: when
         writing), then migrate; nothing is written before all of those passed.
+
+        A fleet worker passes ``fence`` instead of the lock (``exclusive=False``): every write
+        transaction then checks the owner's epoch first (``pg_fence``), so a worker that lost
+        the grid writes nothing, however long it slept. ``session_options`` are the server
+        settings of the connection (libpq ``options``), e.g. an idle-in-transaction timeout
+        so that a stopped worker's open transaction cannot hold a takeover up.
 
         Raises ``DataDirUnusable`` (no answer, refused login), ``AlreadyRunning``,
         ``SchemaTooNew`` or ``StateCorrupt``.
@@ -94,7 +103,8 @@ class PgStore(Store):
         self.read_only = read_only
         self._venue_to_bind = ""
         self._mutex = threading.RLock()
-        self._pg: _Db = self._connect(url)
+        self.fence = fence
+        self._pg: _Db = self._connect(url, session_options)
         try:
             version = verify_pg(self._pg, self.where)
             if read_only and version == 0:  # a reader writes nothing, not even the tables
@@ -112,9 +122,10 @@ class PgStore(Store):
                 raise self._unusable(e, "open") from None
             raise
 
-    def _connect(self, url: StoreUrl) -> _Db:
+    def _connect(self, url: StoreUrl, options: str) -> _Db:
+        conninfo = psycopg.conninfo.make_conninfo(url.conninfo or "", options=options or None)
         try:
-            return psycopg.connect(url.conninfo or "", autocommit=True, connect_timeout=10)
+            return psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
         except psycopg.Error as e:
             refused = self._unusable(e, "connect to")
             raise StoreUnreachable(
@@ -170,6 +181,11 @@ class PgStore(Store):
     @contextmanager
     def _tx(self) -> Iterator[_Db]:
         with self._mutex, self._pg.transaction():
+            if (
+                self.fence is not None
+                and not self._pg.execute(FENCE_SQL, self.fence.args()).fetchone()
+            ):
+                raise self.fence.refusal()
             yield self._pg
 
     def _one(self, query: str, args: Sequence[object] = ()) -> tuple[Any, ...] | None:
@@ -351,20 +367,7 @@ class PgStore(Store):
             f"WHERE store_id = %s {where}",
             args,
         )
-        return [
-            CommandRecord(
-                id=r[0],
-                symbol=r[1],
-                command=r[2],
-                reason=r[3],
-                request_id=r[4],
-                created_at=r[5],
-                applied_at=r[6],
-                payload=r[7],
-                outcome=r[8],
-            )
-            for r in rows
-        ]
+        return [CommandRecord.of_row(r) for r in rows]
 
     def pending_commands(self) -> list[CommandRow]:
         rows = self._all(

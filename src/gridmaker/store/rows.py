@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["BootRow", "CommandRecord", "CommandRow", "FillRow", "IntentRow", "RequestConflict"]
 
@@ -39,6 +41,12 @@ class CommandRecord:
     payload: str = ""
     outcome: str = ""
     """Why the loop refused it ("" once applied, or while queued)."""
+
+    @classmethod
+    def of_row(cls, row: Sequence[Any]) -> CommandRecord:
+        """From a row selected in the fields' order (both stores select the same columns)."""
+        fields = ("id", "symbol", "command", "reason", "request_id", "created_at", "applied_at")
+        return cls(**dict(zip(fields, row[:7], strict=True)), payload=row[7], outcome=row[8])
 
 
 class RequestConflict(ValueError):

@@ -272,20 +272,7 @@ class Store:
             f"applied_at, coalesce(payload, ''), coalesce(outcome, '') FROM commands {where}",
             args,
         )
-        return [
-            CommandRecord(
-                id=r[0],
-                symbol=r[1],
-                command=r[2],
-                reason=r[3],
-                request_id=r[4],
-                created_at=r[5],
-                applied_at=r[6],
-                payload=r[7],
-                outcome=r[8],
-            )
-            for r in rows
-        ]
+        return [CommandRecord.of_row(r) for r in rows]
 
     def pending_commands(self) -> list[CommandRow]:
         rows = self._db.execute(
