@@ -1,0 +1,414 @@
+"""The fleet-wide breaker: a drawdown and an exposure limit over many grids, on many workers.
+
+Each grid's owner publishes the grid's *mark* (its equity and the value of its inventory, in
+its quote asset) every few seconds (``publish_mark``); every worker checks every limit every
+few seconds (``enforce_limits``). A limit belongs to a *scope*: ``fleet`` (every grid not
+removed) or ``account:NAME`` (the grids declared on that account). When a scope crosses a
+limit, the check records the trip on the limit's row and, in the same transaction, journals a
+``trip`` breaker command into the store namespace of every grid of the scope. Whichever worker
+owns a grid applies it through the grid's own loop, as it applies an operator's command: a
+trip reaches grids on other workers, and on grids nobody works now (applied at their next boot).
+
+Why it is safe to run on every worker at once: the check-and-trip of one scope is one
+transaction that first locks the limit's row (``FOR UPDATE``); a second worker waits, then
+reads the row the first committed and finds it tripped. A trip is all-or-nothing: the row and
+every grid's command commit together, or none does.
+
+Rules, documented because each is a choice:
+
+- The high water is the highest summed equity seen by a check since the limit was set or
+  reset; the drawdown is ``(high_water - equity) / high_water`` and trips when it is *above*
+  ``max_drawdown``; the exposure (the sum of the inventories' values) trips when above
+  ``max_exposure``.
+- A stale mark (its owner died or stalled) still counts, at its last known value: a dead
+  worker's grid still holds its inventory, and leaving it out would look like a loss (or hide
+  one). A grid that never published a mark adds nothing until it does.
+- Only one quote asset may be summed: a scope whose marks name two or more is not checked;
+  its row's reason says so (``--show`` prints it) until the marks agree again.
+- A removed grid leaves its scope (its mark no longer counts, its book gets no trip). Its
+  equity leaves the sum with it, which reads as a drawdown: reset the scope after removing a
+  grid that held much of its equity.
+- A tripped scope stays tripped until an operator resets it (``reset_limits``: the high water
+  restarts at the current equity). The grids' own breakers are not reset by it.
+- A grid with no book yet gets the trip for every market (``*``): its loop keeps the command
+  until the book exists, so a grid starting after the trip does not trade either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+import psycopg
+
+from gridmaker.core.display import plain
+from gridmaker.core.state import GridState
+from gridmaker.core.units import FEE_SCALE
+from gridmaker.fleet.registry import NAME_RULE
+
+__all__ = [
+    "FLEET",
+    "Limits",
+    "LimitsInvalid",
+    "LimitsUnknown",
+    "ScopeView",
+    "Totals",
+    "Trip",
+    "account_scope",
+    "check_drawdown",
+    "check_exposure",
+    "enforce_limits",
+    "mark_of",
+    "publish_mark",
+    "reset_limits",
+    "scope_totals",
+    "scope_views",
+    "set_limits",
+]
+
+FLEET: Final = "fleet"
+_ACCOUNT: Final = "account:"
+_S: Final = "gridmaker"
+
+_Db = psycopg.Connection[tuple[Any, ...]]
+
+
+class LimitsInvalid(ValueError):
+    """A scope or a limit that cannot be used (the message names it and what is allowed)."""
+
+
+class LimitsUnknown(LookupError):
+    """A scope that has no limits set."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """One scope's limits and its breaker's state (``None``: no such limit, or no mark yet)."""
+
+    scope: str
+    max_drawdown: Decimal | None
+    max_exposure: Decimal | None
+    high_water: Decimal | None
+    tripped_at: datetime | None
+    reason: str
+
+    @property
+    def tripped(self) -> bool:
+        return self.tripped_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """What a scope's grids hold now, summed from their last marks."""
+
+    grids: tuple[str, ...]
+    """Every grid of the scope (those without a mark too): the ones a trip reaches."""
+    marked: int
+    """How many of them have published a mark."""
+    quotes: tuple[str, ...]
+    """The quote assets the marks name (more than one: not summed)."""
+    equity: Decimal
+    exposure: Decimal
+
+    @property
+    def quote(self) -> str:
+        return self.quotes[0] if len(self.quotes) == 1 else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Trip:
+    """A scope tripped by one check: the reason journaled and the grids it was journaled in."""
+
+    scope: str
+    reason: str
+    grids: tuple[str, ...]
+    commands: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeView:
+    limits: Limits
+    totals: Totals
+
+
+def account_scope(account: str) -> str:
+    """The scope of one account's grids; ``LimitsInvalid`` for a name no grid can have."""
+    if not NAME_RULE.match(account):
+        raise LimitsInvalid(
+            "--account must be 1 to 63 letters, digits, '_', '.' or '-' (first a letter or "
+            f"digit); was {account!r}"
+        )
+    return f"{_ACCOUNT}{account}"
+
+
+def _decimal(text: str, option: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or "e" in text.lower():
+        raise LimitsInvalid(f"{option} must be a plain decimal number; was {text!r}")
+    return value
+
+
+def check_drawdown(text: str) -> Decimal:
+    """A drawdown limit: a fraction strictly between 0 and 1 (0.05 is 5 %)."""
+    value = _decimal(text, "--max-drawdown")
+    if not Decimal(0) < value < Decimal(1):
+        raise LimitsInvalid(
+            f"--max-drawdown must be a fraction between 0 and 1, e.g. 0.05 for 5%; was {text!r}"
+        )
+    return value
+
+
+def check_exposure(text: str) -> Decimal:
+    """An exposure limit: a positive amount of the scope's quote asset."""
+    value = _decimal(text, "--max-exposure")
+    if value <= 0:
+        raise LimitsInvalid(f"--max-exposure must be above 0 (in the quote asset); was {text!r}")
+    return value
+
+
+def mark_of(state: GridState, last_price_ticks: int) -> tuple[str, Decimal, Decimal]:
+    """(quote asset, equity, exposure) of a book at ``last_price_ticks``: equity is the quote
+    balance plus the base at that price, exposure the base's value alone (both exact)."""
+    inventory_atoms = state.base_steps * last_price_ticks * FEE_SCALE
+    inst = state.instrument
+    return (
+        inst.quote,
+        inst.from_atoms(state.quote_atoms + inventory_atoms),
+        inst.from_atoms(inventory_atoms),
+    )
+
+
+def publish_mark(
+    db: _Db,
+    grid: str,
+    account: str,
+    quote: str,
+    equity: Decimal,
+    exposure: Decimal,
+    epoch: int,
+) -> bool:
+    """Record ``grid``'s mark; False when a later epoch's mark is already there (a worker
+    that lost the grid never overwrites its new owner's mark)."""
+    row = db.execute(
+        f"INSERT INTO {_S}.fleet_marks (grid, account, quote, equity, exposure, epoch, at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, clock_timestamp()) ON CONFLICT (grid) DO UPDATE SET "
+        "account = excluded.account, quote = excluded.quote, equity = excluded.equity, "
+        "exposure = excluded.exposure, epoch = excluded.epoch, at = excluded.at "
+        f"WHERE {_S}.fleet_marks.epoch <= excluded.epoch RETURNING 1",
+        (grid, account, quote, plain(equity), plain(exposure), epoch),
+    ).fetchone()
+    return row is not None
+
+
+_LIMIT_COLUMNS: Final = "scope, max_drawdown, max_exposure, high_water, tripped_at, reason"
+
+
+def _limits(row: Sequence[Any]) -> Limits:
+    def number(value: Any) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+    return Limits(
+        scope=str(row[0]),
+        max_drawdown=number(row[1]),
+        max_exposure=number(row[2]),
+        high_water=number(row[3]),
+        tripped_at=row[4],
+        reason=str(row[5]),
+    )
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else plain(value)
+
+
+def set_limits(
+    db: _Db, scope: str, max_drawdown: Decimal | None, max_exposure: Decimal | None
+) -> Limits:
+    """Set ``scope``'s limits (``None``: that limit is off); its high water and any trip are
+    kept (only ``reset_limits`` clears a trip)."""
+    _check_scope(scope)
+    if max_drawdown is not None:
+        check_drawdown(plain(max_drawdown))
+    if max_exposure is not None:
+        check_exposure(plain(max_exposure))
+    with db.transaction():
+        row = db.execute(
+            f"INSERT INTO {_S}.fleet_limits ({_LIMIT_COLUMNS}) VALUES (%s, %s, %s, NULL, NULL, "
+            "'') ON CONFLICT (scope) DO UPDATE SET max_drawdown = excluded.max_drawdown, "
+            f"max_exposure = excluded.max_exposure RETURNING {_LIMIT_COLUMNS}",
+            (scope, _text(max_drawdown), _text(max_exposure)),
+        ).fetchone()
+    assert row is not None  # an upsert always returns its row
+    return _limits(row)
+
+
+def _check_scope(scope: str) -> None:
+    if scope != FLEET and not (
+        scope.startswith(_ACCOUNT) and NAME_RULE.match(scope[len(_ACCOUNT) :])
+    ):
+        raise LimitsInvalid(f"a scope is 'fleet' or 'account:NAME'; was {scope!r}")
+
+
+def reset_limits(db: _Db, scope: str) -> Limits:
+    """Clear ``scope``'s trip and restart its high water at the current equity (none when
+    its marks are missing or mix quote assets). ``LimitsUnknown`` if it has no limits."""
+    with db.transaction():
+        if _locked(db, scope) is None:
+            raise LimitsUnknown(f"no limits are set for {scope!r}")
+        totals = scope_totals(db, scope)
+        high = totals.equity if totals.marked and len(totals.quotes) == 1 else None
+        row = db.execute(
+            f"UPDATE {_S}.fleet_limits SET tripped_at = NULL, reason = '', high_water = %s "
+            f"WHERE scope = %s RETURNING {_LIMIT_COLUMNS}",
+            (_text(high), scope),
+        ).fetchone()
+    assert row is not None  # locked above, in this transaction
+    return _limits(row)
+
+
+def _locked(db: _Db, scope: str) -> Limits | None:
+    row = db.execute(
+        f"SELECT {_LIMIT_COLUMNS} FROM {_S}.fleet_limits WHERE scope = %s FOR UPDATE", (scope,)
+    ).fetchone()
+    return None if row is None else _limits(row)
+
+
+def scope_totals(db: _Db, scope: str) -> Totals:
+    """Every grid of ``scope`` (not removed) and the sum of their last marks."""
+    where, args = ("", ()) if scope == FLEET else ("AND g.account = %s", (scope[len(_ACCOUNT) :],))
+    rows = db.execute(
+        f"SELECT g.name, m.quote, m.equity, m.exposure FROM {_S}.fleet_grids g "
+        f"LEFT JOIN {_S}.fleet_marks m ON m.grid = g.name WHERE g.removed_at IS NULL {where} "
+        "ORDER BY g.name",
+        args,
+    ).fetchall()
+    marks = [r for r in rows if r[1] is not None]
+    return Totals(
+        grids=tuple(str(r[0]) for r in rows),
+        marked=len(marks),
+        quotes=tuple(sorted({str(r[1]) for r in marks})),
+        equity=sum((Decimal(r[2]) for r in marks), Decimal(0)),
+        exposure=sum((Decimal(r[3]) for r in marks), Decimal(0)),
+    )
+
+
+def scope_views(db: _Db, scope: str | None = None) -> list[ScopeView]:
+    """Every scope's limits and current totals (or ``scope``'s alone); reads only."""
+    where, args = ("", ()) if scope is None else ("WHERE scope = %s", (scope,))
+    rows = db.execute(
+        f"SELECT {_LIMIT_COLUMNS} FROM {_S}.fleet_limits {where} ORDER BY scope", args
+    ).fetchall()
+    return [ScopeView(_limits(r), scope_totals(db, str(r[0]))) for r in rows]
+
+
+def enforce_limits(db: _Db) -> list[Trip]:
+    """Check every scope not tripped; trip those past a limit (see the module's rules).
+
+    Safe to call from every worker at once, as often as wanted: each scope is checked in a
+    transaction holding its row, and a tripped scope is never tripped (nor journaled) twice.
+    """
+    scopes = [
+        str(r[0])
+        for r in db.execute(
+            f"SELECT scope FROM {_S}.fleet_limits WHERE tripped_at IS NULL ORDER BY scope"
+        ).fetchall()
+    ]
+    trips = []
+    for scope in scopes:
+        with db.transaction():
+            tripped = _check_one(db, scope)
+        if tripped is not None:
+            trips.append(tripped)
+    return trips
+
+
+def _check_one(db: _Db, scope: str) -> Trip | None:
+    """One scope, inside the caller's transaction."""
+    limits = _locked(db, scope)
+    if limits is None or limits.tripped:
+        return None  # removed, or tripped by another worker while we waited for the row
+    totals = scope_totals(db, scope)
+    if not totals.marked:
+        return None
+    if len(totals.quotes) > 1:
+        why = (
+            f"not checked: its grids' marks are in {', '.join(totals.quotes)}; only grids of "
+            "one quote asset can be summed"
+        )
+        if limits.reason != why:
+            _set(db, scope, "reason = %s", why)
+        return None
+    seen = limits.high_water
+    high = totals.equity if seen is None else max(seen, totals.equity)
+    reason = _crossed(scope, limits, totals, high)
+    if reason is None:
+        if high != limits.high_water or limits.reason:
+            _set(db, scope, "high_water = %s, reason = ''", plain(high))
+        return None
+    _set(
+        db,
+        scope,
+        "high_water = %s, tripped_at = clock_timestamp(), reason = %s",
+        plain(high),
+        reason,
+    )
+    commands = _journal_trips(db, scope, totals.grids, reason)
+    return Trip(scope=scope, reason=reason, grids=totals.grids, commands=commands)
+
+
+def _set(db: _Db, scope: str, assignments: str, *args: object) -> None:
+    db.execute(f"UPDATE {_S}.fleet_limits SET {assignments} WHERE scope = %s", (*args, scope))
+
+
+def _crossed(scope: str, limits: Limits, totals: Totals, high: Decimal) -> str | None:
+    """Why ``scope`` trips now (the numbers, for the operator), or ``None``."""
+    quote = totals.quote
+    if limits.max_drawdown is not None and high > 0:
+        drawdown = (high - totals.equity) / high
+        if drawdown > limits.max_drawdown:
+            return (
+                f"fleet breaker {scope}: equity {plain(totals.equity)} {quote} is "
+                f"{_percent(drawdown)}% below its high water {plain(high)} {quote} "
+                f"(limit {_percent(limits.max_drawdown)}%)"
+            )
+    if limits.max_exposure is not None and totals.exposure > limits.max_exposure:
+        return (
+            f"fleet breaker {scope}: exposure {plain(totals.exposure)} {quote} is above the "
+            f"limit {plain(limits.max_exposure)} {quote}"
+        )
+    return None
+
+
+def _percent(fraction: Decimal) -> str:
+    return plain((fraction * 100).quantize(Decimal("0.01")))
+
+
+def _journal_trips(db: _Db, scope: str, grids: Sequence[str], reason: str) -> int:
+    """A ``trip`` command for every book of every grid (``*`` for a grid with no book yet),
+    in the caller's transaction; returns how many were journaled."""
+    if not grids:
+        return 0
+    books: dict[str, list[str]] = {g: [] for g in grids}
+    for store_id, symbol in db.execute(
+        f"SELECT store_id, symbol FROM {_S}.books WHERE store_id = ANY(%s) "
+        "ORDER BY store_id, symbol",
+        (list(grids),),
+    ).fetchall():
+        books[str(store_id)].append(str(symbol))
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    count = 0
+    for grid, symbols in books.items():
+        for symbol in symbols or ["*"]:
+            db.execute(
+                f"INSERT INTO {_S}.commands (store_id, symbol, command, reason, created_at) "
+                "VALUES (%s, %s, 'trip', %s, %s)",
+                (grid, symbol, reason, now),
+            )
+            count += 1
+    return count
