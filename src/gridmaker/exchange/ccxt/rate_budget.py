@@ -25,7 +25,13 @@ from collections.abc import Callable, Mapping
 
 from gridmaker.exchange.api import Banned, RateLimited
 
-__all__ = ["RateBudget", "parse_retry_after", "shared_budget"]
+__all__ = [
+    "BudgetFactory",
+    "RateBudget",
+    "parse_retry_after",
+    "set_budget_factory",
+    "shared_budget",
+]
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -165,6 +171,23 @@ class RateBudget:
 _SHARED: dict[str, RateBudget] = {}
 _SHARED_LOCK = threading.Lock()
 
+BudgetFactory = Callable[[str, int, float], RateBudget]
+"""Makes the budget of one key: ``(key_id, limit, window_s)``; ``key_id`` is the key's digest."""
+
+_FACTORY: list[BudgetFactory] = []
+
+
+def set_budget_factory(factory: BudgetFactory | None) -> None:
+    """Make ``shared_budget`` build its budgets with ``factory`` (``None``: in-process again).
+
+    A fleet worker installs budgets kept in PostgreSQL (``gridmaker.fleet.rate_budget``) so
+    every worker on the same key spends from one window; this layer cannot import that one.
+    The budgets made so far are forgotten: clients made after the call get the new kind.
+    """
+    with _SHARED_LOCK:
+        _FACTORY[:] = [] if factory is None else [factory]
+        _SHARED.clear()
+
 
 def shared_budget(venue: str, api_key: str, *, limit: int, window_s: float = 60.0) -> RateBudget:
     """The process-wide budget of (venue, API key): every client with that key spends from it.
@@ -175,6 +198,9 @@ def shared_budget(venue: str, api_key: str, *, limit: int, window_s: float = 60.
     with _SHARED_LOCK:
         budget = _SHARED.get(digest)
         if budget is None:
-            budget = RateBudget(limit=limit, window_s=window_s)
+            if _FACTORY:
+                budget = _FACTORY[0](digest, limit, window_s)
+            else:
+                budget = RateBudget(limit=limit, window_s=window_s)
             _SHARED[digest] = budget
         return budget
