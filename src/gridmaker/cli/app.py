@@ -20,6 +20,7 @@ from gridmaker.cli.shadow import shadow
 from gridmaker.cli.sim_exchange import sim_exchange
 from gridmaker.cli.status import status
 from gridmaker.cli.stop import stop
+from gridmaker.cli.worker import worker
 
 __all__ = ["app", "main"]
 
@@ -42,6 +43,7 @@ app.command()(plan)
 app.command()(reconfigure)
 app.command()(capital)
 app.command()(stop)
+app.command()(worker)
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -76,6 +78,12 @@ class Leases:
         self.worker = worker
         self.ttl_s = ttl_s
         self._mutex = threading.Lock()
+
+    @contextmanager
+    def using(self) -> Iterator[_Db]:
+        """The connection, for one short statement of the caller's, one thread at a time."""
+        with self._mutex:
+            yield self.db
 
     def acquire(self, grid: str) -> LeaseClock | None:
         """Take ``grid`` under a new epoch if its lease is free or ran out; ``None`` if held."""
