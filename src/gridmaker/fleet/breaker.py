@@ -29,7 +29,9 @@ Rules, documented because each is a choice:
   equity leaves the sum with it, which reads as a drawdown: reset the scope after removing a
   grid that held much of its equity.
 - A tripped scope stays tripped until an operator resets it (``reset_limits``: the high water
-  restarts at the current equity). The grids' own breakers are not reset by it.
+  restarts at the current equity). The reset lifts what the trip did and nothing more: trips
+  still queued are withdrawn, and a book whose breaker this scope tripped is sent a ``reset``;
+  a book tripped first by its own limits stays tripped (``breaker_journal.lift_trips``).
 - A grid with no book yet gets the trip for every market (``*``): its loop keeps the command
   until the book exists, so a grid starting after the trip does not trade either.
 """
@@ -38,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -47,6 +49,7 @@ import psycopg
 from gridmaker.core.display import plain
 from gridmaker.core.state import GridState
 from gridmaker.core.units import FEE_SCALE
+from gridmaker.fleet.breaker_journal import Lifted, journal_trips, lift_trips, reason_prefix
 from gridmaker.fleet.registry import NAME_RULE
 
 __all__ = [
@@ -54,6 +57,7 @@ __all__ = [
     "Limits",
     "LimitsInvalid",
     "LimitsUnknown",
+    "Reset",
     "ScopeView",
     "Totals",
     "Trip",
@@ -255,12 +259,21 @@ def _check_scope(scope: str) -> None:
         raise LimitsInvalid(f"a scope is 'fleet' or 'account:NAME'; was {scope!r}")
 
 
-def reset_limits(db: _Db, scope: str) -> Limits:
-    """Clear ``scope``'s trip and restart its high water at the current equity (none when
-    its marks are missing or mix quote assets). ``LimitsUnknown`` if it has no limits."""
+@dataclass(frozen=True, slots=True)
+class Reset:
+    """A scope reset: its limits now, and what was lifted in its grids."""
+
+    limits: Limits
+    lifted: Lifted
+
+
+def reset_limits(db: _Db, scope: str) -> Reset:
+    """Clear ``scope``'s trip, restart its high water at the current equity (none when its
+    marks are missing or mix quote assets) and lift the trips it journaled (``lift_trips``),
+    in one transaction. ``LimitsUnknown`` if it has no limits."""
     with db.transaction():
         if _locked(db, scope) is None:
-            raise LimitsUnknown(f"no limits are set for {scope!r}")
+            raise LimitsUnknown(f"no limits are set for {scope}")
         totals = scope_totals(db, scope)
         high = totals.equity if totals.marked and len(totals.quotes) == 1 else None
         row = db.execute(
@@ -268,8 +281,9 @@ def reset_limits(db: _Db, scope: str) -> Limits:
             f"WHERE scope = %s RETURNING {_LIMIT_COLUMNS}",
             (_text(high), scope),
         ).fetchone()
+        lifted = lift_trips(db, scope)
     assert row is not None  # locked above, in this transaction
-    return _limits(row)
+    return Reset(_limits(row), lifted)
 
 
 def _locked(db: _Db, scope: str) -> Limits | None:
@@ -358,7 +372,7 @@ def _check_one(db: _Db, scope: str) -> Trip | None:
         plain(high),
         reason,
     )
-    commands = _journal_trips(db, scope, totals.grids, reason)
+    commands = journal_trips(db, totals.grids, reason)
     return Trip(scope=scope, reason=reason, grids=totals.grids, commands=commands)
 
 
@@ -373,13 +387,13 @@ def _crossed(scope: str, limits: Limits, totals: Totals, high: Decimal) -> str |
         drawdown = (high - totals.equity) / high
         if drawdown > limits.max_drawdown:
             return (
-                f"fleet breaker {scope}: equity {plain(totals.equity)} {quote} is "
+                f"{reason_prefix(scope)} equity {plain(totals.equity)} {quote} is "
                 f"{_percent(drawdown)}% below its high water {plain(high)} {quote} "
                 f"(limit {_percent(limits.max_drawdown)}%)"
             )
     if limits.max_exposure is not None and totals.exposure > limits.max_exposure:
         return (
-            f"fleet breaker {scope}: exposure {plain(totals.exposure)} {quote} is above the "
+            f"{reason_prefix(scope)} exposure {plain(totals.exposure)} {quote} is above the "
             f"limit {plain(limits.max_exposure)} {quote}"
         )
     return None
@@ -387,28 +401,3 @@ def _crossed(scope: str, limits: Limits, totals: Totals, high: Decimal) -> str |
 
 def _percent(fraction: Decimal) -> str:
     return plain((fraction * 100).quantize(Decimal("0.01")))
-
-
-def _journal_trips(db: _Db, scope: str, grids: Sequence[str], reason: str) -> int:
-    """A ``trip`` command for every book of every grid (``*`` for a grid with no book yet),
-    in the caller's transaction; returns how many were journaled."""
-    if not grids:
-        return 0
-    books: dict[str, list[str]] = {g: [] for g in grids}
-    for store_id, symbol in db.execute(
-        f"SELECT store_id, symbol FROM {_S}.books WHERE store_id = ANY(%s) "
-        "ORDER BY store_id, symbol",
-        (list(grids),),
-    ).fetchall():
-        books[str(store_id)].append(str(symbol))
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    count = 0
-    for grid, symbols in books.items():
-        for symbol in symbols or ["*"]:
-            db.execute(
-                f"INSERT INTO {_S}.commands (store_id, symbol, command, reason, created_at) "
-                "VALUES (%s, %s, 'trip', %s, %s)",
-                (grid, symbol, reason, now),
-            )
-            count += 1
-    return count

@@ -10,7 +10,9 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from gridmaker.core.risk import BreakerState
+from gridmaker.core.events import BreakerCommand, BreakerOrder
+from gridmaker.core.evolve import evolve
+from gridmaker.core.risk import BreakerState, Trigger, trip
 from gridmaker.engine.commands import apply_at_rest
 from gridmaker.fleet.breaker import (
     FLEET,
@@ -224,14 +226,14 @@ def test_reset_limits_clears_the_trip_and_restarts_the_high_water(db: _Db, pg_ur
     enforce_limits(db)
 
     # Act
-    limits = reset_limits(db, scope)
+    limits = reset_limits(db, scope).limits
     after = enforce_limits(db)
 
     # Assert: 800 is the new high water; a new 10 % loss from there trips again
     assert (limits.tripped, limits.high_water, after) == (False, Decimal("800"), [])
     _mark(db, "a1", "700")
     assert len(enforce_limits(db)) == 1
-    assert len(_pending(pg_url, "a1")) == 2
+    assert [c.command for c in _pending(pg_url, "a1")] == ["trip"]  # the first was withdrawn
     with pytest.raises(LimitsUnknown):
         reset_limits(db, account_scope("nobody"))
 
@@ -295,6 +297,54 @@ def test_enforce_limits_from_two_workers_at_once_journals_one_trip(pg_url: str, 
     # Assert
     assert sorted(len(r) for r in results) == [0, 1]
     assert [len(_pending(pg_url, g)) for g in ("a1", "a2")] == [1, 1]
+
+
+def _apply_commands(url: str, grid: str) -> None:
+    """What the grid's loop does with its queued breaker commands: applied, saved, spent."""
+    store = _store(url, grid)
+    try:
+        for command in store.pending_commands():
+            state = store.load_book(command.symbol)
+            assert state is not None
+            order = BreakerOrder(
+                symbol=command.symbol,
+                command=BreakerCommand(command.command),
+                reason=command.reason,
+                ts_event=1,
+                command_id=command.id,
+            )
+            changed = apply_at_rest(state, command.command, command.reason, 1)
+            store.commit(changed, causes=(order,))
+    finally:
+        store.close()
+
+
+def test_reset_limits_lifts_only_the_trips_its_scope_made(db: _Db, pg_url: str) -> None:
+    # Arrange: a2 tripped by its own limit first; a3 has no book (its trip stays queued)
+    own = _store(pg_url, "a2")
+    base = kit.state()
+    own.commit(evolve(base, risk=trip(base.risk, base.risk_params, Trigger.DRAWDOWN, "own", 1)))
+    own.close()
+    add_grid(db, "a3", "A", "markets: []\n")
+    _mark(db, "a1", "1000", exposure="100")
+    scope = account_scope("A")
+    set_limits(db, scope, None, Decimal("50"))
+    enforce_limits(db)
+    _apply_commands(pg_url, "a1")
+    _apply_commands(pg_url, "a2")
+
+    # Act
+    lifted = reset_limits(db, scope).lifted
+
+    # Assert: a1 is sent a reset; a2 keeps its own trip; a3's queued trip is withdrawn
+    assert (lifted.withdrawn, lifted.reset) == (1, (("a1", "BTC/USDT"),))
+    assert [(c.command, c.symbol) for c in _pending(pg_url, "a1")] == [("reset", "BTC/USDT")]
+    assert _pending(pg_url, "a2") == [] and _pending(pg_url, "a3") == []
+    _apply_commands(pg_url, "a1")
+    reader = _store(pg_url, "a1", read_only=True)
+    book = reader.load_book("BTC/USDT")
+    reader.close()
+    assert book is not None and book.risk.breaker is BreakerState.ACTIVE
 
 
 def _waiting_on_locks(db: _Db) -> int:
