@@ -88,7 +88,7 @@ class NoPostgres(Exception):
 
 
 @contextmanager
-def throwaway_cluster() -> Iterator[str]:
+def throwaway_cluster(max_connections: int = 200) -> Iterator[str]:
     """A fresh cluster on 127.0.0.1 and a free port, deleted on exit; yields its URL.
 
     Raises ``NoPostgres`` without the binaries (or, as root, without ``runuser``).
@@ -122,7 +122,7 @@ def throwaway_cluster() -> Iterator[str]:
         port = _free_port()
         options = (
             f"-h 127.0.0.1 -p {port} -k {sockets} -c fsync=off -c synchronous_commit=off "
-            "-c full_page_writes=off -c max_connections=200"
+            f"-c full_page_writes=off -c max_connections={max_connections}"
         )
         subprocess.run(
             _as_postgres(
