@@ -12,6 +12,7 @@ from gridmaker.cli.backtest import backtest
 from gridmaker.cli.breaker import breaker
 from gridmaker.cli.capital import capital
 from gridmaker.cli.download import download
+from gridmaker.cli.fleet import fleet_app
 from gridmaker.cli.ledger import ledger
 from gridmaker.cli.plan import plan
 from gridmaker.cli.reconfigure import reconfigure
@@ -44,6 +45,7 @@ app.command()(reconfigure)
 app.command()(capital)
 app.command()(stop)
 app.command()(worker)
+app.add_typer(fleet_app, name="fleet")
 
 
 def main() -> None:
