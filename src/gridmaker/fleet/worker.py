@@ -134,6 +134,9 @@ class FleetWorker:
                 (self.id, socket.gethostname(), os.getpid(), self.settings.version),
             )
         _WORKER["this"] = self
+        from gridmaker.fleet.rate_budget import install_shared_budgets
+
+        install_shared_budgets(self.settings.conninfo)  # one window per API key, fleet-wide
         DBOS.destroy()
         config: DBOSConfig = {
             "name": "gridmaker-fleet",
