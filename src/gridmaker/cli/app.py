@@ -13,6 +13,7 @@ from gridmaker.cli.breaker import breaker
 from gridmaker.cli.capital import capital
 from gridmaker.cli.download import download
 from gridmaker.cli.fleet import fleet_app
+from gridmaker.cli.fleet_limits import limits
 from gridmaker.cli.ledger import ledger
 from gridmaker.cli.plan import plan
 from gridmaker.cli.reconfigure import reconfigure
@@ -45,6 +46,7 @@ app.command()(reconfigure)
 app.command()(capital)
 app.command()(stop)
 app.command()(worker)
+fleet_app.command("limits")(limits)
 app.add_typer(fleet_app, name="fleet")
 
 
