@@ -304,14 +304,33 @@ class FleetWorker:
                 )
 
     def _start_missing(self, db: Any) -> None:
+        """Queue a workflow for every declared grid that has none a live worker can run.
+
+        Only workers of the newest version running do this (the one a rolling upgrade moves
+        to); work left to a version no live worker runs is cancelled first, then re-queued."""
         from dbos import SetEnqueueOptions, SetWorkflowID
 
-        live = {
-            str(w.workflow_id).split(":")[1]
-            for w in DBOS.list_workflows(
-                status=["ENQUEUED", "PENDING"], name=WORKFLOW, load_input=False, load_output=False
+        alive = db.execute(
+            "SELECT version FROM gridmaker.fleet_workers WHERE stopped_at IS NULL AND "
+            "heartbeat_at >= clock_timestamp() - make_interval(secs => %s) "
+            "ORDER BY started_at DESC",
+            (self.settings.lease_ttl_s,),
+        ).fetchall()
+        if not alive or alive[0][0] != self.settings.version:
+            return
+        versions = {str(v) for (v,) in alive}
+        flows = DBOS.list_workflows(
+            status=["ENQUEUED", "PENDING"], name=WORKFLOW, load_input=False, load_output=False
+        )
+        stranded = [w.workflow_id for w in flows if w.app_version not in versions]
+        if stranded:
+            DBOS.cancel_workflows(stranded)
+            log.warning(
+                "worker %s: no live worker runs the version of %s: cancelled, to be re-queued",
+                self.id,
+                ", ".join(stranded),
             )
-        }
+        live = {str(w.workflow_id).split(":")[1] for w in flows if w.app_version in versions}
         for grid in declared_grids(db):
             if grid.name in live:
                 continue
