@@ -132,8 +132,7 @@ class PgRateBudget(RateBudget):
         """Monotonic instant before which this process sends nothing (its own 429s, kept
         even when PostgreSQL could not be told)."""
         self._seen_used = 0
-        self._seen_window = -1
-        self._seen_blocked = 0.0
+        """The key's weight as the row last told us (``used`` when PostgreSQL is down)."""
 
     # --- the connection ------------------------------------------------------------------------
 
@@ -190,9 +189,13 @@ class PgRateBudget(RateBudget):
 
     # --- the budget ----------------------------------------------------------------------------
 
-    def _remember(self, used: int, window_start: int, blocked_until: float) -> None:
-        self._seen_used, self._seen_window = int(used), int(window_start)
-        self._seen_blocked = float(blocked_until)
+    def _remember(self, used: int) -> None:
+        with self._lock:
+            self._seen_used = int(used)
+
+    def _count(self, counter: str, n: int) -> None:
+        with self._lock:
+            setattr(self, counter, getattr(self, counter) + n)
 
     def spend(self, weight: int, what: str = "", *, symbol: str = "") -> None:
         """Take ``weight`` from the key's shared window; ``Banned`` or ``RateLimited`` instead."""
@@ -200,36 +203,39 @@ class PgRateBudget(RateBudget):
             raise Banned(f"{what}: not sent, {self.banned}", symbol=symbol)
         local_wait = self._local_block - time.monotonic()
         if local_wait > 0:
-            self.refused += 1
+            self._count("refused", 1)
             raise RateLimited(
                 f"{what}: not sent, the venue asked to wait {local_wait:.3f} s",
                 retry_after_s=local_wait,
                 symbol=symbol,
             )
         limit, slow_limit = self.limit, max(1, int(self.limit * self.slowdown))
+        params = self._params(weight=weight, limit=limit, slow_limit=slow_limit)
         try:
-            row = self._run(_SPEND, self._params(weight=weight, limit=limit, slow_limit=slow_limit))
+            row = self._run(_SPEND, params)
+            if row is None:  # refused: the row was created by another worker meanwhile
+                row = self._run(_SPEND, params)  # it exists now, so this one decides
         except psycopg.Error as e:
             self._failed("spending", e)
-            self.refused += 1
+            self._count("refused", 1)
             raise RateLimited(
                 f"{what}: not sent, the shared rate budget is unreachable",
                 retry_after_s=self.default_retry_after_s,
                 symbol=symbol,
             ) from e
-        if row is None:  # another worker created the row during our statement: ask again
-            self.refused += 1
+        if row is None:  # the row was deleted and made again meanwhile: refuse, ask later
+            self._count("refused", 1)
             raise RateLimited(
                 f"{what}: not sent, the shared rate budget was busy",
-                retry_after_s=min(self.default_retry_after_s, 0.05),
+                retry_after_s=self.default_retry_after_s,
                 symbol=symbol,
             )
         granted, used, window_start, blocked_until, now, current = row
-        self._remember(used, window_start, blocked_until)
+        self._remember(used)
         if granted:
-            self.spent += weight
+            self._count("spent", weight)
             return
-        self.refused += 1
+        self._count("refused", 1)
         if now < blocked_until:
             wait = blocked_until - now
             raise RateLimited(
@@ -262,8 +268,9 @@ class PgRateBudget(RateBudget):
         if status in (418, 429):
             retry_after = parse_retry_after(headers)
             wait = self.default_retry_after_s if retry_after is None else retry_after
-            self._local_block = max(self._local_block, time.monotonic() + wait)
-            self.throttled += 1
+            with self._lock:
+                self._local_block = max(self._local_block, time.monotonic() + wait)
+                self.throttled += 1
             if status == 418:
                 self.banned = "the venue banned this key/IP (HTTP 418)"
         if wait is None and reported <= self._seen_used:
@@ -274,7 +281,7 @@ class PgRateBudget(RateBudget):
             self._failed("recording a response", e)
             return
         if row is not None:
-            self._remember(row[0], row[1], row[2])
+            self._remember(row[0])
 
     def _peek(self) -> tuple[int, float, float] | None:
         """(weight in the current window, blocked_until, the database's now), or ``None``."""
@@ -288,8 +295,9 @@ class PgRateBudget(RateBudget):
         used, window_start, blocked_until, now, current = row
         if used is None:
             return 0, 0.0, now
-        self._remember(used, window_start, blocked_until)
-        return (used if window_start >= current else 0), blocked_until, now
+        in_window = used if window_start >= current else 0
+        self._remember(in_window)
+        return in_window, blocked_until, now
 
     @property
     def used(self) -> int:

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from gridmaker.cli.venue import SIM_API_KEY, SIM_API_SECRET
-from gridmaker.exchange.api import RateLimited
+from gridmaker.exchange.api import Banned, RateLimited
 from gridmaker.exchange.ccxt import CcxtExchange, build_ccxt_client
 from gridmaker.exchange.ccxt.rate_budget import RateBudget, set_budget_factory, shared_budget
 from gridmaker.exchange.faults import FaultKind, FaultPlan
@@ -124,6 +124,19 @@ def test_pg_budget_429_seen_by_one_worker_blocks_the_other(budget: MakeBudget) -
     assert two.used == 40  # the venue's count, larger than ours
     assert two.effective_limit == 50  # everyone slows down after the 429
     assert (one.throttled, two.throttled, two.refused) == (1, 0, 1)
+
+
+def test_pg_budget_418_bans_this_worker_and_blocks_the_others(budget: MakeBudget) -> None:
+    one, two = budget(limit=100), budget(limit=100)
+
+    one.observe(418, {"Retry-After": "120"})
+
+    with pytest.raises(Banned, match="not sent"):
+        one.spend(1)
+    with pytest.raises(RateLimited, match="asked to wait") as refused:
+        two.spend(1)
+    assert 110 < refused.value.retry_after_s <= 120
+    assert not two.banned  # the ban is the process's; the block is everyone's
 
 
 def test_pg_budget_used_weight_header_never_lowers_the_count(budget: MakeBudget) -> None:
