@@ -146,13 +146,13 @@ class PgRateBudget(RateBudget):
                 if time.monotonic() < self._reconnect_at:
                     raise psycopg.OperationalError("waiting before connecting again")
                 try:
-                    db = connect_fleet(self._conninfo)
-                    db.execute(f"SET statement_timeout = {int(self._statement_timeout_ms)}")
-                    db.execute(f"SET application_name = '{APPLICATION_NAME}'")
+                    self._db = connect_fleet(self._conninfo)
+                    self._db.execute(f"SET statement_timeout = {int(self._statement_timeout_ms)}")
+                    self._db.execute(f"SET application_name = '{APPLICATION_NAME}'")
                 except psycopg.Error:
+                    self._drop()
                     self._reconnect_at = time.monotonic() + self.default_retry_after_s
                     raise
-                self._db = db
             try:
                 row = self._db.execute(sql, params).fetchone()
             except psycopg.Error:
