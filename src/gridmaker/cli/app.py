@@ -13,6 +13,7 @@ from gridmaker.cli.breaker import breaker
 from gridmaker.cli.capital import capital
 from gridmaker.cli.download import download
 from gridmaker.cli.fleet import fleet_app
+from gridmaker.cli.fleet_command import command as fleet_command
 from gridmaker.cli.fleet_limits import limits
 from gridmaker.cli.ledger import ledger
 from gridmaker.cli.plan import plan
@@ -47,6 +48,7 @@ app.command()(capital)
 app.command()(stop)
 app.command()(worker)
 fleet_app.command("limits")(limits)
+fleet_app.command("command")(fleet_command)
 app.add_typer(fleet_app, name="fleet")
 
 
