@@ -189,33 +189,38 @@ class FleetWorker:
     # --- one grid -----------------------------------------------------------------------------
 
     def work_grid(self, name: str) -> str:
-        """Take ``name``'s lease (waiting out the previous owner's), run it, give it back."""
+        """Take ``name``'s lease (waiting out the previous owner's), run it, give it back.
+
+        A run that fails (the venue down, a refused boot) is retried after a pause, the lease
+        kept and renewed meanwhile, so no other worker fights over the grid."""
         lease = self._acquire(name)
         if isinstance(lease, str):
             return lease
         log.info("worker %s: grid %s acquired (epoch %d)", self.id, name, lease.epoch)
         ended = ""
-        while not ended:
-            grid = self._read(find_grid, name)
-            if grid is None:
-                ended = "unknown"
-                break
-            run = GridRun(grid, lease, self.id, self.leases, self.stopping)
-            with self._runs_lock:
-                self.runs[name] = run
-            try:
-                ended = self.runner(run)
-            except Exception as e:
-                if run.must_stop:
-                    ended = run.must_stop
-                else:
-                    log.warning("worker %s: grid %s failed: %s", self.id, name, e)
-                    self.leases.mark(lease, f"error: {e}"[:300])
-                    self.stopping.wait(RETRY_AFTER_ERROR_S)
-            finally:
+        done = threading.Event()
+        try:
+            while not ended:
+                grid = self._read(find_grid, name)
+                if grid is None or grid.removed:
+                    ended = "removed"
+                    break
+                run = GridRun(grid, lease, self.id, self.leases, self.stopping, done=done)
                 with self._runs_lock:
-                    self.runs.pop(name, None)
-                run.done.set()
+                    self.runs[name] = run
+                try:
+                    ended = self.runner(run)
+                except Exception as e:
+                    ended = run.must_stop
+                    if not ended:
+                        log.warning("worker %s: grid %s failed: %s", self.id, name, e)
+                        self.leases.mark(lease, f"error: {e}"[:300])
+                        self.stopping.wait(RETRY_AFTER_ERROR_S)
+                        ended = run.must_stop
+        finally:
+            with self._runs_lock:
+                self.runs.pop(name, None)
+            done.set()
         self._give_back(lease, ended)
         return ended
 
