@@ -62,11 +62,13 @@ def test_fleet_limits_set_show_trip_and_reset_through_the_cli(pg_url: str) -> No
     assert _scope(set_, "account:A")["max_drawdown"] == "0.05"
     assert trip.grids == ("a1", "a2")
     assert shown.returncode == 0, shown.stderr
-    assert "account:A: max drawdown 5%, max exposure off; high water 2000 USDT" in shown.stdout
+    assert "account:A: max drawdown 5%, max exposure off; high water 2000 USDT (10% below it)" in (
+        shown.stdout
+    )
     assert "equity 1800 USDT, exposure 200 USDT (2 of 2 grids marked); TRIPPED" in shown.stdout
     assert "10% below its high water 2000 USDT" in shown.stdout
     after = _scope(reset, "account:A")
-    assert (after["tripped"], after["high_water"]) == (False, "1800")
+    assert (after["tripped"], after["high_water"], after["drawdown"]) == (False, "1800", "0")
     assert any("2 queued trip(s) withdrawn" in n for n in reset["notes"])
     assert _pending(pg_url, "a1") == [] and _pending(pg_url, "a2") == []
 

@@ -233,6 +233,10 @@ def _row(view: ScopeView) -> dict[str, Any]:
     def text(value: Decimal | None) -> str | None:
         return None if value is None else plain(value)
 
+    high = lim.high_water
+    drawdown = None
+    if high is not None and high > 0 and len(tot.quotes) == 1:
+        drawdown = max(Decimal(0), (high - tot.equity) / high).quantize(Decimal("0.0001"))
     return {
         "scope": lim.scope,
         "max_drawdown": text(lim.max_drawdown),
@@ -241,6 +245,7 @@ def _row(view: ScopeView) -> dict[str, Any]:
         "quote": ", ".join(tot.quotes),
         "equity": plain(tot.equity),
         "exposure": plain(tot.exposure),
+        "drawdown": text(drawdown),
         "grids": len(tot.grids),
         "marked": tot.marked,
         "tripped": lim.tripped,
@@ -257,6 +262,8 @@ def _line(row: dict[str, Any]) -> str:
     drawdown = f"{plain(Decimal(cap) * 100)}%" if cap else "off"
     exposure = f"{row['max_exposure']}{quote}" if row["max_exposure"] else "off"
     high = f"{row['high_water']}{quote}" if row["high_water"] else "none yet"
+    if row["drawdown"] is not None:
+        high += f" ({plain(Decimal(row['drawdown']) * 100)}% below it)"
     state = f"TRIPPED since {row['tripped_at']}: {row['reason']}" if row["tripped"] else "armed"
     line = (
         f"{row['scope']}: max drawdown {drawdown}, max exposure {exposure}; high water {high}; "
