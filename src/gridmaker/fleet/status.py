@@ -65,12 +65,15 @@ class GridStatus:
 
     @property
     def state(self) -> str:
-        """One word or phrase for a person: the owner's state, ``unowned`` or ``removed``."""
+        """For a person: the owner's state while a worker holds the lease; ``unowned`` (with
+        the last owner's word, e.g. during a failover) when none does; ``removed``."""
         if self.removed_at is not None:
             return f"removing ({self.owner_state})" if self.owned else "removed"
         if not self.owner:
             return "unowned"
-        return self.owner_state or "unowned"
+        if not self.owned:
+            return f"unowned (last: {self.owner_state})" if self.owner_state else "unowned"
+        return self.owner_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +88,11 @@ class WorkerStatus:
     heartbeat_age_s: Decimal
     stopped_at: datetime | None
     recovered_at: datetime | None
+    """When another worker took it for dead and recovered its work (its next heartbeat, if
+    it was only stalled, clears it)."""
     alive: bool
+    """Not stopped, not taken for dead by the workers, and its heartbeat younger than
+    ``dead_after_s``."""
 
     @property
     def state(self) -> str:
@@ -93,7 +100,7 @@ class WorkerStatus:
             return "stopped"
         if self.alive:
             return "alive"
-        return "dead (its work recovered)" if self.recovered_at is not None else "dead"
+        return "dead" if self.recovered_at is None else "dead (its work recovered)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +139,7 @@ LEFT JOIN LATERAL (SELECT reason, at FROM {_S}.halts WHERE store_id = g.name
 _WORKERS: Final = f"""
 SELECT worker, host, pid, version, started_at,
        {_seconds("clock_timestamp() - heartbeat_at")}, stopped_at, recovered_at,
-       stopped_at IS NULL
+       stopped_at IS NULL AND recovered_at IS NULL
            AND heartbeat_at > clock_timestamp() - make_interval(secs => %s)
 FROM {_S}.fleet_workers WHERE stopped_at IS NULL ORDER BY started_at, worker
 """

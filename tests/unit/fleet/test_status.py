@@ -69,12 +69,31 @@ def test_fleet_status_of_a_released_lease_has_no_lease_left(db: _Db) -> None:
     g1 = fleet_status(db, grid="g1").grids[0]
 
     # Assert: the last owner is still named, its lease is over
-    assert (g1.owner, g1.owned, g1.lease_left_s, g1.state) == (
+    assert (g1.owner, g1.owned, g1.lease_left_s, g1.owner_state) == (
         "w1-aaaa0001",
         False,
         None,
         "stopped",
     )
+    assert g1.state == "unowned (last: stopped)"
+
+
+def test_fleet_status_of_a_lease_that_ran_out_says_unowned_not_trading(db: _Db) -> None:
+    # Arrange: the owner traded, then went silent past its lease (a failover is due)
+    leases = Leases(db, "w1-aaaa0001", ttl_s=30)
+    lease = leases.acquire("g1")
+    assert lease is not None
+    leases.mark(lease, "trading", trading=True, sync=True)
+    db.execute(
+        "UPDATE gridmaker.fleet_owners SET lease_until = clock_timestamp() - interval '1 second'"
+    )
+
+    # Act
+    g1 = fleet_status(db, grid="g1").grids[0]
+
+    # Assert
+    assert (g1.owned, g1.lease_left_s, g1.epoch) == (False, None, 1)
+    assert g1.state == "unowned (last: trading)"
 
 
 def test_fleet_status_of_a_worker_with_an_old_heartbeat_says_dead(db: _Db) -> None:
@@ -96,6 +115,18 @@ def test_fleet_status_of_a_worker_with_an_old_heartbeat_says_dead(db: _Db) -> No
     dead = next(w for w in status.workers if w.worker == "dead-00000002")
     assert dead.heartbeat_age_s >= 60 and (dead.host, dead.pid) == ("host-a", 4242)
     assert status.stopped_workers == 1
+
+
+def test_fleet_status_of_a_worker_the_fleet_recovered_says_dead_at_once(db: _Db) -> None:
+    # Arrange: a heartbeat 3 s old, but the workers (a shorter TTL) recovered its work
+    _worker(db, "gone-00000001", heartbeat_age_s=3)
+    db.execute("UPDATE gridmaker.fleet_workers SET recovered_at = clock_timestamp()")
+
+    # Act
+    (gone,) = fleet_status(db, dead_after_s=10).workers
+
+    # Assert
+    assert (gone.alive, gone.state) == (False, "dead (its work recovered)")
 
 
 def test_fleet_status_dead_after_is_the_callers_ttl(db: _Db) -> None:
