@@ -25,9 +25,9 @@ Rules, documented because each is a choice:
   one). A grid that never published a mark adds nothing until it does.
 - Only one quote asset may be summed: a scope whose marks name two or more is not checked;
   its row's reason says so (``--show`` prints it) until the marks agree again.
-- A removed grid leaves its scope (its mark no longer counts, its book gets no trip). Its
-  equity leaves the sum with it, which reads as a drawdown: reset the scope after removing a
-  grid that held much of its equity.
+- A removed grid leaves its scope: its book gets no trip, and its last mark leaves the sum
+  and the high water in one transaction (``forget_removed``, run first by every check), so a
+  removal is not a drawdown. Its owner publishes no mark after that.
 - A tripped scope stays tripped until an operator resets it (``reset_limits``: the high water
   restarts at the current equity). The reset lifts what the trip did and nothing more: trips
   still queued are withdrawn, and a book whose breaker this scope tripped is sent a ``reset``;
@@ -47,9 +47,8 @@ from typing import Any, Final
 import psycopg
 
 from gridmaker.core.display import plain
-from gridmaker.core.state import GridState
-from gridmaker.core.units import FEE_SCALE
 from gridmaker.fleet.breaker_journal import Lifted, journal_trips, lift_trips, reason_prefix
+from gridmaker.fleet.marks import mark_of, publish_mark
 from gridmaker.fleet.registry import NAME_RULE
 
 __all__ = [
@@ -65,6 +64,7 @@ __all__ = [
     "check_drawdown",
     "check_exposure",
     "enforce_limits",
+    "forget_removed",
     "mark_of",
     "publish_mark",
     "reset_limits",
@@ -176,40 +176,6 @@ def check_exposure(text: str) -> Decimal:
     return value
 
 
-def mark_of(state: GridState, last_price_ticks: int) -> tuple[str, Decimal, Decimal]:
-    """(quote asset, equity, exposure) of a book at ``last_price_ticks``: equity is the quote
-    balance plus the base at that price, exposure the base's value alone (both exact)."""
-    inventory_atoms = state.base_steps * last_price_ticks * FEE_SCALE
-    inst = state.instrument
-    return (
-        inst.quote,
-        inst.from_atoms(state.quote_atoms + inventory_atoms),
-        inst.from_atoms(inventory_atoms),
-    )
-
-
-def publish_mark(
-    db: _Db,
-    grid: str,
-    account: str,
-    quote: str,
-    equity: Decimal,
-    exposure: Decimal,
-    epoch: int,
-) -> bool:
-    """Record ``grid``'s mark; False when a later epoch's mark is already there (a worker
-    that lost the grid never overwrites its new owner's mark)."""
-    row = db.execute(
-        f"INSERT INTO {_S}.fleet_marks (grid, account, quote, equity, exposure, epoch, at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, clock_timestamp()) ON CONFLICT (grid) DO UPDATE SET "
-        "account = excluded.account, quote = excluded.quote, equity = excluded.equity, "
-        "exposure = excluded.exposure, epoch = excluded.epoch, at = excluded.at "
-        f"WHERE {_S}.fleet_marks.epoch <= excluded.epoch RETURNING 1",
-        (grid, account, quote, plain(equity), plain(exposure), epoch),
-    ).fetchone()
-    return row is not None
-
-
 _LIMIT_COLUMNS: Final = "scope, max_drawdown, max_exposure, high_water, tripped_at, reason"
 
 
@@ -294,22 +260,63 @@ def _locked(db: _Db, scope: str) -> Limits | None:
 
 
 def scope_totals(db: _Db, scope: str) -> Totals:
-    """Every grid of ``scope`` (not removed) and the sum of their last marks."""
+    """Every grid of ``scope`` (not removed) and the sum of the scope's marks: a removed
+    grid's last mark counts until ``forget_removed`` takes it out of the sum and the high
+    water together (in between, its removal must not read as a loss)."""
     where, args = ("", ()) if scope == FLEET else ("AND g.account = %s", (scope[len(_ACCOUNT) :],))
     rows = db.execute(
-        f"SELECT g.name, m.quote, m.equity, m.exposure FROM {_S}.fleet_grids g "
-        f"LEFT JOIN {_S}.fleet_marks m ON m.grid = g.name WHERE g.removed_at IS NULL {where} "
-        "ORDER BY g.name",
+        f"SELECT g.name, g.removed_at IS NULL, m.quote, m.equity, m.exposure "
+        f"FROM {_S}.fleet_grids g LEFT JOIN {_S}.fleet_marks m ON m.grid = g.name "
+        f"WHERE (g.removed_at IS NULL OR m.grid IS NOT NULL) {where} ORDER BY g.name",
         args,
     ).fetchall()
-    marks = [r for r in rows if r[1] is not None]
+    marks = [r for r in rows if r[2] is not None]
     return Totals(
-        grids=tuple(str(r[0]) for r in rows),
+        grids=tuple(str(r[0]) for r in rows if r[1]),
         marked=len(marks),
-        quotes=tuple(sorted({str(r[1]) for r in marks})),
-        equity=sum((Decimal(r[2]) for r in marks), Decimal(0)),
-        exposure=sum((Decimal(r[3]) for r in marks), Decimal(0)),
+        quotes=tuple(sorted({str(r[2]) for r in marks})),
+        equity=sum((Decimal(r[3]) for r in marks), Decimal(0)),
+        exposure=sum((Decimal(r[4]) for r in marks), Decimal(0)),
     )
+
+
+def forget_removed(db: _Db) -> list[str]:
+    """Take each removed grid's last mark out of its scopes: the mark is deleted and, in the
+    same transaction, its equity is taken off the high water of its account's and the
+    fleet's limits, so removing a grid is not a drawdown. Returns the grids forgotten."""
+    rows = db.execute(
+        f"SELECT g.name, g.account FROM {_S}.fleet_grids g JOIN {_S}.fleet_marks m "
+        "ON m.grid = g.name WHERE g.removed_at IS NOT NULL ORDER BY g.name"
+    ).fetchall()
+    forgotten = []
+    for name, account in rows:
+        scopes = sorted({FLEET, f"{_ACCOUNT}{account}"})  # one lock order for every worker
+        with db.transaction():
+            held = [limits for scope in scopes if (limits := _locked(db, scope)) is not None]
+            gone = db.execute(
+                f"DELETE FROM {_S}.fleet_marks WHERE grid = %s RETURNING quote, equity", (name,)
+            ).fetchone()
+            if gone is None:
+                continue  # another worker forgot it first
+            for limits in held:
+                _lower_high_water(db, limits, str(gone[0]), Decimal(gone[1]))
+        forgotten.append(str(name))
+    return forgotten
+
+
+def _lower_high_water(db: _Db, limits: Limits, quote: str, equity: Decimal) -> None:
+    """``limits``' high water without a grid's ``equity`` (in ``quote``); restarted when no
+    mark is left, kept when what remains is summed in another quote asset."""
+    if limits.high_water is None:
+        return
+    rest = scope_totals(db, limits.scope)
+    if not rest.marked:
+        high = None
+    elif rest.quotes == (quote,):
+        high = max(Decimal(0), limits.high_water - equity)
+    else:
+        return
+    _set(db, limits.scope, "high_water = %s", _text(high))
 
 
 def scope_views(db: _Db, scope: str | None = None) -> list[ScopeView]:
@@ -327,6 +334,7 @@ def enforce_limits(db: _Db) -> list[Trip]:
     Safe to call from every worker at once, as often as wanted: each scope is checked in a
     transaction holding its row, and a tripped scope is never tripped (nor journaled) twice.
     """
+    forget_removed(db)
     scopes = [
         str(r[0])
         for r in db.execute(

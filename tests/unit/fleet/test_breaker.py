@@ -171,6 +171,30 @@ def test_enforce_limits_fleet_scope_trips_every_grid_not_removed(db: _Db, pg_url
     assert [len(_pending(pg_url, g)) for g in GRIDS] == [1, 1, 0]
 
 
+def test_enforce_limits_removing_a_grid_takes_its_equity_out_without_a_trip(db: _Db) -> None:
+    # Arrange: three grids of 1000 under a 10 % fleet drawdown limit; high water 3000
+    for grid in GRIDS:
+        _mark(db, grid, "1000")
+    set_limits(db, FLEET, Decimal("0.1"), None)
+    set_limits(db, account_scope("B"), Decimal("0.1"), None)
+    enforce_limits(db)
+
+    # Act: b1 leaves the fleet (a third of its equity); its owner still tries to mark it
+    mark_removed(db, "b1", "cancel")
+    trips = enforce_limits(db)
+    late = publish_mark(db, "b1", "B", "USDT", Decimal(1000), Decimal(0), 1)
+
+    # Assert
+    assert trips == [] and late is False
+    views = {v.limits.scope: v for v in scope_views(db)}
+    assert (views["fleet"].limits.high_water, views["fleet"].totals.equity) == (
+        Decimal(2000),
+        Decimal(2000),
+    )
+    assert views["account:B"].limits.high_water is None  # nothing left to measure from
+    assert enforce_limits(db) == []
+
+
 def test_enforce_limits_stale_mark_counts_at_its_last_value(db: _Db) -> None:
     # Arrange: a2's owner stopped publishing an hour ago, holding 900 of exposure
     _mark(db, "a1", "1000", exposure="200")
@@ -212,6 +236,7 @@ def test_publish_mark_of_an_older_epoch_does_not_overwrite_a_newer_one(db: _Db) 
 
     # Assert
     assert written is False
+    assert publish_mark(db, "nobody", "A", "USDT", Decimal(1), Decimal(0), 9) is False
     row = db.execute("SELECT equity, epoch FROM gridmaker.fleet_marks WHERE grid = 'a1'")
     assert row.fetchone() == ("1000", 4)
 
