@@ -33,6 +33,7 @@ __all__ = [
     "GridSpec",
     "Worker",
     "connect",
+    "db_now",
     "declare_grids",
     "grid_config",
     "install_write_audit",
@@ -41,7 +42,9 @@ __all__ = [
     "owners",
     "sim_config",
     "stop_all",
+    "trading",
     "venue_dump",
+    "workers",
     "write_audit",
 ]
 
@@ -121,6 +124,13 @@ def connect(url: str) -> _Db:
     return psycopg.connect(url, autocommit=True, connect_timeout=10)
 
 
+def db_now(db: _Db) -> Any:
+    """The database's clock (``datetime``, aware): the one every fleet record is on."""
+    row = db.execute("SELECT clock_timestamp()").fetchone()
+    assert row is not None
+    return row[0]
+
+
 def migrate(url: str) -> None:
     """The store's tables (a worker would make them too; the audit needs them first)."""
     from gridmaker.store.pg_schema import migrate_pg
@@ -176,6 +186,8 @@ class Worker:
     ttl_s: float
     work: Path
     extra: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Added to the environment of each start."""
     starts: int = 0
     proc: subprocess.Popen[bytes] | None = None
     stopped: bool = False
@@ -202,7 +214,7 @@ class Worker:
         self.work.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "gridmaker.cli", "worker", "--store", self.url]
         command += ["--name", self.name, "--lease-ttl", f"{self.ttl_s:g}", *self.extra]
-        env = {**os.environ, "PGAPPNAME": self.app}
+        env = {**os.environ, **self.env, "PGAPPNAME": self.app}
         with self.log.open("wb") as sink:
             self.proc = subprocess.Popen(
                 command, stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=self.work
@@ -271,10 +283,15 @@ class Worker:
 
 @contextmanager
 def workers(
-    url: str, names: Sequence[str], ttl_s: float, work: Path, extra: tuple[str, ...] = ()
+    url: str,
+    names: Sequence[str],
+    ttl_s: float,
+    work: Path,
+    extra: tuple[str, ...] = (),
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[dict[str, Worker]]:
     """Started workers; each one still running is stopped with SIGTERM on the way out."""
-    started = {n: Worker(n, url, ttl_s, work, extra) for n in names}
+    started = {n: Worker(n, url, ttl_s, work, extra, dict(env or {})) for n in names}
     try:
         for worker in started.values():
             worker.start()
@@ -309,17 +326,40 @@ def owners(db: _Db) -> dict[str, Owner]:
     return {str(r[0]): Owner(str(r[1]), int(r[2]), str(r[3]), bool(r[4])) for r in rows}
 
 
+@dataclass(frozen=True, slots=True)
+class Tenure:
+    """Who trades a grid: its owner and epoch, and when (the database's clock) it took it."""
+
+    owner: str
+    epoch: int
+    acquired_at: Any
+
+
+def trading(db: _Db, grid: str) -> Tenure | None:
+    """The grid's owner, if its lease holds and it trades under that epoch."""
+    row = db.execute(
+        "SELECT o.owner, o.epoch, (SELECT min(h.at) FROM gridmaker.fleet_history h WHERE "
+        "h.grid = o.grid AND h.epoch = o.epoch AND h.event = 'acquired') "
+        "FROM gridmaker.fleet_owners o WHERE o.grid = %s AND o.lease_until > clock_timestamp() "
+        "AND EXISTS (SELECT 1 FROM gridmaker.fleet_history h WHERE h.grid = o.grid AND "
+        "h.epoch = o.epoch AND h.worker = o.owner AND h.event = 'trading')",
+        (grid,),
+    ).fetchone()
+    return Tenure(str(row[0]), int(row[1]), row[2]) if row else None
+
+
 AUDITED: Final = ("books", "fills", "intents", "boots", "halts", "commands", "venue")
 """The store's tables a grid's owner writes (all keyed by ``store_id``, the grid's name)."""
 
 
 def install_write_audit(db: _Db) -> None:
     """Log every row written to the store's tables, with the writing session's application
-    name (``Worker.app``) and the database's clock, to ``public.gm_write_audit``."""
+    name (``Worker.app``), the database's clock and the row's order or trade id, to
+    ``public.gm_write_audit``."""
     db.execute(
         "CREATE TABLE IF NOT EXISTS public.gm_write_audit (id BIGSERIAL PRIMARY KEY, "
         "at TIMESTAMPTZ NOT NULL, tbl TEXT NOT NULL, op TEXT NOT NULL, store_id TEXT NOT NULL, "
-        "app TEXT NOT NULL)"
+        "key TEXT NOT NULL, app TEXT NOT NULL)"
     )
     db.execute(
         """CREATE OR REPLACE FUNCTION public.gm_write_audit_row() RETURNS trigger
@@ -327,8 +367,10 @@ def install_write_audit(db: _Db) -> None:
         DECLARE written RECORD;
         BEGIN
           IF TG_OP = 'DELETE' THEN written := OLD; ELSE written := NEW; END IF;
-          INSERT INTO public.gm_write_audit (at, tbl, op, store_id, app)
+          INSERT INTO public.gm_write_audit (at, tbl, op, store_id, key, app)
           VALUES (clock_timestamp(), TG_TABLE_NAME, TG_OP, written.store_id,
+                  coalesce(to_jsonb(written) ->> 'client_order_id',
+                           to_jsonb(written) ->> 'trade_id', ''),
                   current_setting('application_name'));
           RETURN NULL;
         END $$"""
@@ -348,16 +390,18 @@ class Write:
     table: str
     op: str
     grid: str
+    key: str
+    """The row's client order id or trade id ("" for other tables)."""
     app: str
 
 
 def write_audit(db: _Db, grid: str | None = None) -> list[Write]:
     rows = db.execute(
-        "SELECT at, tbl, op, store_id, app FROM public.gm_write_audit "
+        "SELECT at, tbl, op, store_id, key, app FROM public.gm_write_audit "
         "WHERE %s::text IS NULL OR store_id = %s ORDER BY id",
         (grid, grid),
     ).fetchall()
-    return [Write(r[0], str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows]
+    return [Write(r[0], *(str(v) for v in r[1:])) for r in rows]
 
 
 def venue_dump(base_url: str) -> dict[str, Any]:
