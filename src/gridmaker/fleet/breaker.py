@@ -50,6 +50,7 @@ from gridmaker.core.display import plain
 from gridmaker.fleet.breaker_journal import Lifted, journal_trips, lift_trips, reason_prefix
 from gridmaker.fleet.marks import mark_of, publish_mark
 from gridmaker.fleet.registry import NAME_RULE
+from gridmaker.store.pg_schema import PG_SCHEMA
 
 __all__ = [
     "FLEET",
@@ -75,7 +76,7 @@ __all__ = [
 
 FLEET: Final = "fleet"
 _ACCOUNT: Final = "account:"
-_S: Final = "gridmaker"
+_S: Final = PG_SCHEMA
 
 _Db = psycopg.Connection[tuple[Any, ...]]
 
@@ -111,7 +112,7 @@ class Totals:
     grids: tuple[str, ...]
     """Every grid of the scope (those without a mark too): the ones a trip reaches."""
     marked: int
-    """How many of them have published a mark."""
+    """How many marks were summed (a removed grid's too, until it is forgotten)."""
     quotes: tuple[str, ...]
     """The quote assets the marks name (more than one: not summed)."""
     equity: Decimal
