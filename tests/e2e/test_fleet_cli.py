@@ -50,6 +50,7 @@ def test_fleet_add_list_remove_keeps_the_config_text_and_the_name(
     again = _fleet(pg_url, "add", "g1", "--config", str(config))
     removed = _fleet(pg_url, "remove", "g1", "--leave")
     twice = _fleet(pg_url, "remove", "g1")
+    unknown = _fleet(pg_url, "remove", "g2")
     listed = last_json(_fleet(pg_url, "list", "--json"))
     reused = _fleet(pg_url, "add", "g1", "--config", str(config))
 
@@ -58,6 +59,7 @@ def test_fleet_add_list_remove_keeps_the_config_text_and_the_name(
     assert again.returncode == 2 and "already has a grid named 'g1'" in again.stderr
     assert (removed.returncode, twice.returncode) == (0, 0), removed.stderr + twice.stderr
     assert "already removed" in twice.stdout
+    assert unknown.returncode == 2 and "no grid named 'g2'" in unknown.stderr
     assert reused.returncode == 2 and "stays taken" in reused.stderr
     assert _rows(pg_url) == [("g1", "main", "# grid one\n" + GRID, True, "leave")]
     (grid,) = listed["grids"]
@@ -65,15 +67,16 @@ def test_fleet_add_list_remove_keeps_the_config_text_and_the_name(
     assert grid["removed"] is not None and grid["remove_mode"] == "leave"
 
 
-def test_fleet_reading_commands_on_a_database_without_a_fleet_write_nothing(
+def test_fleet_list_status_remove_on_a_database_without_a_fleet_write_nothing(
     pg_url: str,
 ) -> None:
     # Act
     listed = _fleet(pg_url, "list")
     status = _fleet(pg_url, "status")
+    removed = _fleet(pg_url, "remove", "g1")
 
     # Assert
-    for result in (listed, status):
+    for result in (listed, status, removed):
         assert result.returncode == 3, result.stderr
         assert "no fleet here yet" in result.stderr
     assert not _has_schema(pg_url)

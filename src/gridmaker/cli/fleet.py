@@ -84,19 +84,19 @@ def remove(
     store: StoreOption = None,
 ) -> None:
     """Mark a grid removed: its owner stops it (cancelling its orders unless --leave)."""
-    from gridmaker.fleet.registry import GridUnknown, find_grid, mark_removed
+    from gridmaker.fleet.registry import find_grid, mark_removed
 
     check_name(name, "the grid's name")
     mode = "leave" if leave else "cancel"
-    with fleet_db(store, write=True) as db:
+    with fleet_db(store, write=False) as db:  # an unknown name must not create the tables
         before = find_grid(db, name)
-        try:
-            grid = mark_removed(db, name, mode)
-        except GridUnknown:
-            raise fail(EXIT_CONFIG, f"the fleet has no grid named {name!r}") from None
-    if before is not None and before.removed:
-        print(f"grid {name} was already removed ({grid.remove_mode}); nothing changed")
+    if before is None:
+        raise fail(EXIT_CONFIG, f"the fleet has no grid named {name!r}")
+    if before.removed:
+        print(f"grid {name} was already removed ({before.remove_mode}); nothing changed")
         return
+    with fleet_db(store, write=True) as db:
+        mark_removed(db, name, mode)  # a name is never deleted: it is still there
     orders = "leaves its orders open" if mode == "leave" else "cancels its orders"
     print(f"removed grid {name}: its owner {orders} as it stops it")
 
