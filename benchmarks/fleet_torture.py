@@ -10,13 +10,13 @@ whose market walks by itself (``--walk-ms``) and whose state lives apart from th
 K chaos events (``fleet_chaos``): SIGKILL a worker holding grids and restart it, or (N of
 them) SIGSTOP it past its lease, then SIGCONT. Then the fleet settles (every grid trading
 under a running worker: ``grids_without_one_owner``), the workers stop (SIGTERM), the market
-freezes (the simulator restarts on its port, printing no more) and a final start of the
-workers syncs every grid with the venue, as a fleet restart would; then ``fleet_judge`` judges
+freezes (the simulator restarts on its port, printing no more) and one last worker syncs
+every grid with the venue, as a fleet restart would; then ``fleet_judge`` judges
 against the exchange's own records and the database's ownership history. Failover: signal ->
 the grid trading again under a newer epoch, p50 and p99 against the lease TTL + 5 s.
 
 The last stdout line is the JSON verdict; the exit code is non-zero only when the harness
-itself fails (a process that does not start, a fleet that never settles).
+itself fails (a process that does not start, a fleet that never trades at all).
 """
 
 from __future__ import annotations
@@ -229,13 +229,14 @@ def torture(args: argparse.Namespace) -> dict[str, Any]:
         sim.stop()
         sim.start(FROZEN_WALK_MS)
         final_from = _db_now(db)
-        for worker in fleet.values():
-            worker.start()
-        unsynced = _settle(db, specs, fleet, 120 + 10 * args.grids, since=final_from)
-        _all_ready(fleet)
-        exits += _stop_all(fleet)
+        syncer = {
+            "sync": Worker("sync", url, ttl, root / "workers", ("--capacity", str(len(specs))))
+        }
+        syncer["sync"].start()
+        unsynced = _settle(db, specs, syncer, 120 + 10 * args.grids, since=final_from)
+        exits += _stop_all(syncer)
         sim.stop()
-        executors = _executors(db, fleet)
+        executors = _executors(db, {**fleet, **syncer})
         config = load_config(root / "sim.yaml")
         instruments = [sim_instrument(config, s) for s in sorted({s.symbol for s in specs})]
         venue = judge_venue(sim.state, instruments, specs, url)
