@@ -41,15 +41,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final
 
 import psycopg
 
 from gridmaker.core.display import plain
 from gridmaker.fleet.breaker_journal import Lifted, journal_trips, lift_trips, reason_prefix
+from gridmaker.fleet.limit_values import (
+    ACCOUNT,
+    FLEET,
+    LimitsInvalid,
+    account_scope,
+    check_drawdown,
+    check_exposure,
+    check_scope,
+)
 from gridmaker.fleet.marks import mark_of, publish_mark
-from gridmaker.fleet.registry import NAME_RULE
 from gridmaker.store.pg_schema import PG_SCHEMA
 
 __all__ = [
@@ -74,15 +82,9 @@ __all__ = [
     "set_limits",
 ]
 
-FLEET: Final = "fleet"
-_ACCOUNT: Final = "account:"
 _S: Final = PG_SCHEMA
 
 _Db = psycopg.Connection[tuple[Any, ...]]
-
-
-class LimitsInvalid(ValueError):
-    """A scope or a limit that cannot be used (the message names it and what is allowed)."""
 
 
 class LimitsUnknown(LookupError):
@@ -139,44 +141,6 @@ class ScopeView:
     totals: Totals
 
 
-def account_scope(account: str) -> str:
-    """The scope of one account's grids; ``LimitsInvalid`` for a name no grid can have."""
-    if not NAME_RULE.match(account):
-        raise LimitsInvalid(
-            "--account must be 1 to 63 letters, digits, '_', '.' or '-' (first a letter or "
-            f"digit); was {account!r}"
-        )
-    return f"{_ACCOUNT}{account}"
-
-
-def _decimal(text: str, option: str) -> Decimal:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or "e" in text.lower():
-        raise LimitsInvalid(f"{option} must be a plain decimal number; was {text!r}")
-    return value
-
-
-def check_drawdown(text: str) -> Decimal:
-    """A drawdown limit: a fraction strictly between 0 and 1 (0.05 is 5 %)."""
-    value = _decimal(text, "--max-drawdown")
-    if not Decimal(0) < value < Decimal(1):
-        raise LimitsInvalid(
-            f"--max-drawdown must be a fraction between 0 and 1, e.g. 0.05 for 5%; was {text!r}"
-        )
-    return value
-
-
-def check_exposure(text: str) -> Decimal:
-    """An exposure limit: a positive amount of the scope's quote asset."""
-    value = _decimal(text, "--max-exposure")
-    if value <= 0:
-        raise LimitsInvalid(f"--max-exposure must be above 0 (in the quote asset); was {text!r}")
-    return value
-
-
 _LIMIT_COLUMNS: Final = "scope, max_drawdown, max_exposure, high_water, tripped_at, reason"
 
 
@@ -203,7 +167,7 @@ def set_limits(
 ) -> Limits:
     """Set ``scope``'s limits (``None``: that limit is off); its high water and any trip are
     kept (only ``reset_limits`` clears a trip)."""
-    _check_scope(scope)
+    check_scope(scope)
     if max_drawdown is not None:
         check_drawdown(plain(max_drawdown))
     if max_exposure is not None:
@@ -217,13 +181,6 @@ def set_limits(
         ).fetchone()
     assert row is not None  # an upsert always returns its row
     return _limits(row)
-
-
-def _check_scope(scope: str) -> None:
-    if scope != FLEET and not (
-        scope.startswith(_ACCOUNT) and NAME_RULE.match(scope[len(_ACCOUNT) :])
-    ):
-        raise LimitsInvalid(f"a scope is 'fleet' or 'account:NAME'; was {scope!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,25 +217,40 @@ def _locked(db: _Db, scope: str) -> Limits | None:
     return None if row is None else _limits(row)
 
 
-def scope_totals(db: _Db, scope: str) -> Totals:
-    """Every grid of ``scope`` (not removed) and the sum of the scope's marks: a removed
-    grid's last mark counts until ``forget_removed`` takes it out of the sum and the high
-    water together (in between, its removal must not read as a loss)."""
-    where, args = ("", ()) if scope == FLEET else ("AND g.account = %s", (scope[len(_ACCOUNT) :],))
-    rows = db.execute(
-        f"SELECT g.name, g.removed_at IS NULL, m.quote, m.equity, m.exposure "
-        f"FROM {_S}.fleet_grids g LEFT JOIN {_S}.fleet_marks m ON m.grid = g.name "
-        f"WHERE (g.removed_at IS NULL OR m.grid IS NOT NULL) {where} ORDER BY g.name",
-        args,
-    ).fetchall()
-    marks = [r for r in rows if r[2] is not None]
+_MARK_ROWS: Final = (
+    f"SELECT g.name, g.account, g.removed_at IS NULL, m.quote, m.equity, m.exposure "
+    f"FROM {_S}.fleet_grids g LEFT JOIN {_S}.fleet_marks m ON m.grid = g.name "
+    "WHERE (g.removed_at IS NULL OR m.grid IS NOT NULL)"
+)
+"""Every grid not removed, and every mark (a removed grid's last one counts until
+``forget_removed`` takes it out of the sum and the high water together: in between, its
+removal must not read as a loss)."""
+
+
+def _totals(rows: Sequence[Sequence[Any]]) -> Totals:
+    marks = [r for r in rows if r[3] is not None]
     return Totals(
-        grids=tuple(str(r[0]) for r in rows if r[1]),
+        grids=tuple(str(r[0]) for r in rows if r[2]),
         marked=len(marks),
-        quotes=tuple(sorted({str(r[2]) for r in marks})),
-        equity=sum((Decimal(r[3]) for r in marks), Decimal(0)),
-        exposure=sum((Decimal(r[4]) for r in marks), Decimal(0)),
+        quotes=tuple(sorted({str(r[3]) for r in marks})),
+        equity=sum((Decimal(r[4]) for r in marks), Decimal(0)),
+        exposure=sum((Decimal(r[5]) for r in marks), Decimal(0)),
     )
+
+
+def scope_totals(db: _Db, scope: str) -> Totals:
+    """Every grid of ``scope`` (not removed) and the sum of the scope's marks."""
+    where, args = ("", ()) if scope == FLEET else (" AND g.account = %s", (scope[len(ACCOUNT) :],))
+    return _totals(db.execute(f"{_MARK_ROWS}{where} ORDER BY g.name", args).fetchall())
+
+
+def _every_scope_totals(db: _Db) -> dict[str, Totals]:
+    """``scope_totals`` of the fleet and of every account, from one read."""
+    rows = db.execute(f"{_MARK_ROWS} ORDER BY g.name").fetchall()
+    accounts: dict[str, list[Sequence[Any]]] = {}
+    for row in rows:
+        accounts.setdefault(f"{ACCOUNT}{row[1]}", []).append(row)
+    return {FLEET: _totals(rows), **{scope: _totals(r) for scope, r in accounts.items()}}
 
 
 def forget_removed(db: _Db) -> list[str]:
@@ -291,7 +263,7 @@ def forget_removed(db: _Db) -> list[str]:
     ).fetchall()
     forgotten = []
     for name, account in rows:
-        scopes = sorted({FLEET, f"{_ACCOUNT}{account}"})  # one lock order for every worker
+        scopes = sorted({FLEET, f"{ACCOUNT}{account}"})  # one lock order for every worker
         with db.transaction():
             held = [limits for scope in scopes if (limits := _locked(db, scope)) is not None]
             gone = db.execute(
@@ -332,66 +304,83 @@ def scope_views(db: _Db, scope: str | None = None) -> list[ScopeView]:
 def enforce_limits(db: _Db) -> list[Trip]:
     """Check every scope not tripped; trip those past a limit (see the module's rules).
 
-    Safe to call from every worker at once, as often as wanted: each scope is checked in a
-    transaction holding its row, and a tripped scope is never tripped (nor journaled) twice.
+    Safe to call from every worker at once, as often as wanted: a scope's row is written
+    (high water, trip) only in a transaction holding it, which decides again on the row it
+    holds, so a tripped scope is never tripped (nor journaled) twice. A check that finds
+    nothing to change writes nothing and takes no lock: two reads in all.
     """
     forget_removed(db)
-    scopes = [
-        str(r[0])
-        for r in db.execute(
-            f"SELECT scope FROM {_S}.fleet_limits WHERE tripped_at IS NULL ORDER BY scope"
-        ).fetchall()
-    ]
+    rows = db.execute(
+        f"SELECT {_LIMIT_COLUMNS} FROM {_S}.fleet_limits WHERE tripped_at IS NULL ORDER BY scope"
+    ).fetchall()
+    if not rows:
+        return []
+    every = _every_scope_totals(db)
     trips = []
-    for scope in scopes:
+    for seen in map(_limits, rows):
+        totals = every.get(seen.scope, _NONE)
+        if _change(seen, totals) is None:
+            continue
         with db.transaction():
-            tripped = _check_one(db, scope)
+            tripped = _check_one(db, seen.scope, totals)
         if tripped is not None:
             trips.append(tripped)
     return trips
 
 
-def _check_one(db: _Db, scope: str) -> Trip | None:
-    """One scope, inside the caller's transaction."""
-    limits = _locked(db, scope)
-    if limits is None or limits.tripped:
-        return None  # removed, or tripped by another worker while we waited for the row
-    totals = scope_totals(db, scope)
-    if not totals.marked:
+_NONE: Final = Totals(grids=(), marked=0, quotes=(), equity=Decimal(0), exposure=Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """What a check writes on a scope's row: a new high water, a reason, maybe a trip."""
+
+    high: Decimal | None
+    reason: str
+    trip: bool = False
+
+
+def _change(limits: Limits, totals: Totals) -> _Change | None:
+    """What ``totals`` change on ``limits``' row (``None``: nothing)."""
+    if limits.tripped or not totals.marked:
         return None
     if len(totals.quotes) > 1:
         why = (
             f"not checked: its grids' marks are in {', '.join(totals.quotes)}; only grids of "
             "one quote asset can be summed"
         )
-        if limits.reason != why:
-            _set(db, scope, "reason = %s", why)
-        return None
+        return None if limits.reason == why else _Change(limits.high_water, why)
     seen = limits.high_water
     high = totals.equity if seen is None else max(seen, totals.equity)
-    reason = _crossed(scope, limits, totals, high)
-    if reason is None:
-        if high != limits.high_water or limits.reason:
-            _set(db, scope, "high_water = %s, reason = ''", plain(high))
+    reason = _crossed(limits, totals, high)
+    if reason is not None:
+        return _Change(high, reason, trip=True)
+    if high != seen or limits.reason:
+        return _Change(high, "")
+    return None
+
+
+def _check_one(db: _Db, scope: str, totals: Totals) -> Trip | None:
+    """Decide again on the row locked, inside the caller's transaction, and write it."""
+    limits = _locked(db, scope)
+    change = None if limits is None else _change(limits, totals)
+    if change is None:
+        return None  # removed, or changed by another worker while we waited for the row
+    trip = ", tripped_at = clock_timestamp()" if change.trip else ""
+    _set(db, scope, f"high_water = %s, reason = %s{trip}", _text(change.high), change.reason)
+    if not change.trip:
         return None
-    _set(
-        db,
-        scope,
-        "high_water = %s, tripped_at = clock_timestamp(), reason = %s",
-        plain(high),
-        reason,
-    )
-    commands = journal_trips(db, totals.grids, reason)
-    return Trip(scope=scope, reason=reason, grids=totals.grids, commands=commands)
+    commands = journal_trips(db, totals.grids, change.reason)
+    return Trip(scope=scope, reason=change.reason, grids=totals.grids, commands=commands)
 
 
 def _set(db: _Db, scope: str, assignments: str, *args: object) -> None:
     db.execute(f"UPDATE {_S}.fleet_limits SET {assignments} WHERE scope = %s", (*args, scope))
 
 
-def _crossed(scope: str, limits: Limits, totals: Totals, high: Decimal) -> str | None:
-    """Why ``scope`` trips now (the numbers, for the operator), or ``None``."""
-    quote = totals.quote
+def _crossed(limits: Limits, totals: Totals, high: Decimal) -> str | None:
+    """Why ``limits``' scope trips now (the numbers, for the operator), or ``None``."""
+    quote, scope = totals.quote, limits.scope
     if limits.max_drawdown is not None and high > 0:
         drawdown = (high - totals.equity) / high
         if drawdown > limits.max_drawdown:

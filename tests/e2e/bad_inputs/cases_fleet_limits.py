@@ -35,6 +35,7 @@ CASES = [
     _value("exposure-negative", "--max-exposure", "-5", "--max-exposure must be above 0"),
     _value("exposure-word", "--max-exposure", "lots", PLAIN_EXPOSURE),
     _value("exposure-infinite", "--max-exposure", "Infinity", PLAIN_EXPOSURE),
+    _value("exposure-underscores", "--max-exposure", "5_000", PLAIN_EXPOSURE),
     BadInput(
         id="fleet-limits-account-and-fleet",
         argv=[*LIMITS, "--account", "A", "--fleet", "--max-exposure", "10"],
