@@ -1,6 +1,6 @@
 """The fleet breaker with real workers: two ``gridmaker worker`` processes share the grids of
 an account; the market falls at the simulator; every grid of the account ends tripped, on
-whichever worker it runs, and the other account's grid trades on.
+whichever worker it runs (its buys cancelled), and the other account's grid trades on.
 
 Each grid's owner publishes its mark, every worker checks the limits, and the trip reaches
 each grid as a breaker command in its own journal, applied by its own loop.
@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from gridmaker.core.events import Side
 from gridmaker.core.risk import BreakerState
 from gridmaker.core.state import GridState
 from gridmaker.fleet.breaker import scope_views
@@ -112,7 +113,7 @@ def test_fleet_breaker_trips_every_grid_of_the_account_on_every_worker(
             )  # fmt: skip
             assert added.returncode == 0, added.stderr
         limits = gridmaker(
-            "fleet", "limits", "--account", "A", "--max-drawdown", "0.03", "--store", pg_url
+            "fleet", "limits", "--account", "A", "--max-drawdown", "0.005", "--store", pg_url
         )
         assert limits.returncode == 0, limits.stderr
         with _workers(pg_url, tmp_path), psycopg.connect(pg_url, autocommit=True) as db:
@@ -125,12 +126,13 @@ def test_fleet_breaker_trips_every_grid_of_the_account_on_every_worker(
                 what="a worker's check to set account A's high water",
             )
 
-            # Act: the market falls 10 %: A's grids buy on the way down and lose together
-            _trade(venue, "45000")
+            # Act: the market falls 1.4 %: two buys of each grid fill (each loses about 0.7 %
+            # of its equity), two stay open below
+            _trade(venue, "49300")
             tripped = eventually(
                 lambda: _account_a_tripped(pg_url),
                 timeout_s=60,
-                what="every grid of account A tripped",
+                what="every grid of account A tripped, its buys cancelled",
             )
 
     # Assert: A's grids ran on both workers, each was tripped by the fleet, B was not
@@ -141,10 +143,11 @@ def test_fleet_breaker_trips_every_grid_of_the_account_on_every_worker(
         assert book.risk.reason.startswith("fleet breaker account:A:"), book.risk
     b1 = tripped["b1"]
     assert b1 is not None and b1.risk.breaker is BreakerState.ACTIVE
+    assert any(s.has_live_order and s.order_side is Side.BUY for s in b1.slots.values())
     with psycopg.connect(pg_url) as db:
         [view] = scope_views(db, "account:A")
     assert view.limits.tripped and view.limits.high_water is not None
-    assert view.totals.equity < view.limits.high_water * Decimal("0.97")
+    assert view.totals.equity < view.limits.high_water * Decimal("0.995")
 
 
 def _all_marked(db: psycopg.Connection[tuple[object, ...]]) -> dict[str, tuple[str, str]] | None:
@@ -154,14 +157,18 @@ def _all_marked(db: psycopg.Connection[tuple[object, ...]]) -> dict[str, tuple[s
 
 
 def _account_a_tripped(url: str) -> dict[str, GridState | None] | None:
-    """Every grid's book once each of account A's is tripped."""
+    """Every grid's book once each of account A's is tripped and works no buy any more."""
     books = {g: _book(url, g) for g in GRIDS}
-    tripped = [
-        b is not None and b.risk.breaker is not BreakerState.ACTIVE
-        for g, b in books.items()
-        if GRIDS[g] == "A"
-    ]
-    return books if all(tripped) else None
+    stopped = [_buys_stopped(b) for g, b in books.items() if GRIDS[g] == "A"]
+    return books if all(stopped) else None
+
+
+def _buys_stopped(book: GridState | None) -> bool:
+    return (
+        book is not None
+        and book.risk.breaker is not BreakerState.ACTIVE
+        and not any(s.has_live_order and s.order_side is Side.BUY for s in book.slots.values())
+    )
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
