@@ -134,6 +134,13 @@ class Trip:
     grids: tuple[str, ...]
     commands: int
 
+    def __str__(self) -> str:
+        """The worker's log line: the reason names the scope and the numbers."""
+        return (
+            f"{self.reason}; {self.commands} trip command(s) journaled in "
+            f"{len(self.grids)} grid(s): {', '.join(self.grids)}"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ScopeView:

@@ -96,6 +96,7 @@ def test_enforce_limits_account_drawdown_crossed_trips_every_grid_of_the_account
 
     # Assert
     assert [(t.scope, t.grids, t.commands) for t in trips] == [("account:A", ("a1", "a2"), 2)]
+    assert str(trips[0]).endswith("; 2 trip command(s) journaled in 2 grid(s): a1, a2")
     for grid in ("a1", "a2"):
         [command] = _pending(pg_url, grid)
         assert (command.symbol, command.command) == ("BTC/USDT", "trip")
