@@ -196,6 +196,22 @@ def test_enforce_limits_removing_a_grid_takes_its_equity_out_without_a_trip(db: 
     assert enforce_limits(db) == []
 
 
+def test_enforce_limits_with_nothing_to_change_writes_nothing(db: _Db) -> None:
+    # Arrange: the high water is set; the equity has not moved above it
+    _mark(db, "a1", "1000")
+    set_limits(db, account_scope("A"), Decimal("0.5"), None)
+    enforce_limits(db)
+    _mark(db, "a1", "900")
+    version = db.execute("SELECT xmin::text FROM gridmaker.fleet_limits").fetchall()
+
+    # Act
+    trips = enforce_limits(db) + enforce_limits(db)
+
+    # Assert: the row is the same version (no lock taken, no update written)
+    assert trips == []
+    assert db.execute("SELECT xmin::text FROM gridmaker.fleet_limits").fetchall() == version
+
+
 def test_enforce_limits_stale_mark_counts_at_its_last_value(db: _Db) -> None:
     # Arrange: a2's owner stopped publishing an hour ago, holding 900 of exposure
     _mark(db, "a1", "1000", exposure="200")
