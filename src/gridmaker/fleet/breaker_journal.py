@@ -78,7 +78,9 @@ def lift_trips(db: _Db, scope: str) -> Lifted:
     Its trips still queued are withdrawn (spent, with that outcome). A book whose breaker
     was tripped by it (its reason says so) gets a ``reset``; a book tripped first by its own
     limit keeps its trip, and a book whose stored state fails its checksum is left to its
-    owner's boot, which refuses it.
+    owner's boot, which refuses it. A trip its grid's loop was applying at that very moment
+    may still land after the reset: that book stays tripped (closed, not open), and a second
+    reset lifts it.
     """
     prefix = reason_prefix(scope)
     withdrawn = db.execute(
