@@ -1,8 +1,8 @@
 """The fleet torture's chaos: seeded kills and stalls of ``gridmaker worker`` processes.
 
 Each event falls after a seeded gap. Its victim is a seeded choice among the workers that
-are ready (not stopped) and hold a grid (any ready worker if none holds one), and only while
-another ready worker is left: the fleet never goes dark. A ``kill`` is SIGKILL, then a
+are ready (not stopped) and hold a grid, and only while another ready worker is left: the
+fleet never goes dark. A ``kill`` is SIGKILL, then a
 fresh process of the same name after a short seeded delay; a ``stall`` is SIGSTOP for longer
 than the lease (TTL + 2..4 s), then SIGCONT: the zombie that wakes believing it owns its grids.
 """
@@ -21,6 +21,9 @@ from fleet_judge import ChaosEvent
 from tests.kit.fleet import Worker
 
 __all__ = ["Chaos"]
+
+IDLE_WAIT_S = 60.0
+"""How long an event waits for a worker that holds a grid."""
 
 _Db = Any
 
@@ -94,12 +97,17 @@ class Chaos:
         return now, {str(g): int(e) for g, e in rows}
 
     def _victim(self) -> Worker:
-        """A seeded choice among the ready workers holding a grid, once two are ready."""
+        """A seeded choice among the ready workers holding a grid, once two are ready. While
+        none holds one (grids between owners) the event waits: killing an idle worker then
+        would only delay a failover already under way, not start one. After ``IDLE_WAIT_S``
+        any ready worker will do."""
+        patience = time.monotonic() + IDLE_WAIT_S
         while True:
             ready = self._ready()
             if len(ready) >= 2:
                 holding = [n for n, w in sorted(ready.items()) if self._held(w.ready or "")[1]]
-                return ready[self.rng.choice(holding or sorted(ready))]
+                if holding or time.monotonic() > patience:
+                    return ready[self.rng.choice(holding or sorted(ready))]
             self._idle(time.monotonic() + 0.1)
 
     def _strike(self, kind: str, worker: Worker) -> ChaosEvent:

@@ -135,6 +135,22 @@ def _ready(fleet: Mapping[str, Worker]) -> set[str]:
     return {e for e in found if e}
 
 
+IN_FLIGHT = ("placing", "cancelling", "unknown")
+"""Order states a settled book does not hold (an order not yet proven at the venue or gone)."""
+
+
+def _in_flight(db: Any) -> set[str]:
+    """The grids whose book holds an order still in flight (``IN_FLIGHT``)."""
+    from gridmaker.store.codec import decode_state
+
+    grids = set()
+    for grid, text in db.execute("SELECT store_id, state_json FROM gridmaker.books"):
+        state = decode_state(json.loads(text))
+        if any(s.order.value in IN_FLIGHT for s in state.slots.values()):
+            grids.add(str(grid))
+    return grids
+
+
 def _all_ready(fleet: Mapping[str, Worker]) -> None:
     """Every worker ready: one stopped while it starts is killed by the signal (exit -15)."""
     eventually(lambda: all(w.ready for w in fleet.values()), timeout_s=120, what="every worker")
@@ -146,15 +162,37 @@ def _settle(
     fleet: Mapping[str, Worker],
     timeout_s: float,
     since: Any = None,
+    *,
+    settled: bool = False,
 ) -> set[str]:
-    """Wait until every grid trades under a running worker; the grids that still do not
-    when ``timeout_s`` ran out."""
+    """Wait until every grid trades under a running worker (and, ``settled``, holds no order
+    in flight); the grids that still do not when ``timeout_s`` ran out."""
     deadline = time.monotonic() + timeout_s
     while True:
         unheld = _unheld(db, specs, _ready(fleet), since)
+        if settled:
+            unheld |= _in_flight(db)
         if not unheld or time.monotonic() > deadline:
             return unheld
         time.sleep(0.2)
+
+
+def _venue_weight(base_url: str) -> int:
+    """The request weight the simulator has served since it started (Binance's table)."""
+    import urllib.request
+
+    from gridmaker.exchange.binance_weights import endpoint_weight
+
+    with urllib.request.urlopen(base_url + "/__sim/chaos", timeout=30) as response:
+        calls = json.loads(response.read())["calls"]
+    return sum(endpoint_weight(*call.split(" ", 1)) * n for call, n in calls.items())
+
+
+def _throttled(work: Path) -> int:
+    """Requests the key's shared rate budget held back (lines the workers logged)."""
+    return sum(
+        log.read_text(errors="replace").count("not sent, weight") for log in work.glob("*.log")
+    )
 
 
 def _executors(db: Any, fleet: Mapping[str, Worker]) -> dict[str, str]:
@@ -224,6 +262,7 @@ def torture(args: argparse.Namespace) -> dict[str, Any]:
         unowned = _settle(db, specs, fleet, 3 * ttl + 120)
         _all_ready(fleet)
         chaos_end = _db_now(db)
+        weight, minutes = _venue_weight(sim.url), (time.monotonic() - started) / 60
         settle_s = time.monotonic() - settle_from
         exits = _stop_all(fleet)
         sim.stop()
@@ -233,10 +272,13 @@ def torture(args: argparse.Namespace) -> dict[str, Any]:
             "sync": Worker("sync", url, ttl, root / "workers", ("--capacity", str(len(specs))))
         }
         syncer["sync"].start()
-        unsynced = _settle(db, specs, syncer, 120 + 10 * args.grids, since=final_from)
+        # An order in doubt stays so for the venue's lookup grace (Binance: 60 s) after a
+        # boot, then the next audit (every 15 s) settles it.
+        unsynced = _settle(db, specs, syncer, 150 + 10 * args.grids, since=final_from, settled=True)
         exits += _stop_all(syncer)
         sim.stop()
         executors = _executors(db, {**fleet, **syncer})
+        throttled = _throttled(root / "workers")
         config = load_config(root / "sim.yaml")
         instruments = [sim_instrument(config, s) for s in sorted({s.symbol for s in specs})]
         venue = judge_venue(sim.state, instruments, specs, url)
@@ -266,6 +308,8 @@ def torture(args: argparse.Namespace) -> dict[str, Any]:
         **ownership,
         **venue,
         "settle_s": round(settle_s, 1),
+        "venue_weight_per_min": round(weight / minutes),
+        "requests_held_by_rate_budget": throttled,
         "grids_not_synced_at_the_end": len(unsynced),
         "worker_crashes": len(chaos.crashes),
         "crashed": chaos.crashes[:10],
@@ -305,8 +349,8 @@ def main() -> None:
         "--capacity", type=int, help="each worker's --capacity (default: every grid)"
     )
     parser.add_argument("--walk-ms", type=int, default=50, help="the market's pace")
-    parser.add_argument("--gap-min-s", type=float, default=1.0, help="least gap between events")
-    parser.add_argument("--gap-max-s", type=float, default=6.0, help="most gap between events")
+    parser.add_argument("--gap-min-s", type=float, default=3.0, help="least gap between events")
+    parser.add_argument("--gap-max-s", type=float, default=12.0, help="most gap between events")
     parser.add_argument("--pg-url", help="a database to use (default: a throwaway cluster)")
     parser.add_argument("--keep", type=Path, help="copy the run's files here (a post-mortem)")
     args = parser.parse_args()
@@ -314,7 +358,9 @@ def main() -> None:
         parser.error("--workers must be at least 2 (one stays up while another is down)")
     if args.stalls is None:
         args.stalls = max(1, round(args.kills * 0.15)) if args.kills else 0
-    print(json.dumps(torture(args)))
+    verdict = torture(args)
+    verdict["all_zero"] = all(verdict[k] == 0 for k in ZEROS)
+    print(json.dumps(verdict))
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def test_fleet_torture_with_kills_and_stalls_reports_zeros_and_one_owner_per_gri
     verdict = _torture(
         pg_url,
         *("--workers", "3", "--grids", "4", "--kills", "6", "--stalls", "2"),
-        *("--lease-ttl", str(TTL_S), "--seed", "7"),
+        *("--lease-ttl", str(TTL_S), "--seed", "7", "--gap-min-s", "1", "--gap-max-s", "5"),
     )
 
     assert (verdict["kills"], verdict["stalls"]) == (4, 2)

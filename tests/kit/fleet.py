@@ -108,7 +108,6 @@ def grid_config(spec: GridSpec, base_url: str) -> str:
     return f"""exchange: binance
 venue:
   base_url: {base_url}
-  audit_interval_s: 2
 markets:
   - symbol: {spec.symbol}
     strategy_id: {spec.strategy}
