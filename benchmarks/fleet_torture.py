@@ -188,11 +188,9 @@ def _venue_weight(base_url: str) -> int:
     return sum(endpoint_weight(*call.split(" ", 1)) * n for call, n in calls.items())
 
 
-def _throttled(work: Path) -> int:
-    """Requests the key's shared rate budget held back (lines the workers logged)."""
-    return sum(
-        log.read_text(errors="replace").count("not sent, weight") for log in work.glob("*.log")
-    )
+def _logged(work: Path, text: str) -> int:
+    """How often the workers logged ``text``."""
+    return sum(log.read_text(errors="replace").count(text) for log in work.glob("*.log"))
 
 
 def _executors(db: Any, fleet: Mapping[str, Worker]) -> dict[str, str]:
@@ -278,7 +276,8 @@ def torture(args: argparse.Namespace) -> dict[str, Any]:
         exits += _stop_all(syncer)
         sim.stop()
         executors = _executors(db, {**fleet, **syncer})
-        throttled = _throttled(root / "workers")
+        throttled = _logged(root / "workers", "not sent, weight")
+        tracebacks = _logged(root / "workers", "Traceback (most recent call last)")
         config = load_config(root / "sim.yaml")
         instruments = [sim_instrument(config, s) for s in sorted({s.symbol for s in specs})]
         venue = judge_venue(sim.state, instruments, specs, url)
@@ -310,6 +309,7 @@ def torture(args: argparse.Namespace) -> dict[str, Any]:
         "settle_s": round(settle_s, 1),
         "venue_weight_per_min": round(weight / minutes),
         "requests_held_by_rate_budget": throttled,
+        "tracebacks_in_worker_logs": tracebacks,
         "grids_not_synced_at_the_end": len(unsynced),
         "worker_crashes": len(chaos.crashes),
         "crashed": chaos.crashes[:10],
@@ -349,8 +349,8 @@ def main() -> None:
         "--capacity", type=int, help="each worker's --capacity (default: every grid)"
     )
     parser.add_argument("--walk-ms", type=int, default=50, help="the market's pace")
-    parser.add_argument("--gap-min-s", type=float, default=3.0, help="least gap between events")
-    parser.add_argument("--gap-max-s", type=float, default=12.0, help="most gap between events")
+    parser.add_argument("--gap-min-s", type=float, default=4.0, help="least gap between events")
+    parser.add_argument("--gap-max-s", type=float, default=14.0, help="most gap between events")
     parser.add_argument("--pg-url", help="a database to use (default: a throwaway cluster)")
     parser.add_argument("--keep", type=Path, help="copy the run's files here (a post-mortem)")
     args = parser.parse_args()

@@ -104,10 +104,13 @@ def sim_config(specs: Sequence[GridSpec], *, seed: int, volatility: str = "0.000
 
 def grid_config(spec: GridSpec, base_url: str) -> str:
     """A grid's own config: the simulator as a Binance venue, one market, a small grid close
-    to the price (it fills often), breakers off (the torture judges bookkeeping, not risk)."""
+    to the price (it fills often), breakers off (the torture judges bookkeeping, not risk).
+    Audits are rare: a dozen grids share one key's weight budget (6000 a minute), which the
+    boots of a failover need (fills come by the user stream; every boot syncs in full)."""
     return f"""exchange: binance
 venue:
   base_url: {base_url}
+  audit_interval_s: 60
 markets:
   - symbol: {spec.symbol}
     strategy_id: {spec.strategy}
