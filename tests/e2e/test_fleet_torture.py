@@ -58,4 +58,4 @@ def test_fleet_torture_with_kills_and_stalls_reports_zeros_and_one_owner_per_gri
     assert verdict["venue_fills"] > 0 and verdict["audited_writes"] > 0
     assert verdict["unattributed_writes"] == 0  # every write was traced to its process
     assert verdict["failovers"] >= 4
-    assert verdict["failover_p99_s"] <= TTL_S + 5, verdict
+    # Failover times are the benchmark's figures (printed, p50/p99), not asserted here.

@@ -63,6 +63,11 @@ def check_fleet_config(config: Config, path: Path) -> str | None:
             "exchange (exchange: sim); run `gridmaker sim-exchange` and point the config at "
             "it (exchange: binance, venue: base_url: http://127.0.0.1:PORT), or name a real venue"
         )
+    if config.engine != "simple":
+        return (
+            f"{path}: engine must be simple for a fleet grid (the fleet's DBOS assigns grids; "
+            f"each runs the simple engine on the PostgreSQL journal); was {config.engine!r}"
+        )
     return None
 
 

@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from gridmaker.cli.common import EXIT_CONFIG, EXIT_EXCHANGE, EXIT_INTERRUPTED, EXIT_STATE, fail
+from gridmaker.cli.common import EXIT_CONFIG, EXIT_EXCHANGE, EXIT_INTERRUPTED, fail
 
 __all__ = ["worker"]
 
@@ -65,7 +65,11 @@ def worker(
             EXIT_CONFIG,
             f"--name must be letters, digits, '_', '.' or '-' (64 at most); was {name!r}",
         )
-    conninfo = _fleet_database(store)
+    from gridmaker.cli.fleet_database import fleet_db, fleet_url, redacted
+
+    conninfo = fleet_url(store).conninfo or ""
+    with fleet_db(store, write=True):  # the tables made or checked before DBOS or any grid
+        pass
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
@@ -76,13 +80,6 @@ def worker(
     settings = WorkerSettings(
         conninfo=conninfo, name=name, capacity=capacity, lease_ttl_s=lease_ttl, version=version
     )
-    try:
-        fleet = FleetWorker(settings, fleet_grid_runner(conninfo))
-        fleet.start()
-    except Exception as e:  # the database refused us: nothing runs
-        raise fail(EXIT_EXCHANGE, f"cannot start the worker: {_redacted(e, conninfo)}") from None
-    sys.stderr.write(f"worker {fleet.id} ready\n")
-    sys.stderr.flush()
     stopped = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -93,50 +90,14 @@ def worker(
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    try:
+        fleet = FleetWorker(settings, fleet_grid_runner(conninfo))
+        fleet.start()
+    except Exception as e:  # the database refused us: nothing runs
+        raise fail(EXIT_EXCHANGE, f"cannot start the worker: {redacted(e, conninfo)}") from None
+    sys.stderr.write(f"worker {fleet.id} ready\n")
+    sys.stderr.flush()
     while not stopped.wait(0.5):
         pass
     fleet.stop()
     sys.stderr.write(f"worker {fleet.id} stopped\n")
-
-
-def _fleet_database(store: str | None) -> str:
-    """The fleet's database: ``--store`` or ``GRIDMAKER_STORE_URL``, PostgreSQL only; its
-    tables are made (or checked) here, before DBOS or any grid starts."""
-    import os
-
-    import psycopg
-
-    from gridmaker.store import StoreError
-    from gridmaker.store.pg_schema import migrate_pg, verify_pg
-    from gridmaker.store.url import STORE_URL_ENV, StoreUrlInvalid, parse_store_url
-
-    text, source = (
-        (store, "--store") if store else (os.environ.get(STORE_URL_ENV, ""), STORE_URL_ENV)
-    )
-    if not text.strip():
-        raise fail(EXIT_CONFIG, f"a worker needs the fleet's database: --store or {STORE_URL_ENV}")
-    try:
-        url = parse_store_url(text.strip(), source=source)
-    except StoreUrlInvalid as e:
-        raise fail(EXIT_CONFIG, str(e)) from None
-    if not url.is_postgres or url.conninfo is None:
-        raise fail(EXIT_CONFIG, f"{source}: a fleet lives in PostgreSQL (postgresql://...)")
-    try:
-        with psycopg.connect(url.conninfo, autocommit=True, connect_timeout=10) as db:
-            verify_pg(db, url.shown)
-            migrate_pg(db, url.shown)
-    except StoreError as e:
-        raise fail(EXIT_STATE, str(e)) from None
-    except psycopg.Error as e:
-        raise fail(
-            EXIT_EXCHANGE, f"cannot reach {url.shown}: {_redacted(e, url.conninfo)}"
-        ) from None
-    return url.conninfo
-
-
-def _redacted(error: Exception, conninfo: str) -> str:
-    from gridmaker.store.url import password_of
-
-    text = str(error).strip().replace("\n", " ")
-    password = password_of(conninfo)
-    return text.replace(password, "***") if password else text

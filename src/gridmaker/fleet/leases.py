@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -71,24 +71,35 @@ class LeaseClock:
 class Leases:
     """One worker's leases over one connection (thread-safe: one statement at a time)."""
 
-    def __init__(self, db: _Db, worker: str, ttl_s: float) -> None:
+    def __init__(
+        self, db: _Db, worker: str, ttl_s: float, reconnect: Callable[[], _Db] | None = None
+    ) -> None:
         if ttl_s <= 2 * MARGIN_S:
             raise ValueError(f"the lease TTL must be more than {2 * MARGIN_S:g} s; was {ttl_s:g}")
         self.db = db
+        self._reconnect = reconnect
+        """Opens a new connection when the server ended ours (a stall past its idle timeout)."""
         self.worker = worker
         self.ttl_s = ttl_s
         self._mutex = threading.Lock()
+
+    def _ready(self) -> _Db:
+        """The connection, opened again if the server ended it (call holding the mutex)."""
+        if (self.db.closed or self.db.broken) and self._reconnect is not None:
+            self.db.close()
+            self.db = self._reconnect()
+        return self.db
 
     @contextmanager
     def using(self) -> Iterator[_Db]:
         """The connection, for one short statement of the caller's, one thread at a time."""
         with self._mutex:
-            yield self.db
+            yield self._ready()
 
     def acquire(self, grid: str) -> LeaseClock | None:
         """Take ``grid`` under a new epoch if its lease is free or ran out; ``None`` if held."""
         asked_at = time.monotonic()
-        with self._mutex, self.db.transaction():
+        with self._mutex, self._ready().transaction():
             self.db.execute(
                 "INSERT INTO gridmaker.fleet_owners (grid, owner, epoch, lease_until, state) "
                 "VALUES (%s, '', 0, '-infinity', '') ON CONFLICT (grid) DO NOTHING",
@@ -115,12 +126,16 @@ class Leases:
             return False
         asked_at = time.monotonic()
         with self._mutex:
-            row = self.db.execute(
-                "UPDATE gridmaker.fleet_owners SET lease_until = clock_timestamp() + "
-                "make_interval(secs => %s) WHERE grid = %s AND owner = %s AND epoch = %s "
-                "AND lease_until > clock_timestamp() RETURNING 1",
-                (self.ttl_s, lease.grid, self.worker, lease.epoch),
-            ).fetchone()
+            row = (
+                self._ready()
+                .execute(
+                    "UPDATE gridmaker.fleet_owners SET lease_until = clock_timestamp() + "
+                    "make_interval(secs => %s) WHERE grid = %s AND owner = %s AND epoch = %s "
+                    "AND lease_until > clock_timestamp() RETURNING 1",
+                    (self.ttl_s, lease.grid, self.worker, lease.epoch),
+                )
+                .fetchone()
+            )
         if row is None:
             lease.lose("the lease was lost (expired, or taken by another worker)")
             return False
@@ -136,7 +151,7 @@ class Leases:
             sets.append("trading_since = clock_timestamp()")
         if sync:
             sets.append("last_sync = clock_timestamp()")
-        with self._mutex, self.db.transaction():
+        with self._mutex, self._ready().transaction():
             row = self.db.execute(
                 f"UPDATE gridmaker.fleet_owners SET {', '.join(sets)} "
                 "WHERE grid = %s AND owner = %s AND epoch = %s RETURNING 1",
@@ -149,7 +164,7 @@ class Leases:
     def release(self, lease: LeaseClock, state: str, detail: str = "") -> None:
         """Give the grid up at once (a clean stop): the next owner need not wait for the TTL."""
         lease.lose(f"released: {state}")
-        with self._mutex, self.db.transaction():
+        with self._mutex, self._ready().transaction():
             row = self.db.execute(
                 "UPDATE gridmaker.fleet_owners SET lease_until = '-infinity', state = %s "
                 "WHERE grid = %s AND owner = %s AND epoch = %s RETURNING 1",
@@ -160,7 +175,7 @@ class Leases:
 
     def note(self, grid: str, epoch: int, event: str, detail: str) -> None:
         """One line of the grid's ownership history (``fleet status``, failover timing)."""
-        with self._mutex, self.db.transaction():
+        with self._mutex, self._ready().transaction():
             self._history(grid, epoch, event, detail)
 
     def _history(self, grid: str, epoch: int, event: str, detail: str) -> None:

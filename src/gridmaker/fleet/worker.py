@@ -110,7 +110,12 @@ class FleetWorker:
         self.stopping = threading.Event()
         self.runs: dict[str, GridRun] = {}
         self._runs_lock = threading.Lock()
-        self.leases = Leases(connect_fleet(settings.conninfo), self.id, settings.lease_ttl_s)
+        self.leases = Leases(
+            connect_fleet(settings.conninfo),
+            self.id,
+            settings.lease_ttl_s,
+            reconnect=lambda: connect_fleet(settings.conninfo),
+        )
         self._threads: list[threading.Thread] = []
         self._queue: Any = None
         self._db = connect_fleet(settings.conninfo)
@@ -119,6 +124,7 @@ class FleetWorker:
     def _read(self, query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """A registry read on the worker's own connection, one thread at a time."""
         with self._db_lock:
+            self._db = _fresh(self._db, self.settings.conninfo)
             return query(self._db, *args, **kwargs)
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -252,14 +258,16 @@ class FleetWorker:
     # --- threads ------------------------------------------------------------------------------
 
     def _heartbeat(self) -> None:
-        with connect_fleet(self.settings.conninfo) as db:
-            while not self.stopping.wait(self.settings.heartbeat_s):
-                _quietly(
-                    db.execute,
-                    "UPDATE gridmaker.fleet_workers SET heartbeat_at = clock_timestamp(), "
-                    "recovered_at = NULL WHERE worker = %s",
-                    (self.id,),
-                )
+        db = connect_fleet(self.settings.conninfo)
+        while not self.stopping.wait(self.settings.heartbeat_s):
+            db = _fresh(db, self.settings.conninfo)
+            _quietly(
+                db.execute,
+                "UPDATE gridmaker.fleet_workers SET heartbeat_at = clock_timestamp(), "
+                "recovered_at = NULL WHERE worker = %s",
+                (self.id,),
+            )
+        db.close()
 
     def _renewer(self) -> None:
         every = self.settings.lease_ttl_s / 4
@@ -278,11 +286,13 @@ class FleetWorker:
                     run.removal = removed[run.grid.name] or "cancel"
 
     def _sweeper(self) -> None:
-        with connect_fleet(self.settings.conninfo) as db:
-            while not self.stopping.wait(self.settings.sweep_s):
-                _quietly(self._recover_dead, db)
-                _quietly(self._start_missing, db)
-                _quietly(self._enforce_limits, db)
+        db = connect_fleet(self.settings.conninfo)
+        while not self.stopping.wait(self.settings.sweep_s):
+            db = _fresh(db, self.settings.conninfo)
+            _quietly(self._recover_dead, db)
+            _quietly(self._start_missing, db)
+            _quietly(self._enforce_limits, db)
+        db.close()
 
     def _recover_dead(self, db: Any) -> None:
         rows = db.execute(
@@ -362,6 +372,18 @@ def _sqlalchemy_url(conninfo: str) -> str:
         if conninfo.startswith(prefix):
             return "postgresql+psycopg://" + conninfo[len(prefix) :]
     return conninfo
+
+
+def _fresh(db: Any, conninfo: str) -> Any:
+    """``db``, or a new connection when the server ended it (after a stall, its idle timeout);
+    a worker that cannot reconnect keeps failing its turns, and its leases run out."""
+    if db.closed or db.broken:
+        db.close()
+        try:
+            return connect_fleet(conninfo)
+        except Exception as e:
+            log.warning("fleet: cannot reconnect to the database: %s", e)
+    return db
 
 
 def _quietly(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -45,6 +45,12 @@ CASES = [
         {"g.yaml": GRID + 'markets:\n  - order_size: "-1"\n'},
     ),
     _add("sim-exchange", ["g1", "--config", "g.yaml"], "gridmaker sim-exchange", {"g.yaml": SIM}),
+    _add(
+        "durable-engine",
+        ["g1", "--config", "g.yaml"],
+        "engine must be simple for a fleet grid",
+        {"g.yaml": "engine: durable\n" + GRID},
+    ),
     BadInput(
         id="fleet-list-no-database",
         argv=["fleet", "list"],
