@@ -17,8 +17,10 @@ from gridmaker.store.url import parse_store_url
 from tests import kit
 
 
-def _open(url: str, grid: str, **kwargs: bool) -> PgStore:
-    return PgStore(parse_store_url(f"{url}?grid={grid}"), **kwargs)
+def _open(
+    url: str, grid: str, *, read_only: bool = False, exclusive: bool | None = None
+) -> PgStore:
+    return PgStore(parse_store_url(f"{url}?grid={grid}"), read_only=read_only, exclusive=exclusive)
 
 
 def test_pg_store_overrides_every_method_of_the_sqlite_store() -> None:
