@@ -79,6 +79,7 @@ def fleet_db(store: str | None, *, write: bool) -> Iterator[psycopg.Connection[A
                     f"no fleet here yet: {url.shown} has no fleet tables (`gridmaker fleet add` "
                     "or `gridmaker worker` makes them)",
                 )
+            yield db
         except StoreError as e:
             raise fail(EXIT_STATE, str(e)) from None
         except psycopg.Error as e:
@@ -86,4 +87,3 @@ def fleet_db(store: str | None, *, write: bool) -> Iterator[psycopg.Connection[A
                 EXIT_EXCHANGE,
                 f"the fleet's database {url.shown} failed: {redacted(e, url.conninfo)}",
             ) from None
-        yield db

@@ -13,15 +13,14 @@ matter here). Its password is never shown.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gridmaker.cli.common import EXIT_CONFIG, EXIT_EXCHANGE, EXIT_STATE, JsonFlag, fail
+from gridmaker.cli.common import EXIT_CONFIG, JsonFlag, fail
+from gridmaker.cli.fleet_database import fleet_db
 
 if TYPE_CHECKING:
     import psycopg
@@ -70,67 +69,6 @@ def _scope(account: str | None, fleet: bool) -> str | None:
         raise fail(EXIT_CONFIG, str(e)) from None
 
 
-def _redacted(error: Exception, conninfo: str) -> str:
-    from gridmaker.store.url import password_of
-
-    text = " ".join(str(error).split())
-    password = password_of(conninfo)
-    return text.replace(password, "***") if password else text
-
-
-@contextmanager
-def _fleet_db(store: str | None, *, write: bool) -> Iterator[psycopg.Connection[Any]]:
-    """The fleet's database, autocommit: migrated when ``write``; otherwise a read-only
-    session that refuses (exit 3) a database without the fleet's tables."""
-    import psycopg
-
-    from gridmaker.store import StoreError
-    from gridmaker.store.pg_schema import PG_SCHEMA_VERSION, migrate_pg, verify_pg
-    from gridmaker.store.url import STORE_URL_ENV, StoreUrlInvalid, parse_store_url
-
-    given = (store or "").strip()
-    text, source = (
-        (given, "--store") if given else (os.environ.get(STORE_URL_ENV, ""), STORE_URL_ENV)
-    )
-    if not text.strip():
-        raise fail(EXIT_CONFIG, f"the fleet lives in PostgreSQL: give --store or {STORE_URL_ENV}")
-    try:
-        url = parse_store_url(text.strip(), source=source)
-    except StoreUrlInvalid as e:
-        raise fail(EXIT_CONFIG, str(e)) from None
-    if url.conninfo is None:
-        raise fail(
-            EXIT_CONFIG, f"{source}: the fleet lives in PostgreSQL (postgresql://...); was sqlite"
-        )
-    options = "" if write else "-c default_transaction_read_only=on"
-    try:
-        db = psycopg.connect(url.conninfo, autocommit=True, connect_timeout=10, options=options)
-    except psycopg.Error as e:
-        raise fail(
-            EXIT_EXCHANGE,
-            f"cannot reach the fleet's database at {url.shown}: {_redacted(e, url.conninfo)}",
-        ) from None
-    with db:
-        try:
-            version = verify_pg(db, url.shown)
-            if write:
-                migrate_pg(db, url.shown)
-            elif version < PG_SCHEMA_VERSION:
-                raise fail(
-                    EXIT_STATE,
-                    f"no fleet here yet: {url.shown} has no fleet tables (`gridmaker fleet add` "
-                    "or `gridmaker worker` makes them)",
-                )
-            yield db
-        except StoreError as e:
-            raise fail(EXIT_STATE, str(e)) from None
-        except psycopg.Error as e:
-            raise fail(
-                EXIT_EXCHANGE,
-                f"the fleet's database {url.shown} failed: {_redacted(e, url.conninfo)}",
-            ) from None
-
-
 def limits(
     account: Annotated[
         str | None, typer.Option("--account", help="the limits of one account's grids")
@@ -175,7 +113,7 @@ def limits(
     if (setting or reset) and scope is None:
         raise fail(EXIT_CONFIG, "give --account NAME or --fleet: whose limits to set or reset")
     notes: list[str] = []
-    with _fleet_db(store, write=setting or reset) as db:
+    with fleet_db(store, write=setting or reset) as db:
         if setting:
             assert scope is not None
             notes += _set(db, scope, drawdown, exposure)
