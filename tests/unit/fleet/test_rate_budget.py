@@ -13,7 +13,12 @@ import pytest
 from gridmaker.cli.venue import SIM_API_KEY, SIM_API_SECRET
 from gridmaker.exchange.api import Banned, RateLimited
 from gridmaker.exchange.ccxt import CcxtExchange, build_ccxt_client
-from gridmaker.exchange.ccxt.rate_budget import RateBudget, set_budget_factory, shared_budget
+from gridmaker.exchange.ccxt.rate_budget import (
+    RateBudget,
+    recovering,
+    set_budget_factory,
+    shared_budget,
+)
 from gridmaker.exchange.faults import FaultKind, FaultPlan
 from gridmaker.fleet.leases import connect_fleet
 from gridmaker.fleet.rate_budget import (
@@ -75,6 +80,19 @@ def test_pg_budget_two_workers_on_one_key_spend_one_window(budget: MakeBudget) -
     with pytest.raises(RateLimited):
         one.spend(1, "GET d")
     assert (one.spent, two.spent, one.refused, two.refused) == (6, 4, 1, 1)
+
+
+def test_pg_budget_reserve_is_left_to_booting_grids_of_every_worker(budget: MakeBudget) -> None:
+    one, two = budget(limit=100, reserve=0.25), budget(limit=100, reserve=0.25)
+
+    one.spend(60, "GET poll")
+    with pytest.raises(RateLimited, match=r"60\+20 would exceed 75 .*kept for grids that boot"):
+        two.spend(20, "GET poll")
+    with recovering():
+        two.spend(40, "GET account")  # a booting grid on the other worker
+        with pytest.raises(RateLimited, match=r"100\+1 would exceed 100"):
+            one.spend(1, "GET boot")
+    assert one.used == two.used == 100
 
 
 def test_pg_budget_other_key_has_its_own_window(budget: MakeBudget, fleet_url: str) -> None:

@@ -13,6 +13,11 @@ a key:
   count (we take the larger), a 429 blocks until its ``Retry-After`` and halves the budget for
   the next window (slow down), a 418 bans the key until the process restarts (the caller trips
   the breaker).
+
+A budget may keep a ``reserve``: a share of the limit that routine requests (fill polls,
+audits) stop short of and that only requests made inside ``recovering()`` may use. A fleet
+keeps one so that a grid taken over from a dead worker can sync at once, even while the other
+grids on the key have filled the window with their polling.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import hashlib
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from gridmaker.exchange.api import Banned, RateLimited
 
@@ -29,6 +36,7 @@ __all__ = [
     "BudgetFactory",
     "RateBudget",
     "parse_retry_after",
+    "recovering",
     "set_budget_factory",
     "shared_budget",
 ]
@@ -54,11 +62,26 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     return value if math.isfinite(value) and value >= 0 else None
 
 
+_RECOVERING: ContextVar[bool] = ContextVar("gridmaker_rate_recovering", default=False)
+
+
+@contextmanager
+def recovering() -> Iterator[None]:
+    """Requests made inside (this task and the tasks it starts) may spend a budget's reserve:
+    a boot's sync must not queue behind the routine polling of every other grid on the key."""
+    token = _RECOVERING.set(True)
+    try:
+        yield
+    finally:
+        _RECOVERING.reset(token)
+
+
 class RateBudget:
     """The weight spent in the current window of one API key; thread-safe, never sleeps.
 
     ``limit`` is the venue's weight per ``window_s``; ``used_weight_header`` the response header
-    that reports the venue's own count (``None`` when the venue sends none).
+    that reports the venue's own count (``None`` when the venue sends none); ``reserve`` the
+    share of the limit kept for requests made inside ``recovering()``.
     """
 
     def __init__(
@@ -69,6 +92,7 @@ class RateBudget:
         used_weight_header: str | None = "X-MBX-USED-WEIGHT-1M",
         default_retry_after_s: float = 1.0,
         slowdown: float = 0.5,
+        reserve: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if limit < 1:
@@ -77,7 +101,10 @@ class RateBudget:
             raise ValueError(f"window_s must be > 0, was {window_s}")
         if not 0 < slowdown <= 1:
             raise ValueError(f"slowdown must be in (0, 1], was {slowdown}")
+        if not 0 <= reserve < 1:
+            raise ValueError(f"reserve must be in [0, 1), was {reserve}")
         self.limit = limit
+        self.reserve = reserve
         self.window_s = window_s
         self.used_weight_header = used_weight_header
         self.default_retry_after_s = default_retry_after_s
@@ -110,6 +137,12 @@ class RateBudget:
             return max(1, int(self.limit * self.slowdown))
         return self.limit
 
+    def lane_limit(self, limit: int) -> int:
+        """``limit`` for a request made inside ``recovering()``; less the reserve otherwise."""
+        if self.reserve == 0 or _RECOVERING.get():
+            return limit
+        return max(1, int(limit * (1 - self.reserve)))
+
     @property
     def used(self) -> int:
         with self._lock:
@@ -131,7 +164,7 @@ class RateBudget:
                     retry_after_s=wait,
                     symbol=symbol,
                 )
-            limit = self.effective_limit
+            limit = self.lane_limit(self.effective_limit)
             if self._used + weight > limit and self._used > 0:
                 self.refused += 1
                 wait = (self._window + 1) * self.window_s - now

@@ -4,7 +4,7 @@ import pytest
 
 from gridmaker.exchange.api import Banned, RateLimited
 from gridmaker.exchange.binance_weights import endpoint_weight
-from gridmaker.exchange.ccxt.rate_budget import RateBudget, shared_budget
+from gridmaker.exchange.ccxt.rate_budget import RateBudget, recovering, shared_budget
 
 
 class Clock:
@@ -88,3 +88,39 @@ def test_budget_ignores_a_weight_header_that_is_not_a_plain_number() -> None:
 
     # Assert: junk from the venue is not a bug of ours; the count is unchanged.
     assert budget.used == 0
+
+
+def test_budget_reserve_is_left_to_requests_made_while_recovering() -> None:
+    budget = RateBudget(limit=100, reserve=0.25, clock=Clock())
+
+    budget.spend(70, "GET routine")
+    with pytest.raises(RateLimited, match=r"70\+10 would exceed 75"):
+        budget.spend(10, "GET routine")
+    with recovering():
+        budget.spend(30, "GET boot")  # up to the whole limit
+        with pytest.raises(RateLimited, match=r"100\+1 would exceed 100"):
+            budget.spend(1, "GET boot")
+    assert budget.used == 100
+
+
+def test_budget_recovering_lane_ends_with_its_block_and_reaches_tasks_it_starts() -> None:
+    import asyncio
+
+    budget = RateBudget(limit=100, reserve=0.5, clock=Clock())
+    budget.spend(50)
+
+    async def boot() -> None:
+        with recovering():
+            await asyncio.create_task(asyncio.sleep(0))
+            await asyncio.gather(asyncio.to_thread(budget.spend, 20))  # a thread it starts
+            budget.spend(20)
+
+    asyncio.run(boot())
+    assert budget.used == 90
+    with pytest.raises(RateLimited):
+        budget.spend(1)  # routine again: still past its half
+
+
+def test_budget_reserve_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="reserve"):
+        RateBudget(limit=10, reserve=1.0)
