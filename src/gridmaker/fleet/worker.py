@@ -38,6 +38,9 @@ __all__ = ["FleetWorker", "GridRun", "GridRunner", "WorkerSettings"]
 
 QUEUE: Final = "gridmaker_fleet"
 WORKFLOW: Final = "gridmaker_fleet_grid"
+MARKETS_MAX_AGE_S: Final = 900.0
+"""A worker's grids reuse the venue's market list for this long (a listing change shows at the
+next boot after it)."""
 RETRY_AFTER_ERROR_S: Final = 3.0
 """A grid whose run failed (venue down, boot refused) is retried by its owner after this
 long, holding its lease: no other worker fights over it meanwhile."""
@@ -70,7 +73,6 @@ class GridRun:
     stopping: threading.Event
     removal: str = ""
     """The fleet removed the grid: ``cancel`` or ``leave`` its orders (set by the renewer)."""
-    ended: str = ""
     done: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -140,9 +142,11 @@ class FleetWorker:
                 (self.id, socket.gethostname(), os.getpid(), self.settings.version),
             )
         _WORKER["this"] = self
+        from gridmaker.exchange.ccxt.shared_markets import share_markets
         from gridmaker.fleet.rate_budget import install_shared_budgets
 
         install_shared_budgets(self.settings.conninfo)  # one window per API key, fleet-wide
+        share_markets(MARKETS_MAX_AGE_S)  # a takeover of many grids loads the markets once
         DBOS.destroy()
         config: DBOSConfig = {
             "name": "gridmaker-fleet",

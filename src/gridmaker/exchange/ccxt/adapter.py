@@ -34,7 +34,7 @@ from gridmaker.exchange.api import (
     Rejected,
     UnknownOutcome,
 )
-from gridmaker.exchange.ccxt import records
+from gridmaker.exchange.ccxt import records, shared_markets
 from gridmaker.exchange.ccxt.client import hook_responses
 from gridmaker.exchange.ccxt.errors import is_our_bug, map_error
 from gridmaker.exchange.ccxt.quirks import VenueQuirks, quirks_of
@@ -139,7 +139,16 @@ class CcxtExchange:
 
     async def _load_markets(self) -> None:
         if not self._markets_loaded:
-            await self._call(("GET", "exchangeInfo"), self.client.load_markets, is_write=False)
+            share = shared_markets.shared()
+            if share is None:
+                await self._call(("GET", "exchangeInfo"), self.client.load_markets, is_write=False)
+            else:
+                await share.markets_for(
+                    self.client,
+                    lambda: self._call(
+                        ("GET", "exchangeInfo"), self.client.load_markets, is_write=False
+                    ),
+                )
             self._markets_loaded = True
 
     def _market(self, symbol: str) -> Any:

@@ -1,0 +1,93 @@
+"""A venue's markets, loaded once and shared by every client of the process (when enabled).
+
+Binance's ``exchangeInfo`` costs 20 weight and lists every market of the venue. A fleet worker
+opens one client per grid, and a takeover boots many grids at once: each loading the same list
+would spend the key's window on identical answers exactly when a new owner needs it for its sync.
+``share_markets(max_age_s)`` (the worker calls it) makes clients of one venue reuse the markets
+loaded in the last ``max_age_s``; one loader at a time, the others wait for its answer. Off by
+default: a ``run`` has one client, and tests that change a venue's markets between clients must
+see the change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Final
+
+__all__ = ["MarketsShare", "share_markets", "shared"]
+
+WAIT_FOR_LOADER_S: Final = 30.0
+"""How long a client waits for another's load before it loads for itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    at: float
+    markets: Any
+    currencies: Any
+
+
+class MarketsShare:
+    """Markets per venue key (exchange id and its API URLs); thread-safe across event loops."""
+
+    def __init__(self, max_age_s: float) -> None:
+        if max_age_s <= 0:
+            raise ValueError(f"max_age_s must be > 0, was {max_age_s}")
+        self.max_age_s = max_age_s
+        self._lock = threading.Lock()
+        self._loaded: dict[str, _Loaded] = {}
+        self._loading: set[str] = set()
+        self.loads = 0
+        """How many times a client of this process asked the venue (for benchmarks and tests)."""
+
+    def _fresh(self, key: str) -> _Loaded | None:
+        got = self._loaded.get(key)
+        if got is None or time.monotonic() - got.at > self.max_age_s:
+            return None
+        return got
+
+    async def markets_for(self, client: Any, load: Any) -> None:
+        """Give ``client`` the venue's markets: shared ones if fresh, else ``await load()``
+        (which must fill ``client.markets``) and share what it loaded."""
+        key = venue_key(client)
+        deadline = time.monotonic() + WAIT_FOR_LOADER_S
+        while True:
+            with self._lock:
+                got = self._fresh(key)
+                if got is None and (key not in self._loading or time.monotonic() > deadline):
+                    self._loading.add(key)
+                    break
+            if got is not None:
+                client.set_markets(got.markets, got.currencies)
+                return
+            await asyncio.sleep(0.05)  # another client of this venue is loading them
+        try:
+            await load()
+            with self._lock:
+                self.loads += 1
+                self._loaded[key] = _Loaded(time.monotonic(), client.markets, client.currencies)
+        finally:
+            with self._lock:
+                self._loading.discard(key)
+
+
+def venue_key(client: Any) -> str:
+    """One venue: the exchange id and where its API is (a sandbox or a simulator differs)."""
+    return f"{client.id} {client.urls.get('api')!r}"
+
+
+_SHARE: list[MarketsShare] = []
+
+
+def share_markets(max_age_s: float | None) -> MarketsShare | None:
+    """Share loaded markets between this process's clients for ``max_age_s`` (None: stop)."""
+    _SHARE[:] = [] if max_age_s is None else [MarketsShare(max_age_s)]
+    return _SHARE[0] if _SHARE else None
+
+
+def shared() -> MarketsShare | None:
+    """The process's share, if ``share_markets`` turned it on."""
+    return _SHARE[0] if _SHARE else None
