@@ -106,6 +106,47 @@ def test_restart_resumes_without_duplicate_orders_and_counts_continue(tmp_path: 
     asyncio.run(main())
 
 
+class _CountsBalanceReads:
+    """The simulator, counting the balance reads made through it."""
+
+    def __init__(self, sim: SimExchange) -> None:
+        self.sim = sim
+        self.reads = 0
+
+    async def fetch_balances(self) -> object:
+        self.reads += 1
+        return await self.sim.fetch_balances()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.sim, name)
+
+
+def test_restart_of_a_stored_book_does_not_read_balances(tmp_path: Path) -> None:
+    async def main() -> None:
+        # Arrange: a new book is sized on the balances it reads
+        counted: list[_CountsBalanceReads] = []
+
+        def counting(sim: SimExchange) -> Exchange:
+            counted.append(_CountsBalanceReads(sim))
+            return counted[-1]  # type: ignore[return-value]
+
+        first = open_world(tmp_path, wrap=counting)
+        await _session(first, 500)
+        await first.close()
+
+        # Act: the restart continues the stored book
+        second = open_world(tmp_path, wrap=counting)
+        await _session(second, 500)
+
+        # Assert
+        assert [c.reads for c in counted] == [1, 0]
+        _assert_book_matches_venue(second)
+        assert _bot_totals(second) == await venue_totals(second.sim)
+        await second.close()
+
+    asyncio.run(main())
+
+
 @parity
 @both_stores
 def test_fills_while_down_are_applied_at_boot_and_answered(tmp_path: Path) -> None:

@@ -154,7 +154,12 @@ class GridOrchestrator:
         )
         for command_id in spent:  # a stop asked of a bot that was not running
             self.executor.mark_command_applied(command_id)
-        balances = await self.retrier.read("balances", self.exchange.fetch_balances)
+        # Balances size a new book only; a stored book keeps its own (and a takeover of many
+        # grids on one key must not spend 20 weight each on a read it does not use).
+        fresh = any(stored.get(setup.symbol) is None for setup in self.setups)
+        balances = (
+            await self.retrier.read("balances", self.exchange.fetch_balances) if fresh else {}
+        )
         sync = BootSync(self.exchange, self.executor, self.retrier, self._fill_reader(), reshaping)
         synced = await sync.sync_all(self.setups, stored, balances, commands)
         for item in synced:
