@@ -54,6 +54,7 @@ async def _run_grid(run: GridRun, conninfo: str) -> str:
     from gridmaker.config import book_setups
     from gridmaker.config.loading import parse_config
     from gridmaker.engine.venue_binding import bind_venue
+    from gridmaker.exchange.ccxt.rate_budget import recovering
     from gridmaker.fleet.guarded import LeaseGuardedExchange
     from gridmaker.store.pg_fence import Fence
     from gridmaker.store.pg_store import PgStore
@@ -65,34 +66,38 @@ async def _run_grid(run: GridRun, conninfo: str) -> str:
     if remote is None:
         raise ValueError(f"grid {grid.name}: a fleet grid cannot trade on the built-in exchange")
     async with AsyncExitStack() as stack:
-        venue, instruments = await open_run_venue(remote, config)
-        stack.push_async_callback(venue.close)
-        setups = book_setups(config, instruments)
-        url = parse_store_url(_with_grid(conninfo, grid.name), source="fleet")
-        store = PgStore(
-            url,
-            exclusive=False,
-            fence=Fence(grid.name, run.worker, lease.epoch),
-            session_options=f"-c idle_in_transaction_session_timeout={IDLE_TIMEOUT_MS}",
-        )
-        bind_venue(store, venue_identity(remote, venue), f"fleet grid {grid.name}")
-        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gm-fleet-")))
-        session = wire_session(
-            engine="simple",
-            data_dir=data_dir,
-            store=store,
-            exchange=LeaseGuardedExchange(venue, lease, run.worker),
-            setups=setups,
-        )
-        stack.push_async_callback(session.close)
-        orchestrator = session.orchestrator
-        await orchestrator.boot()
-        halted = [f"{s}: {r}" for s in orchestrator.symbols if (r := orchestrator.halted(s))]
-        state = f"halted: {'; '.join(halted)}" if halted else "trading"
-        run.leases.mark(lease, state[:300], trading=True, sync=True)
+        # Until the grid trades, its requests may spend the key's reserve: a takeover's sync
+        # must not queue behind the polling of every other grid on the account.
+        with recovering():
+            venue, instruments = await open_run_venue(remote, config)
+            stack.push_async_callback(venue.close)
+            setups = book_setups(config, instruments)
+            url = parse_store_url(_with_grid(conninfo, grid.name), source="fleet")
+            store = PgStore(
+                url,
+                exclusive=False,
+                fence=Fence(grid.name, run.worker, lease.epoch),
+                session_options=f"-c idle_in_transaction_session_timeout={IDLE_TIMEOUT_MS}",
+            )
+            bind_venue(store, venue_identity(remote, venue), f"fleet grid {grid.name}")
+            data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gm-fleet-")))
+            session = wire_session(
+                engine="simple",
+                data_dir=data_dir,
+                store=store,
+                exchange=LeaseGuardedExchange(venue, lease, run.worker),
+                setups=setups,
+            )
+            stack.push_async_callback(session.close)
+            orchestrator = session.orchestrator
+            await orchestrator.boot()
+        state, booked = _state_of(orchestrator)
+        run.leases.mark(lease, state, trading=booked, sync=True)
         log.info("worker %s: grid %s %s (epoch %d)", run.worker, grid.name, state, lease.epoch)
         stop = asyncio.Event()
-        watching = asyncio.create_task(_watch(run, orchestrator, store, stop, grid.account))
+        watching = asyncio.create_task(
+            _watch(run, orchestrator, store, stop, grid.account, booked=booked)
+        )
         try:
             from gridmaker.cli.venue import run_sessions
 
@@ -121,8 +126,16 @@ async def _watch(
     store: PgStore,
     stop: asyncio.Event,
     account: str,
+    *,
+    booked: bool,
 ) -> None:
-    """Stop the grid's session when it must; journal the fleet's removal; publish its mark."""
+    """Stop the grid's session when it must; journal the fleet's removal; publish its mark.
+
+    A new grid has no book until its first price (and the pre-flight checks) built one: it is
+    marked trading only then, so ``fleet status`` never shows a grid that refuses to start as
+    trading. A failed publish is logged and tried again: the watch must go on stopping the
+    grid when it has to.
+    """
     loop = asyncio.get_running_loop()
     next_mark = loop.time() + MARK_EVERY_S
     removal_sent = False
@@ -135,14 +148,29 @@ async def _watch(
             store.add_command(symbol, REMOVALS.get(run.removal, "stop_cancel"), "fleet remove")
             orchestrator.wake_commands()
             removal_sent = True
-        if loop.time() >= next_mark:
+        if loop.time() >= next_mark or not booked:
             next_mark = loop.time() + MARK_EVERY_S
-            _publish(run, orchestrator, account)
+            try:
+                booked = _publish(run, orchestrator, account, booked)
+            except Exception as e:  # the fence and the lease guard still hold meanwhile
+                log.warning(
+                    "worker %s: grid %s: publishing failed: %s", run.worker, run.grid.name, e
+                )
         await asyncio.sleep(WATCH_S)
 
 
-def _publish(run: GridRun, orchestrator: GridOrchestrator, account: str) -> None:
-    """The grid's mark for the fleet breaker and its last sync for ``fleet status``."""
+def _state_of(orchestrator: GridOrchestrator) -> tuple[str, bool]:
+    """The grid's state for ``fleet status`` and whether every market has its book yet."""
+    booked = all(orchestrator.state(s) is not None for s in orchestrator.symbols)
+    halted = [f"{s}: {r}" for s in orchestrator.symbols if (r := orchestrator.halted(s))]
+    if halted:
+        return f"halted: {'; '.join(halted)}"[:300], booked
+    return ("trading" if booked else "starting: waiting for the first price"), booked
+
+
+def _publish(run: GridRun, orchestrator: GridOrchestrator, account: str, booked: bool) -> bool:
+    """The grid's mark for the fleet breaker, its state and last sync for ``fleet status``;
+    marks it trading when its books were built since. Returns whether they are."""
     from gridmaker.fleet.breaker import mark_of, publish_mark
 
     marks = [
@@ -157,10 +185,9 @@ def _publish(run: GridRun, orchestrator: GridOrchestrator, account: str) -> None
         )
         with run.leases.using() as db:
             publish_mark(db, run.grid.name, account, marks[0][0], equity, exposure, run.lease.epoch)
-    halted = [f"{s}: {r}" for s in orchestrator.symbols if (r := orchestrator.halted(s))]
-    run.leases.mark(
-        run.lease, f"halted: {'; '.join(halted)}"[:300] if halted else "trading", sync=True
-    )
+    text, now_booked = _state_of(orchestrator)
+    run.leases.mark(run.lease, text, trading=now_booked and not booked, sync=True)
+    return now_booked
 
 
 def _with_grid(conninfo: str, grid: str) -> str:
