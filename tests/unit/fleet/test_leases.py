@@ -115,6 +115,34 @@ def test_renewal_keeps_the_grid_past_its_ttl(db: object, pg_url: str) -> None:
     assert lease.valid()
 
 
+def test_leases_reopen_the_connection_the_server_ended_and_keep_the_lease(
+    db: psycopg.Connection[tuple[object, ...]], pg_url: str
+) -> None:
+    # Arrange: a worker whose connection the server ends (as after a stall past its timeout)
+    opened: list[psycopg.Connection[tuple[object, ...]]] = []
+
+    def reconnect() -> psycopg.Connection[tuple[object, ...]]:
+        opened.append(connect_fleet(pg_url))
+        return opened[-1]
+
+    leases = Leases(connect_fleet(pg_url), "wa", TTL, reconnect=reconnect)
+    _OPEN.append(leases)
+    lease = leases.acquire("g1")
+    assert lease is not None
+    ended = leases.db.info.backend_pid
+    db.execute("SELECT pg_terminate_backend(%s)", (ended,))
+
+    # Act: the first statement finds the connection gone; the next one opens a new one
+    with pytest.raises(psycopg.OperationalError):
+        leases.renew(lease)
+    renewed = leases.renew(lease)
+
+    # Assert: the same lease goes on, over a new session, and new grids can be taken
+    assert renewed and lease.valid()
+    assert len(opened) == 1 and leases.db.info.backend_pid != ended
+    assert leases.acquire("g2") is not None
+
+
 def test_fenced_store_writes_under_its_epoch_and_nothing_after_takeover(
     db: psycopg.Connection[tuple[object, ...]], pg_url: str
 ) -> None:
