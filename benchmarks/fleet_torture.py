@@ -177,15 +177,17 @@ def _settle(
         time.sleep(0.2)
 
 
-def _venue_weight(base_url: str) -> int:
-    """The request weight the simulator has served since it started (Binance's table)."""
+def _venue_weight(base_url: str) -> dict[str, int]:
+    """The request weight the simulator has served since it started (Binance's table), by
+    endpoint: where a full window comes from."""
     import urllib.request
 
     from gridmaker.exchange.binance_weights import endpoint_weight
 
     with urllib.request.urlopen(base_url + "/__sim/chaos", timeout=30) as response:
         calls = json.loads(response.read())["calls"]
-    return sum(endpoint_weight(*call.split(" ", 1)) * n for call, n in calls.items())
+    by_call = {call: endpoint_weight(*call.split(" ", 1)) * n for call, n in calls.items()}
+    return dict(sorted(by_call.items(), key=lambda kv: -kv[1]))
 
 
 def _logged(work: Path, text: str) -> int:
@@ -260,7 +262,7 @@ def torture(args: argparse.Namespace) -> dict[str, Any]:
         unowned = _settle(db, specs, fleet, 3 * ttl + 120)
         _all_ready(fleet)
         chaos_end = _db_now(db)
-        weight, minutes = _venue_weight(sim.url), (time.monotonic() - started) / 60
+        weights, minutes = _venue_weight(sim.url), (time.monotonic() - started) / 60
         settle_s = time.monotonic() - settle_from
         exits = _stop_all(fleet)
         sim.stop()
@@ -307,7 +309,8 @@ def torture(args: argparse.Namespace) -> dict[str, Any]:
         **ownership,
         **venue,
         "settle_s": round(settle_s, 1),
-        "venue_weight_per_min": round(weight / minutes),
+        "venue_weight_per_min": round(sum(weights.values()) / minutes),
+        "venue_weight_per_min_by_call": {k: round(w / minutes) for k, w in weights.items()},
         "requests_held_by_rate_budget": throttled,
         "tracebacks_in_worker_logs": tracebacks,
         "grids_not_synced_at_the_end": len(unsynced),
@@ -359,6 +362,7 @@ def main() -> None:
     if args.stalls is None:
         args.stalls = max(1, round(args.kills * 0.15)) if args.kills else 0
     verdict = torture(args)
+    verdict["judged_zero"] = list(ZEROS)
     verdict["all_zero"] = all(verdict[k] == 0 for k in ZEROS)
     print(json.dumps(verdict))
 
