@@ -26,7 +26,8 @@ from gridmaker.engine.orchestrator import GridOrchestrator
 from gridmaker.engine.retry import Retrier, RetryPolicy
 from gridmaker.engine.sessions.live import run_live_session
 from gridmaker.engine.simple import SimpleExecutor
-from gridmaker.exchange.ccxt import CcxtExchange
+from gridmaker.exchange.api import RateLimited
+from gridmaker.exchange.ccxt import CcxtExchange, RateBudget
 from gridmaker.exchange.faults import FaultKind, FaultPlan
 from gridmaker.exchange.sim import SimExchange
 from gridmaker.exchange.sim.http import BinanceSimServer
@@ -406,5 +407,32 @@ def test_a_venue_outage_is_waited_out_not_fatal(tmp_path: Path) -> None:
             # Assert: the same session trades on (live_bot checks it has not ended).
             await eventually_async(lambda: bot.state().buy_fills >= 1, what="the fill applied")
             await eventually_coro(bot.venue_agrees, what="the counter-order placed")
+
+    asyncio.run(main())
+
+
+def test_a_spent_rate_budget_refuses_requests_but_never_breaks_a_stream(tmp_path: Path) -> None:
+    async def main() -> None:
+        sim = new_sim()
+        sim.apply_trade(SYMBOL, Decimal("50000"), Decimal("0.1"), 0)
+        async with running_server(sim) as (server, url):
+            budget = RateBudget(limit=100)
+            client = venue(url, streams=True, budget=budget)
+            try:
+                first = await asyncio.wait_for(client.watch_last_price(SYMBOL), timeout=10)
+                budget.spend(budget.limit - budget.used)  # the key's window is full
+
+                # Act: a price prints while nothing may be sent
+                sim.apply_trade(SYMBOL, Decimal("50100"), Decimal("0.1"), 1)
+                streamed = await asyncio.wait_for(client.watch_last_price(SYMBOL), timeout=10)
+
+                # Assert: the stream delivered it; a request is still refused, unsent
+                assert (first, streamed) == (Decimal("50000"), Decimal("50100"))
+                sent = server.stats.requests
+                with pytest.raises(RateLimited):
+                    await client.fetch_last_price(SYMBOL)
+                assert server.stats.requests == sent and budget.used == budget.limit
+            finally:
+                await client.close()
 
     asyncio.run(main())

@@ -44,6 +44,8 @@ __all__ = ["CcxtExchange"]
 
 log = logging.getLogger("gridmaker.exchange")
 T = TypeVar("T")
+STREAM = "WS"
+"""The "method" of a stream read in ``_call``'s endpoint: weighs nothing unless the quirks say."""
 
 
 class CcxtExchange:
@@ -85,9 +87,11 @@ class CcxtExchange:
     ) -> T:
         """Spend the weight, make the call, map any failure; never retries or sleeps."""
         what = f"{endpoint[0]} {endpoint[1]}"
-        self.budget.spend(
-            self.quirks.weights.get(endpoint, 1), f"{self.client.id} {what}", symbol=symbol
-        )
+        # A stream's next message is no request: the venue counts no weight for it, so a full
+        # window must not break a stream (whose catch-up over REST would cost far more).
+        weight = self.quirks.weights.get(endpoint, 0 if endpoint[0] == STREAM else 1)
+        if weight:
+            self.budget.spend(weight, f"{self.client.id} {what}", symbol=symbol)
         if self._needs_clock_sync:
             if self.client.has.get("fetchTime"):
                 await self._sync_clock(symbol)
@@ -317,7 +321,7 @@ class CcxtExchange:
     async def watch_last_price(self, symbol: str) -> Decimal | None:
         """The next ticker update from the venue's stream (raises the taxonomy on failure)."""
         ticker = await self._call(
-            ("WS", "ticker"),
+            (STREAM, "ticker"),
             lambda: self.client.watch_ticker(symbol, {"name": "ticker"}),
             is_write=False,
             symbol=symbol,
@@ -331,7 +335,7 @@ class CcxtExchange:
     async def watch_orders(self, symbol: str) -> Sequence[ExchangeOrder]:
         """The next batch of order updates from the user-data stream."""
         raw = await self._call(
-            ("WS", "orders"),
+            (STREAM, "orders"),
             lambda: self.client.watch_orders(symbol),
             is_write=False,
             symbol=symbol,
