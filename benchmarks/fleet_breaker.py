@@ -18,25 +18,18 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.kit, from the repo alone
+from pg_bench import pg_url, timed_threads
 
-from gridmaker.fleet.breaker import FLEET, account_scope, enforce_limits  # noqa: I001
-from gridmaker.fleet.breaker import publish_mark, set_limits
+from gridmaker.fleet.breaker import FLEET, account_scope, enforce_limits, publish_mark, set_limits
 from gridmaker.fleet.leases import connect_fleet
 from gridmaker.fleet.registry import add_grid
 from gridmaker.store.pg_schema import migrate_pg
 from gridmaker.store.url import redact_url
-from tests.kit.postgres import PgServer, throwaway_cluster
 
 GRIDS_PER_ACCOUNT = 12
 
@@ -67,30 +60,9 @@ def _run(url: str, checks: int, latencies: list[float]) -> None:
 
 
 def _measure(url: str, workers: int, checks: int) -> dict[str, Any]:
-    per_thread: list[list[float]] = [[] for _ in range(workers)]
-    threads = [threading.Thread(target=_run, args=(url, checks, lat)) for lat in per_thread]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - started
-    latencies = sorted(x for lat in per_thread for x in lat)
-    return {
-        "checks": len(latencies),
-        "per_s": round(len(latencies) / wall),
-        "p50_ms": round(statistics.median(latencies), 2),
-        "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 2),
-    }
-
-
-@contextmanager
-def _pg_url(given: str | None) -> Iterator[str]:
-    if given:
-        yield given.split("?")[0]
-        return
-    with throwaway_cluster() as url:
-        yield PgServer(url).new_database()
+    row = timed_threads([partial(_run, url, checks) for _ in range(workers)], digits=2)
+    row["checks"] = row.pop("count")
+    return row
 
 
 def main() -> None:
@@ -103,7 +75,7 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("GRIDMAKER_STORE_URL"))
     args = parser.parse_args()
     results: dict[str, dict[str, Any]] = {}
-    with _pg_url(args.pg_url) as url:
+    with pg_url(args.pg_url) as url:
         for grids in (int(g) for g in args.sizes.split(",")):
             scopes = _fleet(url, grids)
             for workers in (1, args.workers):

@@ -16,23 +16,17 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from functools import partial
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.kit, from the repo alone
+from pg_bench import pg_url, timed_threads
 
-from gridmaker.exchange.ccxt.rate_budget import RateBudget  # noqa: I001
+from gridmaker.exchange.ccxt.rate_budget import RateBudget
 from gridmaker.fleet.leases import connect_fleet
 from gridmaker.fleet.rate_budget import PgRateBudget
 from gridmaker.store.pg_schema import migrate_pg
 from gridmaker.store.url import redact_url
-from tests.kit.postgres import PgServer, throwaway_cluster
 
 _HUGE = 1 << 30
 """A limit no run reaches: the figures are the check's cost, not its refusals."""
@@ -47,33 +41,9 @@ def _run(budget: RateBudget, spends: int, latencies: list[float]) -> None:
 
 
 def _measure(budgets: list[RateBudget], spends: int) -> dict[str, Any]:
-    per_thread: list[list[float]] = [[] for _ in budgets]
-    threads = [
-        threading.Thread(target=_run, args=(b, spends, lat))
-        for b, lat in zip(budgets, per_thread, strict=True)
-    ]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - started
-    latencies = sorted(x for lat in per_thread for x in lat)
-    return {
-        "spends": len(latencies),
-        "per_s": round(len(latencies) / wall),
-        "p50_ms": round(statistics.median(latencies), 3),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 3),
-    }
-
-
-@contextmanager
-def _pg_url(given: str | None) -> Iterator[str]:
-    if given:
-        yield given.split("?")[0]
-        return
-    with throwaway_cluster() as url:
-        yield PgServer(url).new_database()
+    row = timed_threads([partial(_run, b, spends) for b in budgets], digits=3)
+    row["spends"] = row.pop("count")
+    return row
 
 
 def main() -> None:
@@ -84,7 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, dict[str, Any]] = {}
     results["in-process"] = _measure([RateBudget(limit=_HUGE, window_s=1e6)], args.spends)
-    with _pg_url(args.pg_url) as url:
+    with pg_url(args.pg_url) as url:
         with connect_fleet(url) as db:
             migrate_pg(db, redact_url(url))
         key = f"bench-{os.getpid()}-{time.time_ns()}"

@@ -38,9 +38,9 @@ __all__ = ["FleetWorker", "GridRun", "GridRunner", "WorkerSettings"]
 
 QUEUE: Final = "gridmaker_fleet"
 WORKFLOW: Final = "gridmaker_fleet_grid"
-MARKETS_MAX_AGE_S: Final = 900.0
-"""A worker's grids reuse the venue's market list for this long (a listing change shows at the
-next boot after it)."""
+MARKETS_MAX_AGE_S: Final = 60.0
+"""A worker's grids reuse the venue's market list for this long: long enough for a takeover's
+burst of boots to load it once, short enough that a new listing is seen within a minute."""
 RETRY_AFTER_ERROR_S: Final = 3.0
 """A grid whose run failed (venue down, boot refused) is retried by its owner after this
 long, holding its lease: no other worker fights over it meanwhile."""
