@@ -148,7 +148,7 @@ async def _watch(
             store.add_command(symbol, REMOVALS.get(run.removal, "stop_cancel"), "fleet remove")
             orchestrator.wake_commands()
             removal_sent = True
-        if loop.time() >= next_mark or not booked:
+        if loop.time() >= next_mark or (not booked and _state_of(orchestrator)[1]):
             next_mark = loop.time() + MARK_EVERY_S
             try:
                 booked = _publish(run, orchestrator, account, booked)
