@@ -55,6 +55,36 @@ def test_a_venue_clock_far_off_ours_is_measured_at_start() -> None:
     asyncio.run(main())
 
 
+def test_a_client_given_shared_markets_signs_with_the_measured_clock() -> None:
+    from gridmaker.exchange.ccxt.shared_markets import share_markets
+
+    async def main() -> None:
+        async with running_server() as (server, url):
+            server.clock_offset_ms = SKEW_MS
+            loader, sharer = venue(url), venue(url)
+            try:
+                await loader.fetch_instrument(SYMBOL)  # loads the markets, measures the clock
+                time_calls = server.stats.calls["GET time"]
+                await sharer.fetch_instrument(SYMBOL)  # given them: no request at all
+
+                # Act: a signed request from the client that measured nothing itself
+                balances = await sharer.fetch_balances()
+
+                # Assert: accepted the first time, no clock error and no second measurement
+                assert "USDT" in balances
+                assert server.stats.calls["GET time"] == time_calls
+                assert server.stats.calls["GET exchangeInfo"] == 1
+            finally:
+                await loader.close()
+                await sharer.close()
+
+    share_markets(60.0)
+    try:
+        asyncio.run(main())
+    finally:
+        share_markets(None)
+
+
 def test_a_clock_that_drifts_later_is_resynced_and_the_write_sent_once() -> None:
     async def main() -> None:
         async with running_server() as (server, url):

@@ -154,12 +154,9 @@ class GridOrchestrator:
         )
         for command_id in spent:  # a stop asked of a bot that was not running
             self.executor.mark_command_applied(command_id)
-        # Balances size a new book only; a stored book keeps its own (and a takeover of many
-        # grids on one key must not spend 20 weight each on a read it does not use).
-        fresh = any(stored.get(setup.symbol) is None for setup in self.setups)
-        balances = (
-            await self.retrier.read("balances", self.exchange.fetch_balances) if fresh else {}
-        )
+        # Only a new book is sized on the balances: a stored one keeps its own (a takeover).
+        new = any(stored.get(setup.symbol) is None for setup in self.setups)
+        balances = await self.retrier.read("balances", self.exchange.fetch_balances) if new else {}
         sync = BootSync(self.exchange, self.executor, self.retrier, self._fill_reader(), reshaping)
         synced = await sync.sync_all(self.setups, stored, balances, commands)
         for item in synced:

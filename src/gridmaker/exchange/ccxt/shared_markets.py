@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -28,6 +29,9 @@ class _Loaded:
     at: float
     markets: Any
     currencies: Any
+    time_difference: Any
+    """ccxt measures the venue's clock while it loads markets (``adjustForTimeDifference``);
+    a client given shared markets signs with the same offset (same host, same venue)."""
 
 
 class MarketsShare:
@@ -39,7 +43,8 @@ class MarketsShare:
         self.max_age_s = max_age_s
         self._lock = threading.Lock()
         self._loaded: dict[str, _Loaded] = {}
-        self._loading: set[str] = set()
+        self._loading: dict[str, int] = {}
+        """Loads in flight per key (a waiter that gave up on a slow one starts its own)."""
         self.loads = 0
         """How many times a client of this process asked the venue (for benchmarks and tests)."""
 
@@ -49,7 +54,7 @@ class MarketsShare:
             return None
         return got
 
-    async def markets_for(self, client: Any, load: Any) -> None:
+    async def markets_for(self, client: Any, load: Callable[[], Awaitable[object]]) -> None:
         """Give ``client`` the venue's markets: shared ones if fresh, else ``await load()``
         (which must fill ``client.markets``) and share what it loaded."""
         key = venue_key(client)
@@ -57,21 +62,28 @@ class MarketsShare:
         while True:
             with self._lock:
                 got = self._fresh(key)
-                if got is None and (key not in self._loading or time.monotonic() > deadline):
-                    self._loading.add(key)
+                if got is None and (not self._loading.get(key) or time.monotonic() > deadline):
+                    self._loading[key] = self._loading.get(key, 0) + 1
                     break
             if got is not None:
                 client.set_markets(got.markets, got.currencies)
+                if got.time_difference is not None:
+                    client.options["timeDifference"] = got.time_difference
                 return
             await asyncio.sleep(0.05)  # another client of this venue is loading them
         try:
             await load()
             with self._lock:
                 self.loads += 1
-                self._loaded[key] = _Loaded(time.monotonic(), client.markets, client.currencies)
+                self._loaded[key] = _Loaded(
+                    time.monotonic(),
+                    client.markets,
+                    client.currencies,
+                    client.options.get("timeDifference"),
+                )
         finally:
             with self._lock:
-                self._loading.discard(key)
+                self._loading[key] -= 1
 
 
 def venue_key(client: Any) -> str:
