@@ -14,17 +14,26 @@ import pytest
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "fleet_torture.py"
 TTL_S = 3
-ISSUE_ZEROS = frozenset(
+ZEROS = frozenset(
     {
         "duplicate_orders",
+        "cids_placed_twice",
+        "orders_without_intent",
         "lost_fills",
         "double_applied_fills",
+        "book_venue_order_mismatches",
         "balance_mismatches",
         "grids_without_one_owner",
+        "epoch_regressions",
+        "stale_trading",
         "stale_writes",
+        "failovers_missing",
+        "grids_not_synced_at_the_end",
+        "worker_crashes",
     }
 )
-"""What the fleet must never do; the benchmark judges these and more (its ``judged_zero``)."""
+"""What this test requires to be zero, stated here so that the benchmark cannot judge less
+without the test failing; the benchmark may judge more (its ``judged_zero``)."""
 
 
 def _torture(pg_url: str, *args: str) -> dict[str, Any]:
@@ -50,7 +59,7 @@ def test_fleet_torture_with_kills_and_stalls_reports_zeros_and_one_owner_per_gri
 
     assert (verdict["kills"], verdict["stalls"]) == (4, 2)
     zeros = verdict["judged_zero"]
-    assert set(zeros) >= ISSUE_ZEROS
+    assert set(zeros) >= ZEROS
     assert {k: verdict[k] for k in zeros} == dict.fromkeys(zeros, 0), verdict
     assert verdict["venue_fills"] > 0 and verdict["audited_writes"] > 0
     assert verdict["unattributed_writes"] == 0  # every write was traced to its process

@@ -26,7 +26,7 @@ from gridmaker.engine.orchestrator import GridOrchestrator
 from gridmaker.engine.retry import Retrier, RetryPolicy
 from gridmaker.engine.sessions.live import run_live_session
 from gridmaker.engine.simple import SimpleExecutor
-from gridmaker.exchange.api import RateLimited
+from gridmaker.exchange.api import Banned, OrderRequest, RateLimited
 from gridmaker.exchange.ccxt import CcxtExchange, RateBudget
 from gridmaker.exchange.faults import FaultKind, FaultPlan
 from gridmaker.exchange.sim import SimExchange
@@ -432,6 +432,43 @@ def test_a_spent_rate_budget_refuses_requests_but_never_breaks_a_stream(tmp_path
                 with pytest.raises(RateLimited):
                     await client.fetch_last_price(SYMBOL)
                 assert server.stats.requests == sent and budget.used == budget.limit
+            finally:
+                await client.close()
+
+    asyncio.run(main())
+
+
+def test_a_banned_key_stops_a_stream_and_a_reserve_still_lets_orders_out(tmp_path: Path) -> None:
+    async def main() -> None:
+        sim = new_sim()
+        sim.apply_trade(SYMBOL, Decimal("50000"), Decimal("0.1"), 0)
+        async with running_server(sim) as (server, url):
+            budget = RateBudget(limit=100, reserve=0.5)
+            client = venue(url, streams=True, budget=budget)
+            try:
+                await client.fetch_instrument(SYMBOL)
+                budget.spend(50 - budget.used)  # routine requests have spent their half
+
+                # Act 1: a read is refused, an order (a write) may use the reserve
+                with pytest.raises(RateLimited):
+                    await client.fetch_open_orders(SYMBOL)
+                order = OrderRequest(
+                    symbol=SYMBOL,
+                    client_order_id="gmreserve1",
+                    side=Side.BUY,
+                    price=Decimal("49000"),
+                    amount=Decimal("0.001"),
+                )
+                placed = await client.place_order(order)
+
+                # Act 2: the venue bans the key (HTTP 418)
+                budget.observe(418, {})
+                with pytest.raises(Banned):
+                    await client.watch_last_price(SYMBOL)
+
+                # Assert
+                assert placed.client_order_id == "gmreserve1"
+                assert server.sim.place_calls["gmreserve1"] == 1
             finally:
                 await client.close()
 

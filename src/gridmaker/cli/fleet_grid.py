@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, nullcontext
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -66,9 +66,9 @@ async def _run_grid(run: GridRun, conninfo: str) -> str:
     if remote is None:
         raise ValueError(f"grid {grid.name}: a fleet grid cannot trade on the built-in exchange")
     async with AsyncExitStack() as stack:
-        # Until the grid trades, its requests may spend the key's reserve: a takeover's sync
-        # must not queue behind the polling of every other grid on the account.
-        with recovering():
+        # A boot may spend the key's reserve: a takeover's sync must not queue behind the
+        # polling of every other grid on the account. A grid that keeps failing may not.
+        with recovering() if run.attempt == 1 else nullcontext():
             venue, instruments = await open_run_venue(remote, config)
             stack.push_async_callback(venue.close)
             setups = book_setups(config, instruments)
@@ -138,7 +138,7 @@ async def _watch(
     """
     loop = asyncio.get_running_loop()
     next_mark = loop.time() + MARK_EVERY_S
-    removal_sent = False
+    removal_sent = failing = False
     while True:
         if run.must_stop:
             stop.set()
@@ -148,10 +148,12 @@ async def _watch(
             store.add_command(symbol, REMOVALS.get(run.removal, "stop_cancel"), "fleet remove")
             orchestrator.wake_commands()
             removal_sent = True
-        if loop.time() >= next_mark or (not booked and _state_of(orchestrator)[1]):
+        if loop.time() >= next_mark or (not booked and not failing and _state_of(orchestrator)[1]):
             next_mark = loop.time() + MARK_EVERY_S
+            failing = True  # until it succeeds: a failed publish waits for the next mark
             try:
                 booked = _publish(run, orchestrator, account, booked)
+                failing = False
             except Exception as e:  # the fence and the lease guard still hold meanwhile
                 log.warning(
                     "worker %s: grid %s: publishing failed: %s", run.worker, run.grid.name, e

@@ -73,6 +73,9 @@ class GridRun:
     stopping: threading.Event
     removal: str = ""
     """The fleet removed the grid: ``cancel`` or ``leave`` its orders (set by the renewer)."""
+    attempt: int = 1
+    """Runs of the grid under this lease: a takeover's first boot may spend the rate budget's
+    reserve, the retries of a grid that keeps failing may not."""
     done: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -194,6 +197,11 @@ class FleetWorker:
             )
         self.leases.db.close()
         self._db.close()
+        from gridmaker.exchange.ccxt.shared_markets import share_markets
+        from gridmaker.fleet.rate_budget import uninstall_shared_budgets
+
+        share_markets(None)  # the process's later clients (a test's) are on their own again
+        uninstall_shared_budgets()
         log.info("worker %s stopped", self.id)
 
     # --- one grid -----------------------------------------------------------------------------
@@ -209,13 +217,17 @@ class FleetWorker:
         log.info("worker %s: grid %s acquired (epoch %d)", self.id, name, lease.epoch)
         ended = ""
         done = threading.Event()
+        attempt = 0
         try:
             while not ended:
                 grid = self._read(find_grid, name)
                 if grid is None or grid.removed:
                     ended = "removed"
                     break
-                run = GridRun(grid, lease, self.id, self.leases, self.stopping, done=done)
+                attempt += 1
+                run = GridRun(
+                    grid, lease, self.id, self.leases, self.stopping, attempt=attempt, done=done
+                )
                 with self._runs_lock:
                     self.runs[name] = run
                 try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import nullcontext
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -38,7 +39,7 @@ from gridmaker.exchange.ccxt import records, shared_markets
 from gridmaker.exchange.ccxt.client import hook_responses
 from gridmaker.exchange.ccxt.errors import is_our_bug, map_error
 from gridmaker.exchange.ccxt.quirks import VenueQuirks, quirks_of
-from gridmaker.exchange.ccxt.rate_budget import RateBudget, shared_budget
+from gridmaker.exchange.ccxt.rate_budget import RateBudget, recovering, shared_budget
 
 __all__ = ["CcxtExchange"]
 
@@ -88,10 +89,15 @@ class CcxtExchange:
         """Spend the weight, make the call, map any failure; never retries or sleeps."""
         what = f"{endpoint[0]} {endpoint[1]}"
         # A stream's next message is no request: the venue counts no weight for it, so a full
-        # window must not break a stream (whose catch-up over REST would cost far more).
+        # window must not break a stream (whose catch-up over REST would cost far more); only
+        # a ban stops it. Orders and cancels (weight 1) may use the budget's reserve: a grid
+        # must be able to act on its fills and its breaker while its polls wait.
         weight = self.quirks.weights.get(endpoint, 0 if endpoint[0] == STREAM else 1)
         if weight:
-            self.budget.spend(weight, f"{self.client.id} {what}", symbol=symbol)
+            with recovering() if is_write else nullcontext():
+                self.budget.spend(weight, f"{self.client.id} {what}", symbol=symbol)
+        elif self.budget.banned:
+            raise Banned(f"{self.client.id} {what}: {self.budget.banned}", symbol=symbol)
         if self._needs_clock_sync:
             if self.client.has.get("fetchTime"):
                 await self._sync_clock(symbol)

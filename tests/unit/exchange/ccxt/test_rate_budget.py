@@ -109,11 +109,13 @@ def test_budget_recovering_lane_ends_with_its_block_and_reaches_tasks_it_starts(
     budget = RateBudget(limit=100, reserve=0.5, clock=Clock())
     budget.spend(50)
 
+    async def spend_in_a_task() -> None:
+        budget.spend(20)
+
     async def boot() -> None:
         with recovering():
-            await asyncio.create_task(asyncio.sleep(0))
-            await asyncio.gather(asyncio.to_thread(budget.spend, 20))  # a thread it starts
-            budget.spend(20)
+            await asyncio.create_task(spend_in_a_task())  # a task it starts
+            await asyncio.to_thread(budget.spend, 20)  # a thread it starts
 
     asyncio.run(boot())
     assert budget.used == 90

@@ -64,6 +64,7 @@ class _Client:
 
     def __init__(self) -> None:
         self.urls = {"api": "http://127.0.0.1:1"}
+        self.options: dict[str, Any] = {}
         self.markets: dict[str, Any] | None = None
         self.currencies: dict[str, Any] = {}
 
