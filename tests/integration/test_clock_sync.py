@@ -55,8 +55,8 @@ def test_a_venue_clock_far_off_ours_is_measured_at_start() -> None:
     asyncio.run(main())
 
 
-def test_a_client_given_shared_markets_signs_with_the_measured_clock() -> None:
-    from gridmaker.exchange.ccxt.shared_markets import share_markets
+def test_a_client_given_venue_share_signs_with_the_measured_clock() -> None:
+    from gridmaker.exchange.ccxt.venue_share import share_venue
 
     async def main() -> None:
         async with running_server() as (server, url):
@@ -78,11 +78,11 @@ def test_a_client_given_shared_markets_signs_with_the_measured_clock() -> None:
                 await loader.close()
                 await sharer.close()
 
-    share_markets(60.0)
+    share_venue(60.0)
     try:
         asyncio.run(main())
     finally:
-        share_markets(None)
+        share_venue(None)
 
 
 def test_a_clock_that_drifts_later_is_resynced_and_the_write_sent_once() -> None:

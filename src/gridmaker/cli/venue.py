@@ -195,8 +195,8 @@ async def open_venue(choice: VenueChoice, symbols: Sequence[str]) -> CcxtExchang
     try:
         for symbol in symbols:
             await retrier.read(f"instrument {symbol}", partial(venue.fetch_instrument, symbol))
-        # proves the keys and their permissions
-        await retrier.read("balances", venue.fetch_balances)
+        # proves the keys and their permissions (a fleet worker: once a minute per key)
+        await retrier.read("keys", venue.prove_keys)
     except BaseException:
         await venue.close()
         raise

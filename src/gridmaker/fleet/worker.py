@@ -145,11 +145,11 @@ class FleetWorker:
                 (self.id, socket.gethostname(), os.getpid(), self.settings.version),
             )
         _WORKER["this"] = self
-        from gridmaker.exchange.ccxt.shared_markets import share_markets
+        from gridmaker.exchange.ccxt.venue_share import share_venue
         from gridmaker.fleet.rate_budget import install_shared_budgets
 
         install_shared_budgets(self.settings.conninfo)  # one window per API key, fleet-wide
-        share_markets(MARKETS_MAX_AGE_S)  # a takeover of many grids loads the markets once
+        share_venue(MARKETS_MAX_AGE_S)  # a takeover of many grids loads the markets once
         DBOS.destroy()
         config: DBOSConfig = {
             "name": "gridmaker-fleet",
@@ -197,10 +197,10 @@ class FleetWorker:
             )
         self.leases.db.close()
         self._db.close()
-        from gridmaker.exchange.ccxt.shared_markets import share_markets
+        from gridmaker.exchange.ccxt.venue_share import share_venue
         from gridmaker.fleet.rate_budget import uninstall_shared_budgets
 
-        share_markets(None)  # the process's later clients (a test's) are on their own again
+        share_venue(None)  # the process's later clients (a test's) are on their own again
         uninstall_shared_budgets()
         log.info("worker %s stopped", self.id)
 

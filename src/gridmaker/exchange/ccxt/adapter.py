@@ -35,7 +35,7 @@ from gridmaker.exchange.api import (
     Rejected,
     UnknownOutcome,
 )
-from gridmaker.exchange.ccxt import records, shared_markets
+from gridmaker.exchange.ccxt import records, venue_share
 from gridmaker.exchange.ccxt.client import hook_responses
 from gridmaker.exchange.ccxt.errors import is_our_bug, map_error
 from gridmaker.exchange.ccxt.quirks import VenueQuirks, quirks_of
@@ -149,7 +149,7 @@ class CcxtExchange:
 
     async def _load_markets(self) -> None:
         if not self._markets_loaded:
-            share = shared_markets.shared()
+            share = venue_share.shared()
             if share is None:
                 await self._call(("GET", "exchangeInfo"), self.client.load_markets, is_write=False)
             else:
@@ -182,12 +182,24 @@ class CcxtExchange:
         self._instruments[symbol] = inst
         return inst
 
+    async def prove_keys(self) -> None:
+        """Show that the keys work and learn their account (a balance read) before a start;
+        where the process shares venue facts, once per key for all its clients lately."""
+        share = venue_share.shared()
+        known = None if share is None else share.proven_account(self.client)
+        if known is None:
+            await self.fetch_balances()
+        else:
+            self.account_id = known
+
     async def fetch_balances(self) -> Mapping[str, Balance]:
         raw = await self._call(("GET", "account"), self.client.fetch_balance, is_write=False)
         try:
             info = raw.get("info")
             if isinstance(info, dict) and info.get("uid") not in (None, ""):
                 self.account_id = str(info["uid"])
+            if (share := venue_share.shared()) is not None:
+                share.proved(self.client, self.account_id)
             free, used = raw["free"], raw["used"]
             return {
                 str(asset): Balance(
