@@ -69,6 +69,7 @@ class Chaos:
             self.say(
                 f"chaos {number}/{len(self.kinds)}: {kind} {victim.name} ({event.executor}) "
                 f"holding {sorted(event.held) or 'nothing'}"
+                + (f", claiming {sorted(event.claimed)}" if event.claimed else "")
             )
         self._idle(0.0, drain=True)
         return self.events
@@ -110,10 +111,21 @@ class Chaos:
                     return ready[self.rng.choice(holding or sorted(ready))]
             self._idle(time.monotonic() + 0.1)
 
+    def _claimed(self, executor: str, held: Mapping[str, int]) -> frozenset[str]:
+        """Grids whose workflow DBOS has running on ``executor`` though it holds no lease of
+        theirs yet (``fleet:{grid}:{generation}``, pending there)."""
+        rows = self.db.execute(
+            "SELECT workflow_uuid FROM dbos.workflow_status WHERE executor_id = %s "
+            "AND status = 'PENDING' AND workflow_uuid LIKE 'fleet:%%'",
+            (executor,),
+        ).fetchall()
+        grids = {str(r[0]).split(":")[1] for r in rows}
+        return frozenset(grids - set(held))
+
     def _strike(self, kind: str, worker: Worker) -> ChaosEvent:
         executor = worker.ready or "?"
         at, held = self._held(executor)
-        event = ChaosEvent(kind, worker.name, executor, at, held)
+        event = ChaosEvent(kind, worker.name, executor, at, held, self._claimed(executor, held))
         if kind == "kill":
             worker.kill()
             self._later(self.rng.uniform(0.2, 2.0), "start", worker.name)

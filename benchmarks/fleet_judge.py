@@ -53,6 +53,9 @@ class ChaosEvent:
     at: datetime
     held: dict[str, int] = field(default_factory=dict)
     """grid -> the victim's epoch of it."""
+    claimed: frozenset[str] = frozenset()
+    """Grids whose workflow the victim was running without their lease yet (DBOS gave them to
+    it, and it was waiting for or taking the lease): hit there, a failover starts again."""
 
 
 def _strategy(cid: str) -> str | None:
@@ -195,8 +198,9 @@ def judge_ownership(
             at, new_epoch = min(after)
             seconds = (at - chaos.at).total_seconds()
             sample = (number, chaos.kind, chaos.worker, grid, epoch, new_epoch, round(seconds, 2))
-            # A taker hit in turn before it traded: that failover is the later event's.
-            if any(c.at < at and grid in c.held for c in events[number:]):
+            # A taker hit in turn before it traded (holding the grid's lease, or running its
+            # workflow on the way to taking it): that failover is the later event's.
+            if any(c.at < at and (grid in c.held or grid in c.claimed) for c in events[number:]):
                 interrupted += 1
                 samples.append((*sample, "interrupted"))
                 continue

@@ -71,7 +71,9 @@ def worker(
     with fleet_db(store, write=True):  # the tables made or checked before DBOS or any grid
         pass
     logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     for noisy in ("dbos", "sqlalchemy", "ccxt", "httpx", "websockets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
