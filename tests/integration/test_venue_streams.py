@@ -411,65 +411,66 @@ def test_a_venue_outage_is_waited_out_not_fatal(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
+@asynccontextmanager
+async def _streaming(budget: RateBudget) -> AsyncIterator[tuple[BinanceSimServer, CcxtExchange]]:
+    """The simulator at 50000 and a streaming client spending from ``budget``."""
+    sim = new_sim()
+    sim.apply_trade(SYMBOL, Decimal("50000"), Decimal("0.1"), 0)
+    async with running_server(sim) as (server, url):
+        client = venue(url, streams=True, budget=budget)
+        try:
+            yield server, client
+        finally:
+            await client.close()
+
+
 def test_a_spent_rate_budget_refuses_requests_but_never_breaks_a_stream(tmp_path: Path) -> None:
     async def main() -> None:
-        sim = new_sim()
-        sim.apply_trade(SYMBOL, Decimal("50000"), Decimal("0.1"), 0)
-        async with running_server(sim) as (server, url):
-            budget = RateBudget(limit=100)
-            client = venue(url, streams=True, budget=budget)
-            try:
-                first = await asyncio.wait_for(client.watch_last_price(SYMBOL), timeout=10)
-                budget.spend(budget.limit - budget.used)  # the key's window is full
+        budget = RateBudget(limit=100)
+        async with _streaming(budget) as (server, client):
+            first = await asyncio.wait_for(client.watch_last_price(SYMBOL), timeout=10)
+            budget.spend(budget.limit - budget.used)  # the key's window is full
 
-                # Act: a price prints while nothing may be sent
-                sim.apply_trade(SYMBOL, Decimal("50100"), Decimal("0.1"), 1)
-                streamed = await asyncio.wait_for(client.watch_last_price(SYMBOL), timeout=10)
+            # Act: a price prints while nothing may be sent
+            server.sim.apply_trade(SYMBOL, Decimal("50100"), Decimal("0.1"), 1)
+            streamed = await asyncio.wait_for(client.watch_last_price(SYMBOL), timeout=10)
 
-                # Assert: the stream delivered it; a request is still refused, unsent
-                assert (first, streamed) == (Decimal("50000"), Decimal("50100"))
-                sent = server.stats.requests
-                with pytest.raises(RateLimited):
-                    await client.fetch_last_price(SYMBOL)
-                assert server.stats.requests == sent and budget.used == budget.limit
-            finally:
-                await client.close()
+            # Assert: the stream delivered it; a request is still refused, unsent
+            assert (first, streamed) == (Decimal("50000"), Decimal("50100"))
+            sent = server.stats.requests
+            with pytest.raises(RateLimited):
+                await client.fetch_last_price(SYMBOL)
+            assert server.stats.requests == sent and budget.used == budget.limit
 
     asyncio.run(main())
 
 
 def test_a_banned_key_stops_a_stream_and_a_reserve_still_lets_orders_out(tmp_path: Path) -> None:
     async def main() -> None:
-        sim = new_sim()
-        sim.apply_trade(SYMBOL, Decimal("50000"), Decimal("0.1"), 0)
-        async with running_server(sim) as (server, url):
-            budget = RateBudget(limit=100, reserve=0.5)
-            client = venue(url, streams=True, budget=budget)
-            try:
-                await client.fetch_instrument(SYMBOL)
-                budget.spend(50 - budget.used)  # routine requests have spent their half
+        budget = RateBudget(limit=100, reserve=0.5)
+        async with _streaming(budget) as (server, client):
+            await client.fetch_instrument(SYMBOL)
+            budget.spend(50 - budget.used)  # routine requests have spent their half
 
-                # Act 1: a read is refused, an order (a write) may use the reserve
-                with pytest.raises(RateLimited):
-                    await client.fetch_open_orders(SYMBOL)
-                order = OrderRequest(
-                    symbol=SYMBOL,
-                    client_order_id="gmreserve1",
-                    side=Side.BUY,
-                    price=Decimal("49000"),
-                    amount=Decimal("0.001"),
-                )
-                placed = await client.place_order(order)
+            # Act 1: a read is refused, an order (a write) may use the reserve
+            with pytest.raises(RateLimited):
+                await client.fetch_open_orders(SYMBOL)
+            order = OrderRequest(
+                symbol=SYMBOL,
+                client_order_id="gmreserve1",
+                side=Side.BUY,
+                price=Decimal("49000"),
+                amount=Decimal("0.001"),
+            )
+            placed = await client.place_order(order)
 
-                # Act 2: the venue bans the key (HTTP 418)
-                budget.observe(418, {})
-                with pytest.raises(Banned):
-                    await client.watch_last_price(SYMBOL)
+            # Act 2: the venue bans the key (HTTP 418)
+            budget.observe(418, {})
+            with pytest.raises(Banned):
+                await client.watch_last_price(SYMBOL)
 
-                # Assert
-                assert placed.client_order_id == "gmreserve1"
-                assert server.sim.place_calls["gmreserve1"] == 1
-            finally:
-                await client.close()
+            # Assert
+            assert placed.client_order_id == "gmreserve1"
+            assert server.sim.place_calls["gmreserve1"] == 1
 
     asyncio.run(main())
