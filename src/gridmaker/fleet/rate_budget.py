@@ -336,8 +336,9 @@ class PgRateBudget(RateBudget):
 
 
 RECOVERY_RESERVE: Final = 0.25
-"""The share of a key's window that only booting grids may spend: a takeover of twelve grids
-costs about 900 weight on Binance, 15 % of its 6,000 a minute; the rest is margin."""
+"""The share of a key's window that reads may not spend, kept for booting grids and for orders
+and cancels: a takeover of twelve grids costs about 900 weight on Binance, 15 % of its 6,000 a
+minute; the rest is margin."""
 
 _INSTALLED: list[PgRateBudget] = []
 _INSTALLED_LOCK = threading.Lock()

@@ -39,8 +39,9 @@ __all__ = ["FleetWorker", "GridRun", "GridRunner", "WorkerSettings"]
 QUEUE: Final = "gridmaker_fleet"
 WORKFLOW: Final = "gridmaker_fleet_grid"
 MARKETS_MAX_AGE_S: Final = 60.0
-"""A worker's grids reuse the venue's market list for this long: long enough for a takeover's
-burst of boots to load it once, short enough that a new listing is seen within a minute."""
+"""A worker's grids reuse the venue's market list and the proof of their key for this long:
+long enough for a takeover's burst of boots to ask once, short enough that a new listing (or a
+revoked key) is seen within a minute."""
 RETRY_AFTER_ERROR_S: Final = 3.0
 """A grid whose run failed (venue down, boot refused) is retried by its owner after this
 long, holding its lease: no other worker fights over it meanwhile."""
@@ -149,7 +150,7 @@ class FleetWorker:
         from gridmaker.fleet.rate_budget import install_shared_budgets
 
         install_shared_budgets(self.settings.conninfo)  # one window per API key, fleet-wide
-        share_venue(MARKETS_MAX_AGE_S)  # a takeover of many grids loads the markets once
+        share_venue(MARKETS_MAX_AGE_S)  # a takeover of many grids asks the venue once
         DBOS.destroy()
         config: DBOSConfig = {
             "name": "gridmaker-fleet",

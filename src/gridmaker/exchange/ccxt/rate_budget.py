@@ -14,10 +14,11 @@ a key:
   the next window (slow down), a 418 bans the key until the process restarts (the caller trips
   the breaker).
 
-A budget may keep a ``reserve``: a share of the limit that routine requests (fill polls,
-audits) stop short of and that only requests made inside ``recovering()`` may use. A fleet
-keeps one so that a grid taken over from a dead worker can sync at once, even while the other
-grids on the key have filled the window with their polling.
+A budget may keep a ``reserve``: a share of the limit that reads (fill polls, audits) stop
+short of and that only requests made inside ``recovering()`` may use: the adapter's orders and
+cancels, and a fleet grid's first boot under a new lease. A fleet keeps one so that a grid taken
+over from a dead worker can sync at once, even while the other grids on the key have filled the
+window with their polling.
 """
 
 from __future__ import annotations

@@ -37,7 +37,8 @@ class _Loaded:
 
 
 class VenueShare:
-    """Markets per venue key (exchange id and its API URLs); thread-safe across event loops."""
+    """Markets per venue (exchange id and its API URLs) and proven keys per venue and key;
+    thread-safe across the event loops of a worker's grids."""
 
     def __init__(self, max_age_s: float) -> None:
         if max_age_s <= 0:
