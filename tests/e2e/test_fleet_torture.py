@@ -63,5 +63,7 @@ def test_fleet_torture_with_kills_and_stalls_reports_zeros_and_one_owner_per_gri
     assert {k: verdict[k] for k in zeros} == dict.fromkeys(zeros, 0), verdict
     assert verdict["venue_fills"] > 0 and verdict["audited_writes"] > 0
     assert verdict["unattributed_writes"] == 0  # every write was traced to its process
-    assert verdict["failovers"] >= 4
+    # Every event moved grids (``failovers_missing`` is 0 above); a failover whose taker was
+    # hit in turn is the later event's, so count both kinds.
+    assert verdict["failovers"] + verdict["failovers_interrupted"] >= 4
     # Failover times are the benchmark's figures (printed, p50/p99), not asserted here.
